@@ -1,0 +1,313 @@
+/* parser.y - grammar of matcalc statements and of rule files (two entry points, one grammar). */
+%code requires {
+#include "syn.h"
+#define YYLTYPE struct loc
+#define YYLLOC_DEFAULT(Cur, Rhs, N)                                  \
+	do {                                                             \
+		if (N) {                                                     \
+			(Cur).first = YYRHSLOC(Rhs, 1).first;                    \
+			(Cur).last = YYRHSLOC(Rhs, N).last;                      \
+		} else {                                                     \
+			(Cur).first = (Cur).last = YYRHSLOC(Rhs, 0).last;        \
+		}                                                            \
+	} while (0)
+}
+
+%code provides {
+int yylex(YYSTYPE *lval, YYLTYPE *lloc, void *scanner);
+}
+
+%code {
+#include <stdlib.h>
+#include <string.h>
+#include "expr.h"
+
+static void yyerror(YYLTYPE *loc, struct parse *p, void *scanner, const char *msg);
+static struct syn *op1(struct parse *p, int op, struct syn *a, YYLTYPE loc);
+static struct syn *op2(struct parse *p, int op, struct syn *a, struct syn *b, YYLTYPE loc);
+#define CHECK(s) do { if (!(s)) YYABORT; } while (0)
+}
+
+%define api.pure full
+%locations
+%define parse.error detailed
+%expect 0
+%parse-param {struct parse *p} {void *scanner}
+%lex-param {void *scanner}
+
+%union {
+	double num;
+	char *str;
+	struct syn *syn;
+}
+
+/* Semantic values live in the parse's arena (parse_free releases them all,
+ * also after an error), so the destructors have nothing to free. */
+%destructor { } <syn> <str>
+
+%token START_STMTS "start of statements" START_RULES "start of rules"
+%token <num> NUMBER "number"
+%token <str> IDENT "name" CALLNAME "function name" SECTION "[section]" CITE "@ citation"
+%token SEP "end of statement"
+%token LET "let" IF "if" ARROW "->" NABLA "∇"
+%token TRANSPOSE "^T" INVERSE "^-1" INVTRANS "^-T" CARET "^"
+%token NORM_OPEN "||" NORM_CLOSE "closing ||"
+%token HAD "⊙" EDIV "./" KRON "⊗"
+
+%type <syn> stmt expr sum term product unary postfix primary exponent arg args
+%type <syn> matrix mrows mrow norm names typewords rule conds condlist
+
+%%
+
+start:
+  START_STMTS stmts
+| START_RULES rules
+;
+
+/* stmts -> { [stmt] SEP } */
+stmts:
+  %empty
+| stmts SEP
+| stmts stmt SEP { syn_push(p, NULL, $2); }
+;
+
+/* stmt -> let names : type | expr = expr | expr */
+stmt:
+  LET names ':' typewords {
+	$$ = $2;
+	$$->kind = STMT_LET;
+	$$->loc = @$;
+	$$->ntype = $4->n;
+	$$->tkids = $4->kids;
+  }
+| expr '=' expr { $$ = op2(p, 0, $1, $3, @$); CHECK($$); $$->kind = STMT_ASSIGN; }
+| expr { $$ = op1(p, 0, $1, @$); CHECK($$); $$->kind = STMT_EXPR; }
+;
+
+names:
+  IDENT { $$ = syn_new(p, STMT_LET, @$); struct syn *n = syn_new(p, SYN_IDENT, @1); n->name = $1; syn_push(p, $$, n); }
+| names ',' IDENT { $$ = $1; struct syn *n = syn_new(p, SYN_IDENT, @3); n->name = $3; syn_push(p, $$, n); }
+;
+
+/* type -> { word } [ word(dims) ] */
+typewords:
+  IDENT { $$ = syn_new(p, SYN_CALL, @$); struct syn *w = syn_new(p, SYN_IDENT, @1); w->name = $1; syn_push(p, $$, w); }
+| CALLNAME '(' args ')' { $$ = syn_new(p, SYN_CALL, @$); struct syn *w = $3; w->kind = SYN_CALL; w->name = $1; w->loc = @$; syn_push(p, $$, w); }
+| typewords IDENT { $$ = $1; struct syn *w = syn_new(p, SYN_IDENT, @2); w->name = $2; syn_push(p, $$, w); }
+| typewords CALLNAME '(' args ')' { $$ = $1; struct syn *w = $4; w->kind = SYN_CALL; w->name = $2; w->loc = @2; syn_push(p, $$, w); }
+;
+
+rules:
+  %empty
+| rules SEP
+| rules SECTION SEP { struct syn *s = syn_new(p, SYN_SECTION, @2); s->name = $2; syn_push(p, NULL, s); }
+| rules rule SEP { syn_push(p, NULL, $2); }
+;
+
+/* rule -> expr -> expr [if cond {cond}] @ citation */
+rule:
+  expr ARROW expr conds CITE {
+	$$ = $4;
+	$$->kind = SYN_RULE;
+	$$->loc = @$;
+	$$->name = $5;
+	/* kids: lhs, rhs, then the conditions */
+	syn_push(p, $$, NULL);
+	syn_push(p, $$, NULL);
+	memmove($$->kids + 2, $$->kids, (size_t)($$->n - 2) * sizeof *$$->kids);
+	$$->kids[0] = $1;
+	$$->kids[1] = $3;
+  }
+| expr ARROW expr conds SEP {
+	(void)$1; (void)$3; (void)$4; $$ = NULL;
+	syn_error(p, @5, "a rule ends with its citation: add '@ MC (N)' or '@ algebra'");
+	YYABORT;
+  }
+;
+
+conds:
+  %empty { $$ = syn_new(p, SYN_RULE, @$); }
+| IF condlist { $$ = $2; }
+;
+
+condlist:
+  CALLNAME '(' args ')' { $$ = syn_new(p, SYN_RULE, @$); struct syn *c = $3; c->kind = SYN_CALL; c->name = $1; c->loc = @1; syn_push(p, $$, c); }
+| condlist CALLNAME '(' args ')' { $$ = $1; struct syn *c = $4; c->kind = SYN_CALL; c->name = $2; c->loc = @2; syn_push(p, $$, c); }
+| condlist ',' CALLNAME '(' args ')' { $$ = $1; struct syn *c = $5; c->kind = SYN_CALL; c->name = $3; c->loc = @3; syn_push(p, $$, c); }
+;
+
+expr:
+  sum
+;
+
+/* sum -> term { (+|-) term } */
+sum:
+  term
+| sum '+' term { $$ = op2(p, SOP_ADD, $1, $3, @$); CHECK($$); }
+| sum '-' term { $$ = op2(p, SOP_SUB, $1, $3, @$); CHECK($$); }
+;
+
+/* term -> ∇_sub term | product */
+term:
+  product
+| NABLA '_' postfix term { $$ = op2(p, 0, $3, $4, @$); CHECK($$); $$->kind = SYN_NABLA; }
+;
+
+/* product -> unary { [*|/|⊙|./|⊗] unary | postfix } */
+product:
+  unary
+| product '*' unary { $$ = op2(p, SOP_MUL, $1, $3, @$); CHECK($$); }
+| product '/' unary { $$ = op2(p, SOP_DIV, $1, $3, @$); CHECK($$); }
+| product HAD unary { $$ = op2(p, SOP_HAD, $1, $3, @$); CHECK($$); }
+| product EDIV unary { $$ = op2(p, SOP_EDIV, $1, $3, @$); CHECK($$); }
+| product KRON unary { $$ = op2(p, SOP_KRON, $1, $3, @$); CHECK($$); }
+| product postfix { $$ = op2(p, SOP_MUL, $1, $2, @$); CHECK($$); }
+;
+
+/* unary -> (-|+) unary | postfix */
+unary:
+  postfix
+| '-' unary { $$ = op1(p, SOP_NEG, $2, @$); CHECK($$); }
+| '+' unary { $$ = $2; }
+;
+
+/* postfix -> primary { ^T | ^-1 | ^-T | ^ exponent } */
+postfix:
+  primary
+| postfix TRANSPOSE { $$ = op1(p, SOP_T, $1, @$); CHECK($$); }
+| postfix INVERSE { $$ = op1(p, SOP_INV, $1, @$); CHECK($$); }
+| postfix INVTRANS { $$ = op1(p, SOP_INVT, $1, @$); CHECK($$); }
+| postfix CARET exponent { $$ = op2(p, SOP_POW, $1, $3, @$); CHECK($$); }
+;
+
+exponent:
+  NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = $1; }
+| '-' NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = -$2; }
+| IDENT { $$ = syn_new(p, SYN_IDENT, @$); $$->name = $1; }
+| '(' expr ')' { $$ = $2; }
+| '{' expr '}' { $$ = $2; }
+;
+
+primary:
+  IDENT { $$ = syn_new(p, SYN_IDENT, @$); $$->name = $1; }
+| NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = $1; }
+| '(' expr ')' { $$ = $2; }
+| '{' expr '}' { $$ = $2; }
+| CALLNAME '(' args ')' { $$ = $3; $$->kind = SYN_CALL; $$->name = $1; $$->loc = @$; }
+| CALLNAME '(' ')' { $$ = syn_new(p, SYN_CALL, @$); $$->name = $1; }
+| norm
+| matrix
+;
+
+/* norm -> || expr || [ _ sub ] */
+norm:
+  NORM_OPEN expr NORM_CLOSE { $$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM; }
+| NORM_OPEN expr NORM_CLOSE '_' IDENT {
+	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
+	if (strcmp($5, "F") != 0) { syn_error(p, @5, "a norm's subscript is 2 or F, not '%s'", $5); YYABORT; }
+	$$->sub = 'F';
+  }
+| NORM_OPEN expr NORM_CLOSE '_' NUMBER {
+	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
+	if ($5 != 2) { syn_error(p, @5, "only the 2-norm and the Frobenius norm (_F) are supported"); YYABORT; }
+	$$->sub = 2;
+  }
+| NORM_OPEN expr NORM_CLOSE '_' '{' IDENT '}' {
+	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
+	if (strcmp($6, "F") != 0) { syn_error(p, @6, "a norm's subscript is 2 or F, not '%s'", $6); YYABORT; }
+	$$->sub = 'F';
+  }
+| NORM_OPEN expr NORM_CLOSE '_' '{' NUMBER '}' {
+	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
+	if ($6 != 2) { syn_error(p, @6, "only the 2-norm and the Frobenius norm (_F) are supported"); YYABORT; }
+	$$->sub = 2;
+  }
+;
+
+args:
+  arg { $$ = syn_new(p, SYN_CALL, @$); syn_push(p, $$, $1); }
+| args ',' arg { $$ = $1; syn_push(p, $$, $3); }
+;
+
+arg:
+  expr
+| expr '=' expr { $$ = op2(p, 0, $1, $3, @$); CHECK($$); $$->kind = SYN_EQ; }
+;
+
+/* matrix -> [ row { ; row } ] */
+matrix:
+  '[' mrows ']' {
+	$$ = $2;
+	$$->loc = @$;
+	/* rows were collected row-major in kids; check and store column-major */
+	long r = $$->n, c = r ? $$->kids[0]->n : 0;
+	for (long i = 0; i < r; i++)
+		if ($$->kids[i]->n != c) {
+			syn_error(p, $$->kids[i]->loc, "row %ld has %d entries, but row 1 has %ld", i + 1, $$->kids[i]->n, c);
+			YYABORT;
+		}
+	if (r == 0 || c == 0) { syn_error(p, @$, "an empty matrix literal"); YYABORT; }
+	$$->vr = r;
+	$$->vc = c;
+	$$->vals = parse_alloc(p, (size_t)(r * c) * sizeof(double));
+	for (long i = 0; i < r; i++)
+		for (long j = 0; j < c; j++)
+			$$->vals[j * r + i] = $$->kids[i]->kids[j]->num;
+  }
+;
+
+mrows:
+  mrow { $$ = syn_new(p, SYN_MATRIX, @$); syn_push(p, $$, $1); }
+| mrows ';' mrow { $$ = $1; syn_push(p, $$, $3); }
+;
+
+mrow:
+  NUMBER { $$ = syn_new(p, SYN_CALL, @$); struct syn *x = syn_new(p, SYN_NUM, @1); x->num = $1; syn_push(p, $$, x); }
+| '-' NUMBER { $$ = syn_new(p, SYN_CALL, @$); struct syn *x = syn_new(p, SYN_NUM, @2); x->num = -$2; syn_push(p, $$, x); }
+| mrow NUMBER { $$ = $1; struct syn *x = syn_new(p, SYN_NUM, @2); x->num = $2; syn_push(p, $$, x); }
+| mrow ',' NUMBER { $$ = $1; struct syn *x = syn_new(p, SYN_NUM, @3); x->num = $3; syn_push(p, $$, x); }
+| mrow '-' NUMBER { $$ = $1; struct syn *x = syn_new(p, SYN_NUM, @3); x->num = -$3; syn_push(p, $$, x); }
+;
+
+%%
+
+static void yyerror(YYLTYPE *loc, struct parse *p, void *scanner, const char *msg)
+{
+	(void)scanner;
+	if (p->err)
+		return; /* the lexer's message is the more precise one */
+	if (loc->first >= (int)p->len)
+		p->eof_error = true;
+	const char *m = msg;
+	if (strncmp(m, "syntax error, ", 14) == 0)
+		m += 14;
+	syn_error(p, *loc, "%s", m);
+}
+
+static struct syn *depth_check(struct parse *p, struct syn *s)
+{
+	if (s->depth > MC_MAX_DEPTH) {
+		syn_error(p, s->loc, "expression nested too deeply (more than %d levels)", MC_MAX_DEPTH);
+		return NULL;
+	}
+	return s;
+}
+
+static struct syn *op1(struct parse *p, int op, struct syn *a, YYLTYPE loc)
+{
+	struct syn *s = syn_new(p, SYN_OP, loc);
+	s->op = op;
+	syn_push(p, s, a);
+	s->depth = a->depth + 1;
+	return depth_check(p, s);
+}
+
+static struct syn *op2(struct parse *p, int op, struct syn *a, struct syn *b, YYLTYPE loc)
+{
+	struct syn *s = syn_new(p, SYN_OP, loc);
+	s->op = op;
+	syn_push(p, s, a);
+	syn_push(p, s, b);
+	s->depth = (a->depth > b->depth ? a->depth : b->depth) + 1;
+	return depth_check(p, s);
+}

@@ -1,0 +1,31 @@
+/* command.h - the statements beyond declarations: printing, deriving, eval, check, solve. */
+#ifndef COMMAND_H
+#define COMMAND_H
+
+#include "session.h"
+
+/* Runs a bare expression statement: a command call (eval, check, ...) or an
+ * expression to simplify and print. False with the error in s->mc. */
+bool command_run(struct session *s, const struct syn *e);
+
+/* Whether the right side of `name = rhs` is a numeric value (a literal,
+ * randn(...), ...), and binding it. */
+bool command_is_value(struct session *s, const struct syn *rhs);
+bool command_bind(struct session *s, const struct syn *lhs, const struct syn *rhs);
+void command_unbind(struct session *s, const struct decl *d);
+void command_free_values(struct session *s);
+void command_seed(struct session *s, unsigned long seed);
+
+/* Works out grad/hess/jacobian/d inside e and simplifies. NULL on error. */
+struct expr *command_derive(struct session *s, struct expr *e, struct loc loc);
+
+/* Loads the rules (once) from the rules directory; false with an error reported. */
+bool command_load_rules(struct session *s);
+void command_free_rules(struct session *s);
+/* Prints every loaded rule with its citation (plain, or LaTeX table rows with --latex). */
+void command_list_rules(struct session *s);
+
+/* Prints a result line in the session's style. */
+void command_print(struct session *s, const struct expr *e);
+
+#endif

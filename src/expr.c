@@ -1,0 +1,1007 @@
+/* expr.c - hash-consed nodes: construction, normalisation (flattening, number
+ * folding, canonical order of commutative operands) and shape checking. */
+#include "expr.h"
+
+#include "print.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct op_info op_table[OP_COUNT] = {
+	[OP_SYM] = {NULL, 0, false},
+	[OP_NUM] = {NULL, 0, false},
+	[OP_IDENT] = {NULL, 0, false},
+	[OP_ZERO] = {NULL, 0, false},
+	[OP_ONES] = {"ones", 0, false},
+	[OP_MATRIX] = {NULL, 0, false},
+	[OP_PVAR] = {NULL, 0, false},
+	[OP_DIFF] = {NULL, 1, false},
+	[OP_ADD] = {NULL, -1, false},
+	[OP_MUL] = {NULL, -1, false},
+	[OP_HAD] = {NULL, -1, false},
+	[OP_EDIV] = {NULL, 2, false},
+	[OP_KRON] = {"kron", 2, false},
+	[OP_T] = {NULL, 1, false},
+	[OP_INV] = {"inv", 1, false},
+	[OP_POW] = {NULL, 2, false},
+	[OP_NORM2] = {NULL, 1, false},
+	[OP_NORMF] = {NULL, 1, false},
+	[OP_TR] = {"tr", 1, false},
+	[OP_DET] = {"det", 1, false},
+	[OP_LOGDET] = {"logdet", 1, false},
+	[OP_DIAG] = {"diag", 1, false},
+	[OP_SUM] = {"sum", 1, false},
+	[OP_VEC] = {"vec", 1, false},
+	[OP_EXP] = {"exp", 1, true},
+	[OP_LOG] = {"log", 1, true},
+	[OP_SIN] = {"sin", 1, true},
+	[OP_COS] = {"cos", 1, true},
+	[OP_TAN] = {"tan", 1, true},
+	[OP_TANH] = {"tanh", 1, true},
+	[OP_SQRT] = {"sqrt", 1, true},
+	[OP_SIGMOID] = {"sigmoid", 1, true},
+	[OP_SOFTPLUS] = {"softplus", 1, true},
+	[OP_ABS] = {"abs", 1, true},
+	[OP_SIGN] = {"sign", 1, true},
+	[OP_RELU] = {"relu", 1, true},
+	[OP_GRAD] = {"grad", 2, false},
+	[OP_HESS] = {"hess", 2, false},
+	[OP_JAC] = {"jacobian", 2, false},
+	[OP_D] = {"d", 1, false},
+	[OP_EQ] = {NULL, 2, false},
+};
+
+const struct op_info *expr_op_info(enum expr_op op)
+{
+	return &op_table[op];
+}
+
+int expr_op_by_name(const char *name)
+{
+	static const struct {
+		const char *alias;
+		enum expr_op op;
+	} aliases[] = {{"trace", OP_TR}, {"Tr", OP_TR}, {"ln", OP_LOG}};
+	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+		if (strcmp(name, aliases[i].alias) == 0)
+			return aliases[i].op;
+	for (int op = 0; op < OP_COUNT; op++)
+		if (op_table[op].name && op != OP_ONES && strcmp(op_table[op].name, name) == 0)
+			return op;
+	return -1;
+}
+
+/* ---- hashing ---- */
+
+static uint32_t mix(uint32_t h, uint64_t v)
+{
+	v ^= v >> 33;
+	v *= 0xff51afd7ed558ccdULL;
+	v ^= v >> 33;
+	return (h ^ (uint32_t)v ^ (uint32_t)(v >> 32)) * 16777619u;
+}
+
+static uint32_t node_hash(const struct expr *e)
+{
+	uint32_t h = 2166136261u;
+	h = mix(h, (uint64_t)e->op);
+	h = mix(h, (uint64_t)(uintptr_t)e->name);
+	h = mix(h, (uint64_t)(uintptr_t)e->decl);
+	uint64_t bits;
+	memcpy(&bits, &e->num, sizeof bits);
+	h = mix(h, bits);
+	h = mix(h, (uint64_t)(uint32_t)e->rows << 32 | (uint32_t)e->cols);
+	for (int i = 0; i < e->nkids; i++)
+		h = mix(h, e->kids[i]->hash + (uint64_t)i);
+	if (e->op == OP_MATRIX)
+		for (long i = 0; i < e->vrows * e->vcols; i++) {
+			memcpy(&bits, &e->vals[i], sizeof bits);
+			h = mix(h, bits);
+		}
+	return h;
+}
+
+static bool node_eq(const struct expr *a, const struct expr *b)
+{
+	if (a->op != b->op || a->nkids != b->nkids || a->name != b->name || a->decl != b->decl ||
+	    memcmp(&a->num, &b->num, sizeof a->num) != 0)
+		return false;
+	for (int i = 0; i < a->nkids; i++)
+		if (a->kids[i] != b->kids[i])
+			return false;
+	if (a->op == OP_IDENT || a->op == OP_ZERO || a->op == OP_ONES)
+		if (a->rows != b->rows || a->cols != b->cols)
+			return false;
+	if (a->op == OP_MATRIX)
+		return a->vrows == b->vrows && a->vcols == b->vcols &&
+		       memcmp(a->vals, b->vals, (size_t)(a->vrows * a->vcols) * sizeof(double)) == 0;
+	return true;
+}
+
+static void table_grow(struct mc *mc)
+{
+	size_t ns = mc->tabsize * 2;
+	struct expr **nt = calloc(ns, sizeof *nt);
+	if (!nt)
+		abort();
+	for (size_t i = 0; i < mc->tabsize; i++) {
+		struct expr *e = mc->table[i];
+		while (e) {
+			struct expr *n = e->next;
+			size_t j = e->hash & (ns - 1);
+			e->next = nt[j];
+			nt[j] = e;
+			e = n;
+		}
+	}
+	free(mc->table);
+	mc->table = nt;
+	mc->tabsize = ns;
+}
+
+/* Interns the node described by proto (with n kids): returns the existing
+ * equal node or a new copy. proto's shape and flags must be set. */
+static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr **kids)
+{
+	proto->nkids = n;
+	struct expr *tmp = proto;
+	/* proto has no room for kids: hash through a temporary */
+	struct expr *full = NULL;
+	size_t sz = sizeof(struct expr) + (size_t)n * sizeof(struct expr *);
+	full = mc_xmalloc(sz);
+	memcpy(full, tmp, sizeof(struct expr));
+	for (int i = 0; i < n; i++)
+		full->kids[i] = kids[i];
+	full->hash = node_hash(full);
+	size_t slot = full->hash & (mc->tabsize - 1);
+	for (struct expr *e = mc->table[slot]; e; e = e->next)
+		if (e->hash == full->hash && node_eq(e, full)) {
+			free(full);
+			return e;
+		}
+	struct expr *e = mc_alloc(mc, sz);
+	memcpy(e, full, sz);
+	free(full);
+	for (int i = 0; i < n; i++)
+		e->flags |= kids[i]->flags & (EF_HAS_DIFF | EF_HAS_PVAR | EF_HAS_OP);
+	e->id = mc->next_id++;
+	e->next = mc->table[slot];
+	mc->table[slot] = e;
+	if (++mc->nnodes > mc->tabsize)
+		table_grow(mc);
+	return e;
+}
+
+static struct expr *leaf(struct mc *mc, enum expr_op op, int rows, int cols)
+{
+	struct expr p = {0};
+	p.op = op;
+	p.rows = rows;
+	p.cols = cols;
+	return intern(mc, &p, 0, NULL);
+}
+
+/* ---- leaves ---- */
+
+struct expr *expr_sym(struct mc *mc, const struct decl *d)
+{
+	struct expr p = {0};
+	p.op = OP_SYM;
+	p.name = d->name;
+	p.decl = d;
+	p.rows = d->rows;
+	p.cols = d->cols;
+	if (d->symmetric || d->spd)
+		p.flags |= EF_SYMMETRIC;
+	if (d->spd)
+		p.flags |= EF_SPD;
+	return intern(mc, &p, 0, NULL);
+}
+
+struct expr *expr_num(struct mc *mc, double v)
+{
+	if (v == 0)
+		return expr_zero(mc, DIM_ANY, DIM_ANY);
+	struct expr p = {0};
+	p.op = OP_NUM;
+	p.num = v;
+	p.rows = p.cols = mc->dim_one;
+	p.flags = EF_SYMMETRIC;
+	return intern(mc, &p, 0, NULL);
+}
+
+struct expr *expr_ident(struct mc *mc, int dim)
+{
+	struct expr *e = leaf(mc, OP_IDENT, dim, dim);
+	e->flags |= EF_SYMMETRIC | EF_SPD;
+	return e;
+}
+
+struct expr *expr_zero(struct mc *mc, int rows, int cols)
+{
+	return leaf(mc, OP_ZERO, rows, cols);
+}
+
+struct expr *expr_ones(struct mc *mc, int rows, int cols)
+{
+	if (dim_is_one(mc, rows) && dim_is_one(mc, cols))
+		return expr_num(mc, 1);
+	return leaf(mc, OP_ONES, rows, cols);
+}
+
+struct expr *expr_matrix(struct mc *mc, long r, long c, const double *vals)
+{
+	if (r == 1 && c == 1)
+		return expr_num(mc, vals[0]);
+	struct expr p = {0};
+	p.op = OP_MATRIX;
+	p.vrows = r;
+	p.vcols = c;
+	double *v = mc_alloc(mc, (size_t)(r * c) * sizeof(double));
+	memcpy(v, vals, (size_t)(r * c) * sizeof(double));
+	p.vals = v;
+	p.rows = dim_const(mc, r);
+	p.cols = dim_const(mc, c);
+	return intern(mc, &p, 0, NULL);
+}
+
+struct expr *expr_pvar(struct mc *mc, const char *name)
+{
+	struct expr p = {0};
+	p.op = OP_PVAR;
+	p.name = mc_intern(mc, name);
+	p.rows = p.cols = DIM_ANY;
+	p.flags = EF_HAS_PVAR;
+	return intern(mc, &p, 0, NULL);
+}
+
+struct expr *expr_diff(struct mc *mc, struct expr *sym)
+{
+	struct expr p = {0};
+	p.op = OP_DIFF;
+	p.rows = sym->rows;
+	p.cols = sym->cols;
+	p.flags = EF_HAS_DIFF | (sym->flags & EF_SYMMETRIC);
+	return intern(mc, &p, 1, &sym);
+}
+
+/* ---- shape helpers ---- */
+
+bool expr_is_scalar(struct mc *mc, const struct expr *e)
+{
+	return dim_is_one(mc, e->rows) && dim_is_one(mc, e->cols);
+}
+
+bool expr_is_vector(struct mc *mc, const struct expr *e)
+{
+	return dim_is_one(mc, e->cols) && !dim_is_one(mc, e->rows);
+}
+
+bool expr_is_square(struct mc *mc, const struct expr *e)
+{
+	return e->rows >= 0 && e->cols >= 0 && dim_find(mc, e->rows) == dim_find(mc, e->cols);
+}
+
+bool expr_is_num(const struct expr *e, double v)
+{
+	if (v == 0)
+		return e->op == OP_ZERO;
+	return e->op == OP_NUM && e->num == v;
+}
+
+bool expr_contains(const struct expr *e, const struct expr *sub)
+{
+	if (e == sub)
+		return true;
+	for (int i = 0; i < e->nkids; i++)
+		if (expr_contains(e->kids[i], sub))
+			return true;
+	return false;
+}
+
+void expr_shape_str(struct mc *mc, const struct expr *e, char *buf, size_t n)
+{
+	char r[64], c[64];
+	dim_print(mc, e->rows, r, sizeof r);
+	dim_print(mc, e->cols, c, sizeof c);
+	snprintf(buf, n, "%s×%s", r, c);
+}
+
+/* "X (n×m)": an operand and its shape, for error messages. */
+static void describe(struct mc *mc, const struct expr *e, char *buf, size_t n)
+{
+	char sh[128];
+	expr_shape_str(mc, e, sh, sizeof sh);
+	char *s = print_str(mc, e, PRINT_PLAIN);
+	if (strlen(s) > 40)
+		snprintf(buf, n, "%.37s... (%s)", s, sh);
+	else
+		snprintf(buf, n, "%s (%s)", s, sh);
+	free(s);
+}
+
+/* Requires a == b (unify: make it so). */
+static bool same_dim(struct mc *mc, int a, int b, bool unify)
+{
+	return unify ? dim_unify(mc, a, b) : dim_same(mc, a, b);
+}
+
+/* ---- ordering ---- */
+
+long expr_leaves(const struct expr *e)
+{
+	if (e->nkids == 0)
+		return 1;
+	long n = 0;
+	for (int i = 0; i < e->nkids; i++)
+		n += expr_leaves(e->kids[i]);
+	if (e->op == OP_POW && e->kids[1]->op == OP_NUM)
+		n--; /* an exponent is not a leaf of the printed form */
+	return n;
+}
+
+int expr_cmp(const struct expr *a, const struct expr *b)
+{
+	if (a == b)
+		return 0;
+	if (a->op != b->op)
+		return a->op < b->op ? -1 : 1;
+	switch (a->op) {
+	case OP_SYM:
+	case OP_PVAR: {
+		int c = strcmp(a->name, b->name);
+		if (c)
+			return c;
+		if (a->decl && b->decl && a->decl->generation != b->decl->generation)
+			return a->decl->generation < b->decl->generation ? -1 : 1;
+		break;
+	}
+	case OP_NUM:
+		if (a->num != b->num)
+			return a->num < b->num ? -1 : 1;
+		break;
+	case OP_MATRIX:
+		if (a->vrows != b->vrows)
+			return a->vrows < b->vrows ? -1 : 1;
+		if (a->vcols != b->vcols)
+			return a->vcols < b->vcols ? -1 : 1;
+		for (long i = 0; i < a->vrows * a->vcols; i++)
+			if (a->vals[i] != b->vals[i])
+				return a->vals[i] < b->vals[i] ? -1 : 1;
+		break;
+	default:
+		break;
+	}
+	int n = a->nkids < b->nkids ? a->nkids : b->nkids;
+	for (int i = 0; i < n; i++) {
+		int c = expr_cmp(a->kids[i], b->kids[i]);
+		if (c)
+			return c;
+	}
+	if (a->nkids != b->nkids)
+		return a->nkids < b->nkids ? -1 : 1;
+	if (a->rows != b->rows)
+		return a->rows < b->rows ? -1 : 1;
+	if (a->cols != b->cols)
+		return a->cols < b->cols ? -1 : 1;
+	return a->id < b->id ? -1 : (a->id > b->id);
+}
+
+/* ---- growable node lists ---- */
+
+struct list {
+	struct expr **v;
+	int n, cap;
+};
+
+static void list_push(struct list *l, struct expr *e)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->v = mc_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = e;
+}
+
+static int cmp_qsort(const void *a, const void *b)
+{
+	return expr_cmp(*(struct expr *const *)a, *(struct expr *const *)b);
+}
+
+/* Split a term into numeric coefficient and the rest: 2 X -> (2, X). */
+static struct expr *split_coef(struct mc *mc, struct expr *t, double *coef)
+{
+	if (t->op == OP_NUM) {
+		*coef = t->num;
+		return expr_num(mc, 1);
+	}
+	if (t->op == OP_MUL && t->kids[0]->op == OP_NUM) {
+		*coef = t->kids[0]->num;
+		if (t->nkids == 2)
+			return t->kids[1];
+		struct expr p = *t;
+		p.next = NULL;
+		/* the rest keeps its shape and flags: it is the same product without its coefficient */
+		return intern(mc, &p, t->nkids - 1, (struct expr **)t->kids + 1);
+	}
+	*coef = 1;
+	return t;
+}
+
+static struct expr *scale(struct mc *mc, double c, struct expr *t)
+{
+	if (c == 1)
+		return t;
+	struct expr *k[2] = {expr_num(mc, c), t};
+	return expr_make(mc, OP_MUL, 2, k, false);
+}
+
+/* Textbook order of a sum's terms: larger terms first, numbers last. */
+static int cmp_terms(const void *pa, const void *pb)
+{
+	struct expr *a = *(struct expr *const *)pa, *b = *(struct expr *const *)pb;
+	struct expr *ra = (a->op == OP_MUL && a->kids[0]->op == OP_NUM) ? a->kids[a->nkids - 1] : a;
+	struct expr *rb = (b->op == OP_MUL && b->kids[0]->op == OP_NUM) ? b->kids[b->nkids - 1] : b;
+	bool na = a->op == OP_NUM || a->op == OP_ONES ||
+		  (a->op == OP_MUL && ra->op == OP_ONES);
+	bool nb = b->op == OP_NUM || b->op == OP_ONES ||
+		  (b->op == OP_MUL && rb->op == OP_ONES);
+	if (na != nb)
+		return na ? 1 : -1;
+	long la = expr_leaves(a) - (a != ra && a->op == OP_MUL), lb = expr_leaves(b) - (b != rb && b->op == OP_MUL);
+	if (la != lb)
+		return la > lb ? -1 : 1;
+	return expr_cmp(a, b);
+}
+
+static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unify)
+{
+	struct list terms = {0};
+	int rows = DIM_ANY, cols = DIM_ANY;
+	bool nonscalar = false;
+	struct expr *first = NULL;
+	/* flatten and find the shape: the first term that is not a broadcast scalar */
+	struct list flat = {0};
+	for (int i = 0; i < n; i++) {
+		if (kids[i]->op == OP_ADD)
+			for (int j = 0; j < kids[i]->nkids; j++)
+				list_push(&flat, kids[i]->kids[j]);
+		else
+			list_push(&flat, kids[i]);
+	}
+	for (int i = 0; i < flat.n; i++) {
+		struct expr *t = flat.v[i];
+		if (t->op == OP_ZERO && t->rows < 0)
+			continue;
+		if (expr_is_scalar(mc, t))
+			continue;
+		if (!nonscalar && t->rows < 0 && t->cols < 0)
+			continue; /* I or a pattern: fits anything */
+		if (!nonscalar) {
+			rows = t->rows;
+			cols = t->cols;
+			nonscalar = true;
+			first = t;
+			continue;
+		}
+		if (!same_dim(mc, rows, t->rows, unify) || !same_dim(mc, cols, t->cols, unify)) {
+			char a[256], b[256];
+			describe(mc, first, a, sizeof a);
+			describe(mc, t, b, sizeof b);
+			mc_fail(mc, MC_ERR_SHAPE, "cannot add %s and %s", a, b);
+			free(flat.v);
+			return NULL;
+		}
+		if (rows < 0)
+			rows = t->rows;
+		if (cols < 0)
+			cols = t->cols;
+	}
+	bool any_pattern = false;
+	for (int i = 0; i < flat.n; i++)
+		if (flat.v[i]->rows < 0 && flat.v[i]->op != OP_ZERO && flat.v[i]->op != OP_IDENT)
+			any_pattern = true;
+	if (!nonscalar && !any_pattern) {
+		rows = cols = mc->dim_one;
+	}
+	/* I in a sum forces it square */
+	for (int i = 0; i < flat.n; i++)
+		if (flat.v[i]->op == OP_IDENT && nonscalar && !same_dim(mc, rows, cols, unify)) {
+			char b[128];
+			struct expr tmp = {.rows = rows, .cols = cols};
+			expr_shape_str(mc, &tmp, b, sizeof b);
+			mc_fail(mc, MC_ERR_SHAPE, "cannot add I to a %s matrix: I is square", b);
+			free(flat.v);
+			return NULL;
+		}
+	/* collect like terms: coefficient arithmetic */
+	struct list bases = {0};
+	double *coefs = NULL;
+	int cap = 0;
+	for (int i = 0; i < flat.n; i++) {
+		struct expr *t = flat.v[i];
+		if (t->op == OP_ZERO)
+			continue;
+		if (nonscalar && expr_is_scalar(mc, t)) {
+			/* a scalar added to a matrix goes to every entry */
+			struct expr *k[2] = {t, expr_ones(mc, rows, cols)};
+			t = expr_make(mc, OP_MUL, 2, k, false);
+			if (!t)
+				goto fail;
+		}
+		double c;
+		struct expr *b = split_coef(mc, t, &c);
+		int j;
+		for (j = 0; j < bases.n; j++)
+			if (bases.v[j] == b)
+				break;
+		if (j == bases.n) {
+			list_push(&bases, b);
+			if (bases.n > cap) {
+				cap = bases.cap;
+				coefs = mc_xrealloc(coefs, (size_t)cap * sizeof *coefs);
+			}
+			coefs[j] = 0;
+		}
+		coefs[j] += c;
+	}
+	for (int j = 0; j < bases.n; j++) {
+		if (coefs[j] == 0)
+			continue;
+		struct expr *t = expr_is_num(bases.v[j], 1) ? expr_num(mc, coefs[j])
+							       : scale(mc, coefs[j], bases.v[j]);
+		if (!t)
+			goto fail;
+		list_push(&terms, t);
+	}
+	free(bases.v);
+	free(coefs);
+	free(flat.v);
+	struct expr *res;
+	if (terms.n == 0)
+		res = expr_zero(mc, DIM_ANY, DIM_ANY);
+	else if (terms.n == 1)
+		res = terms.v[0];
+	else {
+		struct expr p = {0};
+		p.op = OP_ADD;
+		p.rows = rows;
+		p.cols = cols;
+		p.flags = EF_SYMMETRIC;
+		for (int i = 0; i < terms.n; i++)
+			if (!(terms.v[i]->flags & EF_SYMMETRIC))
+				p.flags &= ~EF_SYMMETRIC;
+		res = intern(mc, &p, terms.n, terms.v);
+	}
+	free(terms.v);
+	return res;
+fail:
+	free(bases.v);
+	free(coefs);
+	free(flat.v);
+	free(terms.v);
+	return NULL;
+}
+
+static void flatten_mul(struct list *l, struct expr *e)
+{
+	if (e->op == OP_MUL)
+		for (int i = 0; i < e->nkids; i++)
+			flatten_mul(l, e->kids[i]);
+	else
+		list_push(l, e);
+}
+
+static bool unknown_shape(const struct expr *e)
+{
+	return e->rows < 0 && e->cols < 0;
+}
+
+/* A run of matrix factors whose product is 1x1 (like y^T x), kept as one
+ * scalar factor. */
+static struct expr *make_run(struct mc *mc, struct list *run, int from, int to)
+{
+	if (to - from == 1)
+		return run->v[from];
+	struct expr p = {0};
+	p.op = OP_MUL;
+	p.rows = p.cols = mc->dim_one;
+	p.flags = EF_SYMMETRIC;
+	return intern(mc, &p, to - from, run->v + from);
+}
+
+static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unify)
+{
+	struct list atoms = {0}, scalars = {0}, run = {0};
+	for (int i = 0; i < n; i++)
+		flatten_mul(&atoms, kids[i]);
+	double coef = 1;
+	bool zero = false;
+	int acc_r = DIM_ANY, acc_c = DIM_ANY;
+	bool pattern = false;
+	struct expr *res = NULL;
+	for (int i = 0; i < atoms.n; i++) {
+		struct expr *a = atoms.v[i];
+		if (a->op == OP_NUM) {
+			coef *= a->num;
+			continue;
+		}
+		if (a->op == OP_ZERO) {
+			zero = true;
+			continue;
+		}
+		if (a->flags & EF_HAS_PVAR)
+			pattern = true;
+		if (expr_is_scalar(mc, a)) {
+			list_push(&scalars, a);
+			continue;
+		}
+		if (run.n == 0) {
+			acc_r = a->rows;
+			acc_c = a->cols;
+			list_push(&run, a);
+			continue;
+		}
+		if (!pattern && dim_is_one(mc, acc_r) && dim_is_one(mc, acc_c) && !unknown_shape(a) &&
+		    !dim_is_one(mc, a->rows)) {
+			/* a 1x1 run meets a matrix: the run is a scalar factor */
+			list_push(&scalars, make_run(mc, &run, 0, run.n));
+			run.n = 0;
+			acc_r = a->rows;
+			acc_c = a->cols;
+			list_push(&run, a);
+			continue;
+		}
+		if (unknown_shape(a)) {
+			list_push(&run, a);
+			continue; /* I (or a pattern) keeps the shape */
+		}
+		if (acc_r < 0 && acc_c < 0) {
+			acc_r = a->rows;
+			acc_c = a->cols;
+			list_push(&run, a);
+			continue;
+		}
+		if (!same_dim(mc, acc_c, a->rows, unify)) {
+			char sa[256], sb[256];
+			struct expr tmp = {.op = OP_MUL, .rows = acc_r, .cols = acc_c};
+			struct expr *left = run.n == 1 ? run.v[0] : NULL;
+			if (left)
+				describe(mc, left, sa, sizeof sa);
+			else
+				expr_shape_str(mc, &tmp, sa, sizeof sa);
+			describe(mc, a, sb, sizeof sb);
+			mc_fail(mc, MC_ERR_SHAPE, "cannot multiply %s by %s: inner dimensions differ",
+				sa, sb);
+			goto out;
+		}
+		acc_c = a->cols;
+		list_push(&run, a);
+	}
+	if (run.n > 1 && !pattern && dim_is_one(mc, acc_r) && dim_is_one(mc, acc_c) &&
+	    (scalars.n > 0 || coef != 1)) {
+		list_push(&scalars, make_run(mc, &run, 0, run.n));
+		run.n = 0;
+	}
+	int rows = run.n ? acc_r : mc->dim_one, cols = run.n ? acc_c : mc->dim_one;
+	if (zero || coef == 0) {
+		res = expr_zero(mc, DIM_ANY, DIM_ANY);
+		goto out;
+	}
+	if (scalars.n > 1)
+		qsort(scalars.v, (size_t)scalars.n, sizeof *scalars.v, cmp_qsort);
+	struct list all = {0};
+	if (coef != 1)
+		list_push(&all, expr_num(mc, coef));
+	for (int i = 0; i < scalars.n; i++)
+		list_push(&all, scalars.v[i]);
+	for (int i = 0; i < run.n; i++)
+		list_push(&all, run.v[i]);
+	if (all.n == 0)
+		res = expr_num(mc, coef);
+	else if (all.n == 1)
+		res = all.v[0];
+	else {
+		struct expr p = {0};
+		p.op = OP_MUL;
+		p.rows = rows;
+		p.cols = cols;
+		if (run.n == 0 || (run.n == 1 && (run.v[0]->flags & EF_SYMMETRIC)))
+			p.flags |= EF_SYMMETRIC;
+		res = intern(mc, &p, all.n, all.v);
+	}
+	free(all.v);
+out:
+	free(atoms.v);
+	free(scalars.v);
+	free(run.v);
+	return res;
+}
+
+static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unify)
+{
+	struct list flat = {0};
+	for (int i = 0; i < n; i++) {
+		if (kids[i]->op == OP_HAD)
+			for (int j = 0; j < kids[i]->nkids; j++)
+				list_push(&flat, kids[i]->kids[j]);
+		else
+			list_push(&flat, kids[i]);
+	}
+	int rows = DIM_ANY, cols = DIM_ANY;
+	struct list scal = {0}, rest = {0};
+	struct expr *res = NULL;
+	for (int i = 0; i < flat.n; i++) {
+		struct expr *t = flat.v[i];
+		if (t->op == OP_ZERO) {
+			res = expr_zero(mc, DIM_ANY, DIM_ANY);
+			goto out;
+		}
+		if (expr_is_scalar(mc, t)) {
+			list_push(&scal, t);
+			continue;
+		}
+		if (rows < 0 && cols < 0) {
+			rows = t->rows;
+			cols = t->cols;
+		} else if (!unknown_shape(t) &&
+			   (!same_dim(mc, rows, t->rows, unify) || !same_dim(mc, cols, t->cols, unify))) {
+			char a[128], b[128];
+			struct expr tmp = {.rows = rows, .cols = cols};
+			expr_shape_str(mc, &tmp, a, sizeof a);
+			expr_shape_str(mc, t, b, sizeof b);
+			mc_fail(mc, MC_ERR_SHAPE, "cannot multiply %s and %s entrywise: shapes differ",
+				a, b);
+			goto out;
+		}
+		list_push(&rest, t);
+	}
+	if (rest.n == 0) {
+		/* scalars only: an ordinary product */
+		res = expr_make(mc, OP_MUL, scal.n, scal.v, unify);
+		goto out;
+	}
+	if (rest.n == 1) {
+		res = rest.v[0];
+	} else {
+		struct expr p = {0};
+		p.op = OP_HAD;
+		p.rows = rows;
+		p.cols = cols;
+		p.flags = EF_SYMMETRIC;
+		for (int i = 0; i < rest.n; i++)
+			if (!(rest.v[i]->flags & EF_SYMMETRIC))
+				p.flags &= ~EF_SYMMETRIC;
+		res = intern(mc, &p, rest.n, rest.v);
+	}
+	if (scal.n) {
+		/* a scalar times a matrix entrywise is scaling */
+		list_push(&scal, res);
+		res = expr_make(mc, OP_MUL, scal.n, scal.v, unify);
+	}
+out:
+	free(flat.v);
+	free(scal.v);
+	free(rest.v);
+	return res;
+}
+
+static bool need_square(struct mc *mc, struct expr *a, const char *what, bool unify)
+{
+	if (unknown_shape(a) || same_dim(mc, a->rows, a->cols, unify))
+		return true;
+	char s[128];
+	expr_shape_str(mc, a, s, sizeof s);
+	return mc_fail(mc, MC_ERR_SHAPE, "%s needs a square matrix, but the argument is %s", what, s);
+}
+
+static struct expr *make_node(struct mc *mc, enum expr_op op, int rows, int cols, unsigned flags,
+			      int n, struct expr **kids)
+{
+	struct expr p = {0};
+	p.op = op;
+	p.rows = rows;
+	p.cols = cols;
+	p.flags = flags;
+	return intern(mc, &p, n, kids);
+}
+
+struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify)
+{
+	for (int i = 0; i < n; i++)
+		if (!kids[i])
+			return NULL;
+	int one = mc->dim_one;
+	struct expr *a = n > 0 ? kids[0] : NULL, *b = n > 1 ? kids[1] : NULL;
+	char sa[128], sb[128];
+	switch (op) {
+	case OP_ADD:
+		return make_add(mc, n, kids, unify);
+	case OP_MUL:
+		return make_mul(mc, n, kids, unify);
+	case OP_HAD:
+		return make_had(mc, n, kids, unify);
+	case OP_EDIV: {
+		if (a->op == OP_ZERO)
+			return a;
+		if (expr_is_scalar(mc, b) && b->op == OP_NUM) {
+			struct expr *k[2] = {expr_num(mc, 1 / b->num), a};
+			return expr_make(mc, OP_MUL, 2, k, unify);
+		}
+		int r = a->rows, c = a->cols;
+		if (expr_is_scalar(mc, a) && !expr_is_scalar(mc, b)) {
+			r = b->rows;
+			c = b->cols;
+		} else if (!expr_is_scalar(mc, b) && !unknown_shape(b) && !unknown_shape(a) &&
+			   (!same_dim(mc, a->rows, b->rows, unify) ||
+			    !same_dim(mc, a->cols, b->cols, unify))) {
+			expr_shape_str(mc, a, sa, sizeof sa);
+			expr_shape_str(mc, b, sb, sizeof sb);
+			mc_fail(mc, MC_ERR_SHAPE, "cannot divide %s by %s entrywise: shapes differ", sa,
+				sb);
+			return NULL;
+		}
+		return make_node(mc, op, r, c, 0, 2, kids);
+	}
+	case OP_KRON:
+		return make_node(mc, op, dim_product(mc, a->rows, b->rows),
+				 dim_product(mc, a->cols, b->cols),
+				 a->flags & b->flags & EF_SYMMETRIC, 2, kids);
+	case OP_T:
+		if (a->op == OP_ZERO && unknown_shape(a))
+			return a;
+		return make_node(mc, op, a->cols, a->rows, a->flags & (EF_SYMMETRIC | EF_SPD), 1,
+				 kids);
+	case OP_INV:
+		if (!need_square(mc, a, "inv", unify))
+			return NULL;
+		if (a->op == OP_ZERO) {
+			mc_fail(mc, MC_ERR_SHAPE, "the inverse of 0 does not exist");
+			return NULL;
+		}
+		if (a->op == OP_NUM)
+			return expr_num(mc, 1 / a->num);
+		return make_node(mc, op, a->rows, a->cols, a->flags & (EF_SYMMETRIC | EF_SPD), 1,
+				 kids);
+	case OP_POW:
+		if (!unknown_shape(b) && !expr_is_scalar(mc, b)) {
+			expr_shape_str(mc, b, sb, sizeof sb);
+			mc_fail(mc, MC_ERR_SHAPE, "an exponent must be a scalar, but it is %s", sb);
+			return NULL;
+		}
+		if (b->op == OP_NUM && b->num == 1)
+			return a;
+		if (a->op == OP_NUM && b->op == OP_NUM)
+			return expr_num(mc, pow(a->num, b->num));
+		if (expr_is_scalar(mc, a) || unknown_shape(a))
+			return make_node(mc, op, a->rows, a->cols, EF_SYMMETRIC, 2, kids);
+		if (b->op != OP_NUM || b->num != floor(b->num)) {
+			mc_fail(mc, MC_ERR_SHAPE,
+				"a matrix power needs an integer exponent; for entrywise powers use ⊙");
+			return NULL;
+		}
+		if (!unknown_shape(a) && !same_dim(mc, a->rows, a->cols, unify)) {
+			expr_shape_str(mc, a, sa, sizeof sa);
+			if (dim_is_one(mc, a->cols))
+				mc_fail(mc, MC_ERR_SHAPE,
+					"cannot raise a %s vector to a power: use x^T x for its squared "
+					"length or x ⊙ x entrywise",
+					sa);
+			else
+				mc_fail(mc, MC_ERR_SHAPE,
+					"a matrix power needs a square matrix, but it is %s", sa);
+			return NULL;
+		}
+		return make_node(mc, op, a->rows, a->cols, a->flags & EF_SYMMETRIC, 2, kids);
+	case OP_NORM2:
+		if (!unknown_shape(a) && !dim_is_one(mc, a->cols) && !dim_is_one(mc, a->rows)) {
+			expr_shape_str(mc, a, sa, sizeof sa);
+			mc_fail(mc, MC_ERR_SHAPE,
+				"||·||_2 of a %s matrix is the spectral norm, which is not supported: "
+				"use ||·||_F",
+				sa);
+			return NULL;
+		}
+		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
+	case OP_NORMF:
+		if (!unknown_shape(a) && (dim_is_one(mc, a->cols) || dim_is_one(mc, a->rows)))
+			return make_node(mc, OP_NORM2, one, one, EF_SYMMETRIC, 1, kids);
+		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
+	case OP_TR:
+	case OP_DET:
+	case OP_LOGDET:
+		if (!need_square(mc, a, expr_op_info(op)->name, unify))
+			return NULL;
+		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
+	case OP_SUM:
+		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
+	case OP_DIAG:
+		if (unknown_shape(a))
+			return make_node(mc, op, DIM_ANY, DIM_ANY, 0, 1, kids);
+		if (dim_is_one(mc, a->cols))
+			return make_node(mc, op, a->rows, a->rows, EF_SYMMETRIC, 1, kids);
+		if (!need_square(mc, a, "diag", unify))
+			return NULL;
+		return make_node(mc, op, a->rows, one, 0, 1, kids);
+	case OP_VEC:
+		if (unknown_shape(a))
+			return make_node(mc, op, DIM_ANY, DIM_ANY, 0, 1, kids);
+		return make_node(mc, op, dim_product(mc, a->rows, a->cols), one, 0, 1, kids);
+	case OP_GRAD:
+	case OP_HESS:
+		if (!unknown_shape(a) && !expr_is_scalar(mc, a)) {
+			expr_shape_str(mc, a, sa, sizeof sa);
+			mc_fail(mc, MC_ERR_SHAPE,
+				"%s needs a scalar function, but it is %s: use jacobian(f, x)",
+				expr_op_info(op)->name, sa);
+			return NULL;
+		}
+		if (op == OP_GRAD)
+			return make_node(mc, op, b->rows, b->cols, b->flags & EF_SYMMETRIC, 2, kids) ;
+		if (dim_is_one(mc, b->cols))
+			return make_node(mc, op, b->rows, b->rows, EF_SYMMETRIC | EF_HAS_OP, 2, kids);
+		{
+			int rc = dim_product(mc, b->rows, b->cols);
+			return make_node(mc, op, rc, rc, EF_SYMMETRIC | EF_HAS_OP, 2, kids);
+		}
+	case OP_JAC:
+		if (!unknown_shape(a) && !dim_is_one(mc, a->cols)) {
+			expr_shape_str(mc, a, sa, sizeof sa);
+			mc_fail(mc, MC_ERR_SHAPE, "jacobian needs a vector function, but it is %s", sa);
+			return NULL;
+		}
+		if (!unknown_shape(b) && !dim_is_one(mc, b->cols)) {
+			expr_shape_str(mc, b, sb, sizeof sb);
+			mc_fail(mc, MC_ERR_SHAPE,
+				"jacobian needs a vector variable, but it is %s: use vec", sb);
+			return NULL;
+		}
+		return make_node(mc, op, a->rows, b->rows, EF_HAS_OP, 2, kids);
+	case OP_D:
+		return make_node(mc, op, a->rows, a->cols, EF_HAS_OP | (a->flags & EF_SYMMETRIC), 1,
+				 kids);
+	case OP_EQ:
+		if (!unknown_shape(a) && !unknown_shape(b) &&
+		    (!same_dim(mc, a->rows, b->rows, unify) || !same_dim(mc, a->cols, b->cols, unify))) {
+			expr_shape_str(mc, a, sa, sizeof sa);
+			expr_shape_str(mc, b, sb, sizeof sb);
+			mc_fail(mc, MC_ERR_SHAPE, "the two sides differ in shape: %s and %s", sa, sb);
+			return NULL;
+		}
+		return make_node(mc, op, a->rows, a->cols, 0, 2, kids);
+	default:
+		if (op >= OP_EXP && op <= OP_RELU)
+			return make_node(mc, op, a->rows, a->cols, a->flags & EF_SYMMETRIC, 1, kids);
+		break;
+	}
+	mc_fail(mc, MC_ERR_SHAPE, "internal: cannot build operator %d", (int)op);
+	return NULL;
+}
+
+struct expr *expr_make1(struct mc *mc, enum expr_op op, struct expr *a, bool unify)
+{
+	return expr_make(mc, op, 1, &a, unify);
+}
+
+struct expr *expr_make2(struct mc *mc, enum expr_op op, struct expr *a, struct expr *b,
+			bool unify)
+{
+	struct expr *k[2] = {a, b};
+	return expr_make(mc, op, 2, k, unify);
+}
+
+struct expr *expr_sorted(struct mc *mc, struct expr *e)
+{
+	if (e->op != OP_ADD && e->op != OP_HAD)
+		return e;
+	struct expr **k = mc_xmalloc((size_t)e->nkids * sizeof *k);
+	memcpy(k, e->kids, (size_t)e->nkids * sizeof *k);
+	qsort(k, (size_t)e->nkids, sizeof *k, e->op == OP_ADD ? cmp_terms : cmp_qsort);
+	struct expr p = *e;
+	p.next = NULL;
+	struct expr *r = intern(mc, &p, e->nkids, k);
+	free(k);
+	return r;
+}

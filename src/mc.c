@@ -1,0 +1,380 @@
+/* mc.c - session context: the arena, string interning, dimensions and the sticky error. */
+#include "mc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_BLOCK (64 * 1024)
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	_Alignas(16) unsigned char data[];
+};
+
+void *mc_xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p) {
+		fputs("matcalc: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *mc_xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+	if (!q) {
+		fputs("matcalc: out of memory\n", stderr);
+		abort();
+	}
+	return q;
+}
+
+char *mc_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = mc_xmalloc(n);
+	memcpy(d, s, n);
+	return d;
+}
+
+struct mc *mc_new(void)
+{
+	struct mc *mc = mc_xmalloc(sizeof *mc);
+	memset(mc, 0, sizeof *mc);
+	mc->tabsize = 4096;
+	mc->table = calloc(mc->tabsize, sizeof *mc->table);
+	if (!mc->table)
+		abort();
+	mc->precision = 6;
+	mc->dim_one = dim_new(mc, 1, NULL, false);
+	return mc;
+}
+
+void mc_free(struct mc *mc)
+{
+	if (!mc)
+		return;
+	struct arena_block *b = mc->arena;
+	while (b) {
+		struct arena_block *n = b->next;
+		free(b);
+		b = n;
+	}
+	for (size_t i = 0; i < mc->nstrs; i++)
+		free(mc->strs[i]);
+	free(mc->strs);
+	free(mc->table);
+	free(mc->dims);
+	free(mc->prod_dims);
+	free(mc->err.msg);
+	free(mc);
+}
+
+void *mc_alloc(struct mc *mc, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	struct arena_block *b = mc->arena;
+	if (!b || b->used + size > b->size) {
+		size_t bs = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+		struct arena_block *nb = mc_xmalloc(sizeof *nb + bs);
+		nb->size = bs;
+		nb->used = 0;
+		/* keep the partly used block at the head when the new one is a one-off */
+		if (b && size > ARENA_BLOCK) {
+			nb->next = b->next;
+			b->next = nb;
+		} else {
+			nb->next = b;
+			mc->arena = nb;
+		}
+		b = nb;
+	}
+	void *p = b->data + b->used;
+	b->used += size;
+	memset(p, 0, size);
+	return p;
+}
+
+char *mc_strdup(struct mc *mc, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = mc_alloc(mc, n);
+	memcpy(d, s, n);
+	return d;
+}
+
+const char *mc_intern(struct mc *mc, const char *s)
+{
+	/* few distinct names in a session: a linear scan is fine */
+	for (size_t i = 0; i < mc->nstrs; i++)
+		if (strcmp(mc->strs[i], s) == 0)
+			return mc->strs[i];
+	if (mc->nstrs == mc->capstrs) {
+		mc->capstrs = mc->capstrs ? 2 * mc->capstrs : 64;
+		mc->strs = mc_xrealloc(mc->strs, mc->capstrs * sizeof *mc->strs);
+	}
+	mc->strs[mc->nstrs] = mc_xstrdup(s);
+	return mc->strs[mc->nstrs++];
+}
+
+static bool vfail(struct mc *mc, enum mc_errkind kind, const struct loc *loc, const char *fmt,
+		  va_list ap)
+{
+	if (mc->err.kind != MC_OK)
+		return false;
+	struct sbuf b = {0};
+	sbuf_vprintf(&b, fmt, ap);
+	mc->err.kind = kind;
+	mc->err.msg = sbuf_take(&b);
+	if (loc) {
+		mc->err.has_loc = true;
+		mc->err.loc = *loc;
+	}
+	return false;
+}
+
+bool mc_fail(struct mc *mc, enum mc_errkind kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(mc, kind, NULL, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+bool mc_fail_at(struct mc *mc, enum mc_errkind kind, struct loc loc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(mc, kind, &loc, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+bool mc_failed(const struct mc *mc)
+{
+	return mc->err.kind != MC_OK;
+}
+
+void mc_set_loc(struct mc *mc, struct loc loc)
+{
+	if (mc->err.kind != MC_OK && !mc->err.has_loc) {
+		mc->err.has_loc = true;
+		mc->err.loc = loc;
+	}
+}
+
+void mc_clear_error(struct mc *mc)
+{
+	free(mc->err.msg);
+	memset(&mc->err, 0, sizeof mc->err);
+}
+
+int dim_new(struct mc *mc, long value, const char *name, bool auto_named)
+{
+	if (mc->ndims == mc->capdims) {
+		mc->capdims = mc->capdims ? 2 * mc->capdims : 64;
+		mc->dims = mc_xrealloc(mc->dims, mc->capdims * sizeof *mc->dims);
+	}
+	int d = mc->ndims++;
+	mc->dims[d] = (struct dim){d, value, name ? mc_intern(mc, name) : NULL, auto_named, false};
+	return d;
+}
+
+int dim_named(struct mc *mc, const char *name)
+{
+	const char *in = mc_intern(mc, name);
+	for (int i = 0; i < mc->ndims; i++)
+		if (mc->dims[i].name == in)
+			return i;
+	return dim_new(mc, -1, in, false);
+}
+
+int dim_const(struct mc *mc, long value)
+{
+	for (int i = 0; i < mc->ndims; i++)
+		if (!mc->dims[i].name && mc->dims[i].value == value && mc->dims[i].parent == i)
+			return i;
+	return dim_new(mc, value, NULL, false);
+}
+
+int dim_find(struct mc *mc, int d)
+{
+	if (d < 0)
+		return d;
+	while (mc->dims[d].parent != d) {
+		mc->dims[d].parent = mc->dims[mc->dims[d].parent].parent;
+		d = mc->dims[d].parent;
+	}
+	return d;
+}
+
+long dim_value(struct mc *mc, int d)
+{
+	if (d < 0)
+		return -1;
+	return mc->dims[dim_find(mc, d)].value;
+}
+
+bool dim_is_one(struct mc *mc, int d)
+{
+	return dim_value(mc, d) == 1;
+}
+
+bool dim_same(struct mc *mc, int a, int b)
+{
+	if (a < 0 || b < 0)
+		return true;
+	a = dim_find(mc, a);
+	b = dim_find(mc, b);
+	if (a == b)
+		return true;
+	long va = mc->dims[a].value, vb = mc->dims[b].value;
+	return va >= 0 && va == vb;
+}
+
+/* The representative keeps the most telling description: a value, then a
+ * user's name, then a made-up name. */
+static int dim_rank(const struct dim *d)
+{
+	if (d->value >= 0)
+		return 3;
+	if (d->name && !d->auto_named)
+		return 2;
+	return d->name ? 1 : 0;
+}
+
+bool dim_unify(struct mc *mc, int a, int b)
+{
+	if (a < 0 || b < 0)
+		return true;
+	a = dim_find(mc, a);
+	b = dim_find(mc, b);
+	if (a == b)
+		return true;
+	/* sizes and the names a user declared are fixed; made-up names and
+	 * anonymous sizes are unknowns that take either */
+	if (dim_rank(&mc->dims[a]) >= 2 && dim_rank(&mc->dims[b]) >= 2)
+		return false;
+	long va = mc->dims[a].value, vb = mc->dims[b].value;
+	if ((mc->dims[a].not_one && vb == 1) || (mc->dims[b].not_one && va == 1))
+		return false;
+	bool not_one = mc->dims[a].not_one || mc->dims[b].not_one;
+	if (dim_rank(&mc->dims[b]) > dim_rank(&mc->dims[a])) {
+		int t = a;
+		a = b;
+		b = t;
+	}
+	mc->dims[b].parent = a;
+	mc->dims[a].not_one = not_one;
+	return true;
+}
+
+void dim_print(struct mc *mc, int d, char *buf, size_t n)
+{
+	if (d < 0) {
+		snprintf(buf, n, "?");
+		return;
+	}
+	struct dim *r = &mc->dims[dim_find(mc, d)];
+	if (r->value >= 0)
+		snprintf(buf, n, "%ld", r->value);
+	else if (r->name)
+		snprintf(buf, n, "%s", r->name);
+	else
+		snprintf(buf, n, "k%d", dim_find(mc, d));
+}
+
+void sbuf_addn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		b->s = mc_xrealloc(b->s, cap);
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void sbuf_add(struct sbuf *b, const char *s)
+{
+	sbuf_addn(b, s, strlen(s));
+}
+
+void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	char *tmp = mc_xmalloc((size_t)n + 1);
+	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+	sbuf_addn(b, tmp, (size_t)n);
+	free(tmp);
+}
+
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+char *sbuf_take(struct sbuf *b)
+{
+	char *s = b->s ? b->s : mc_xstrdup("");
+	b->s = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+void sbuf_free(struct sbuf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+int dim_product(struct mc *mc, int a, int b)
+{
+	if (a < 0 || b < 0)
+		return DIM_ANY;
+	a = dim_find(mc, a);
+	b = dim_find(mc, b);
+	long va = mc->dims[a].value, vb = mc->dims[b].value;
+	if (va == 1)
+		return b;
+	if (vb == 1)
+		return a;
+	if (va >= 0 && vb >= 0)
+		return dim_const(mc, va * vb);
+	for (int i = 0; i < mc->nprod; i++) {
+		int *t = &mc->prod_dims[3 * i];
+		if (dim_find(mc, t[0]) == a && dim_find(mc, t[1]) == b)
+			return t[2];
+	}
+	char na[64], nb[64], name[160];
+	dim_print(mc, a, na, sizeof na);
+	dim_print(mc, b, nb, sizeof nb);
+	snprintf(name, sizeof name, "%s*%s", na, nb);
+	int d = dim_new(mc, -1, name, true);
+	if (mc->nprod == mc->capprod) {
+		mc->capprod = mc->capprod ? 2 * mc->capprod : 16;
+		mc->prod_dims = mc_xrealloc(mc->prod_dims, 3 * (size_t)mc->capprod * sizeof(int));
+	}
+	int *t = &mc->prod_dims[3 * mc->nprod++];
+	t[0] = a;
+	t[1] = b;
+	t[2] = d;
+	return d;
+}

@@ -1,0 +1,120 @@
+/* mc.h - the session context shared by every module: memory, names, dimensions, errors. */
+#ifndef MC_H
+#define MC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Ownership: everything allocated through mc_alloc / mc_strdup / mc_intern
+ * lives in the session arena and is freed by mc_free; callers never free it.
+ * Only mc_xmalloc'd buffers (growable arrays) are owned by their caller. */
+
+#define MC_MAX_DEPTH 2000 /* deepest expression accepted from any input */
+#define DIM_ANY (-1)      /* a dimension that fits anything (sizes of I and 0) */
+
+struct expr;
+struct decl;
+
+/* A source location: byte offsets into the text being read. */
+struct loc {
+	int first, last;
+};
+
+enum mc_errkind {
+	MC_OK = 0,
+	MC_ERR_SYNTAX,
+	MC_ERR_NAME,
+	MC_ERR_SHAPE,
+	MC_ERR_RULE,
+	MC_ERR_EVAL,
+	MC_ERR_LIMIT,
+	MC_ERR_NOTIMPL,
+};
+
+/* A sticky error: the first one set wins until mc_clear_error. */
+struct mc_error {
+	enum mc_errkind kind;
+	bool has_loc;
+	struct loc loc;
+	char *msg; /* owned, mc_xmalloc'd */
+};
+
+struct dim {
+	int parent;       /* union-find */
+	long value;       /* concrete size, or -1 */
+	const char *name; /* interned, or NULL */
+	bool auto_named;  /* a name we made up (n_X) */
+	bool not_one;     /* a matrix's size: never unified with 1 */
+};
+
+struct arena_block;
+
+struct mc {
+	struct arena_block *arena;
+	/* interned strings */
+	char **strs;
+	size_t nstrs, capstrs;
+	/* hash-consed nodes */
+	struct expr **table;
+	size_t tabsize, nnodes;
+	/* dimensions */
+	struct dim *dims;
+	int ndims, capdims;
+	struct mc_error err;
+	int dim_one;   /* the dimension 1 */
+	int *prod_dims; /* triples (a, b, a*b) of product dimensions */
+	int nprod, capprod;
+	uint32_t next_id;
+	bool ascii;    /* print Greek as ASCII names */
+	int precision; /* significant digits for numbers */
+};
+
+struct mc *mc_new(void);
+void mc_free(struct mc *mc);
+
+void *mc_alloc(struct mc *mc, size_t size); /* zeroed, arena-owned */
+char *mc_strdup(struct mc *mc, const char *s);
+const char *mc_intern(struct mc *mc, const char *s); /* equal strings, equal pointers */
+
+/* The one allocation hook for owned buffers: aborts on out-of-memory. */
+void *mc_xmalloc(size_t size);
+void *mc_xrealloc(void *p, size_t size);
+char *mc_xstrdup(const char *s);
+
+/* Errors: set the first error (later ones are ignored until cleared). Returns false. */
+bool mc_fail(struct mc *mc, enum mc_errkind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool mc_fail_at(struct mc *mc, enum mc_errkind kind, struct loc loc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+bool mc_failed(const struct mc *mc);
+void mc_set_loc(struct mc *mc, struct loc loc); /* attach a location if none yet */
+void mc_clear_error(struct mc *mc);
+
+/* Dimensions: symbolic sizes unified by operations. */
+int dim_new(struct mc *mc, long value, const char *name, bool auto_named);
+int dim_named(struct mc *mc, const char *name); /* the session's dimension of that name */
+int dim_const(struct mc *mc, long value);
+int dim_find(struct mc *mc, int d);
+bool dim_same(struct mc *mc, int a, int b); /* DIM_ANY is the same as anything */
+bool dim_unify(struct mc *mc, int a, int b); /* false when two different sizes */
+long dim_value(struct mc *mc, int d);      /* -1 when symbolic */
+bool dim_is_one(struct mc *mc, int d);
+int dim_product(struct mc *mc, int a, int b); /* the dimension a*b */
+/* Appends the dimension's name or value to buf (size n). */
+void dim_print(struct mc *mc, int d, char *buf, size_t n);
+
+/* Growable string buffer (mc_xmalloc'd, owned by the caller). */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+void sbuf_add(struct sbuf *b, const char *s);
+void sbuf_addn(struct sbuf *b, const char *s, size_t n);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap);
+char *sbuf_take(struct sbuf *b); /* returns the owned string, leaves b empty */
+void sbuf_free(struct sbuf *b);
+
+#endif

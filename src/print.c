@@ -1,0 +1,520 @@
+/* print.c - the plain and LaTeX printers: minimal parentheses, juxtaposed products. */
+#include "print.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syn.h"
+
+/* Precedence levels, loosest first. */
+enum prec { P_EQ, P_SUM, P_PROD, P_UNARY, P_POSTFIX, P_ATOM };
+
+struct printer {
+	struct mc *mc;
+	struct sbuf *b;
+	bool latex;
+};
+
+static void pr(struct printer *p, const struct expr *e, enum prec ctx);
+
+void print_number(struct mc *mc, char *buf, size_t n, double v)
+{
+	if (v == floor(v) && fabs(v) < 1e15)
+		snprintf(buf, n, "%.0f", v);
+	else
+		snprintf(buf, n, "%.*g", mc->precision, v);
+	if (strcmp(buf, "-0") == 0)
+		snprintf(buf, n, "0");
+}
+
+static void number(struct printer *p, double v)
+{
+	char buf[64];
+	print_number(p->mc, buf, sizeof buf, v);
+	char *e = strchr(buf, 'e');
+	if (p->latex && e) {
+		*e = '\0';
+		int ex = atoi(e + 1);
+		sbuf_printf(p->b, "%s \\cdot 10^{%d}", buf, ex);
+		return;
+	}
+	sbuf_add(p->b, buf);
+}
+
+void print_name(struct mc *mc, struct sbuf *b, const char *name)
+{
+	if (!mc->ascii) {
+		sbuf_add(b, name);
+		return;
+	}
+	for (const char *s = name; *s;) {
+		const char *a = greek_ascii(s);
+		if (a && (unsigned char)*s >= 0x80) {
+			sbuf_add(b, a);
+			s += 2; /* Greek letters are two bytes in UTF-8 */
+		} else {
+			sbuf_addn(b, s, 1);
+			s++;
+		}
+	}
+}
+
+/* LaTeX of a name: the head letter styled by kind, the rest a subscript. */
+static void latex_name(struct printer *p, const char *name, int kind)
+{
+	const char *s = name;
+	size_t headlen;
+	const char *g = greek_ascii(s);
+	bool greek = g && (unsigned char)*s >= 0x80;
+	if (greek)
+		headlen = 2;
+	else {
+		headlen = 0;
+		while (s[headlen] && s[headlen] != '_' && !(s[headlen] >= '0' && s[headlen] <= '9'))
+			headlen++;
+	}
+	char head[128];
+	if (greek)
+		snprintf(head, sizeof head, "\\%s", g);
+	else
+		snprintf(head, sizeof head, "%.*s", (int)(headlen < 100 ? headlen : 100), s);
+	bool multi = !greek && headlen > 1;
+	if (kind == KIND_SCALAR)
+		sbuf_printf(p->b, multi ? "\\mathit{%s}" : "%s", head);
+	else if (greek)
+		sbuf_printf(p->b, "\\boldsymbol{%s}", head);
+	else
+		sbuf_printf(p->b, "\\mathbf{%s}", head);
+	const char *rest = s + headlen;
+	if (*rest == '_')
+		rest++;
+	if (*rest) {
+		sbuf_add(p->b, "_{");
+		for (const char *r = rest; *r; r++) {
+			if (*r == '_')
+				sbuf_add(p->b, "\\_");
+			else
+				sbuf_addn(p->b, r, 1);
+		}
+		sbuf_add(p->b, "}");
+	}
+}
+
+static void open_paren(struct printer *p)
+{
+	sbuf_add(p->b, p->latex ? "\\left(" : "(");
+}
+
+static void close_paren(struct printer *p)
+{
+	sbuf_add(p->b, p->latex ? "\\right)" : ")");
+}
+
+static void wrapped(struct printer *p, const struct expr *e, enum prec ctx, enum prec own)
+{
+	if (own < ctx) {
+		open_paren(p);
+		pr(p, e, P_EQ);
+		close_paren(p);
+	} else {
+		pr(p, e, ctx);
+	}
+}
+
+static enum prec prec_of(const struct expr *e)
+{
+	switch (e->op) {
+	case OP_EQ:
+		return P_EQ;
+	case OP_ADD:
+		return P_SUM;
+	case OP_MUL:
+		return e->kids[0]->op == OP_NUM && e->kids[0]->num < 0 ? P_UNARY : P_PROD;
+	case OP_HAD:
+	case OP_EDIV:
+	case OP_KRON:
+		return P_PROD;
+	case OP_NUM:
+		return e->num < 0 ? P_UNARY : P_ATOM;
+	case OP_T:
+	case OP_INV:
+	case OP_POW:
+		return P_POSTFIX;
+	case OP_DIFF:
+		return P_ATOM;
+	default:
+		return P_ATOM;
+	}
+}
+
+static bool is_ones_term(const struct expr *t, double *coef, const struct expr **s)
+{
+	if (t->op == OP_ONES) {
+		*coef = 1;
+		*s = NULL;
+		return true;
+	}
+	if (t->op == OP_MUL && t->kids[t->nkids - 1]->op == OP_ONES) {
+		*coef = 1;
+		*s = NULL;
+		int k = 0;
+		if (t->kids[0]->op == OP_NUM) {
+			*coef = t->kids[0]->num;
+			k = 1;
+		}
+		if (t->nkids - 1 - k == 1)
+			*s = t->kids[k];
+		else if (t->nkids - 1 - k > 1)
+			return false;
+		return true;
+	}
+	return false;
+}
+
+static void pr_sum(struct printer *p, const struct expr *e)
+{
+	for (int i = 0; i < e->nkids; i++) {
+		const struct expr *t = e->kids[i];
+		double c;
+		const struct expr *s;
+		bool neg = false;
+		if (is_ones_term(t, &c, &s)) {
+			/* a scalar broadcast over the sum's entries prints as the scalar */
+			neg = c < 0;
+			if (i > 0)
+				sbuf_add(p->b, neg ? " - " : " + ");
+			else if (neg)
+				sbuf_add(p->b, "-");
+			double ac = fabs(c);
+			if (s) {
+				if (ac != 1) {
+					number(p, ac);
+					sbuf_add(p->b, " ");
+				}
+				wrapped(p, s, P_PROD, prec_of(s));
+			} else {
+				number(p, ac);
+			}
+			continue;
+		}
+		if (t->op == OP_MUL && t->kids[0]->op == OP_NUM && t->kids[0]->num < 0)
+			neg = true;
+		if (t->op == OP_NUM && t->num < 0)
+			neg = true;
+		if (i == 0) {
+			pr(p, t, P_SUM);
+			continue;
+		}
+		sbuf_add(p->b, neg ? " - " : " + ");
+		if (!neg) {
+			pr(p, t, P_SUM);
+		} else if (t->op == OP_NUM) {
+			number(p, -t->num);
+		} else {
+			/* the product with its coefficient negated */
+			double c2 = -t->kids[0]->num;
+			if (c2 != 1) {
+				number(p, c2);
+				sbuf_add(p->b, " ");
+			}
+			for (int k = 1; k < t->nkids; k++) {
+				if (k > 1)
+					sbuf_add(p->b, " ");
+				const struct expr *f = t->kids[k];
+				enum prec fp = prec_of(f);
+				bool paren = fp < P_POSTFIX && !(f->op == OP_MUL && fp == P_PROD);
+				wrapped(p, f, paren ? P_ATOM : P_PROD, paren ? P_PROD : fp);
+			}
+		}
+	}
+}
+
+static void pr_mul(struct printer *p, const struct expr *e)
+{
+	int k = 0;
+	if (e->kids[0]->op == OP_NUM) {
+		double c = e->kids[0]->num;
+		if (c == -1)
+			sbuf_add(p->b, "-");
+		else {
+			number(p, c);
+			sbuf_add(p->b, " ");
+		}
+		k = 1;
+	}
+	for (int i = k; i < e->nkids; i++) {
+		if (i > k)
+			sbuf_add(p->b, " ");
+		const struct expr *f = e->kids[i];
+		enum prec fp = prec_of(f);
+		/* a grouped 1x1 run (y^T x) prints bare; other products and sums need parentheses */
+		bool paren = fp < P_POSTFIX && !(f->op == OP_MUL && fp == P_PROD);
+		if (paren) {
+			open_paren(p);
+			pr(p, f, P_EQ);
+			close_paren(p);
+		} else {
+			pr(p, f, P_PROD);
+		}
+	}
+}
+
+static void pr_infix(struct printer *p, const struct expr *e, const char *op)
+{
+	for (int i = 0; i < e->nkids; i++) {
+		if (i)
+			sbuf_printf(p->b, " %s ", op);
+		const struct expr *f = e->kids[i];
+		/* a negated first operand needs none: unary minus binds tighter */
+		if (prec_of(f) < P_POSTFIX && !(i == 0 && prec_of(f) == P_UNARY)) {
+			open_paren(p);
+			pr(p, f, P_EQ);
+			close_paren(p);
+		} else {
+			pr(p, f, i == 0 ? P_UNARY : P_PROD);
+		}
+	}
+}
+
+static void pr_base(struct printer *p, const struct expr *e)
+{
+	/* the operand of a postfix operator */
+	if (prec_of(e) < P_POSTFIX || (e->op == OP_DIFF && p->latex)) {
+		open_paren(p);
+		pr(p, e, P_EQ);
+		close_paren(p);
+	} else {
+		pr(p, e, P_POSTFIX);
+	}
+}
+
+static void pr_call(struct printer *p, const char *name, const char *latex, const struct expr *e)
+{
+	if (p->latex)
+		sbuf_add(p->b, latex);
+	else
+		sbuf_add(p->b, name);
+	open_paren(p);
+	for (int i = 0; i < e->nkids; i++) {
+		if (i)
+			sbuf_add(p->b, ", ");
+		pr(p, e->kids[i], P_EQ);
+	}
+	close_paren(p);
+}
+
+static void pr_dim(struct printer *p, int d)
+{
+	char buf[64];
+	dim_print(p->mc, d, buf, sizeof buf);
+	sbuf_add(p->b, buf);
+}
+
+static void pr(struct printer *p, const struct expr *e, enum prec ctx)
+{
+	enum prec own = prec_of(e);
+	if (own < ctx) {
+		open_paren(p);
+		pr(p, e, P_EQ);
+		close_paren(p);
+		return;
+	}
+	struct sbuf *b = p->b;
+	switch (e->op) {
+	case OP_SYM:
+		if (p->latex)
+			latex_name(p, e->name, e->decl->kind);
+		else
+			print_name(p->mc, b, e->name);
+		return;
+	case OP_PVAR:
+		sbuf_add(b, e->name);
+		return;
+	case OP_NUM:
+		number(p, e->num);
+		return;
+	case OP_IDENT:
+		if (e->rows < 0)
+			sbuf_add(b, p->latex ? "\\mathbf{I}" : "I");
+		else if (p->latex) {
+			sbuf_add(b, "\\mathbf{I}_{");
+			pr_dim(p, e->rows);
+			sbuf_add(b, "}");
+		} else {
+			sbuf_add(b, "eye(");
+			pr_dim(p, e->rows);
+			sbuf_add(b, ")");
+		}
+		return;
+	case OP_ZERO:
+	case OP_ONES:
+		if (e->rows < 0) {
+			sbuf_add(b, p->latex ? "\\mathbf{0}" : "0");
+			return;
+		}
+		if (p->latex) {
+			sbuf_add(b, e->op == OP_ONES ? "\\mathbf{1}_{" : "\\mathbf{0}_{");
+			pr_dim(p, e->rows);
+			sbuf_add(b, " \\times ");
+			pr_dim(p, e->cols);
+			sbuf_add(b, "}");
+		} else {
+			sbuf_add(b, e->op == OP_ONES ? "ones(" : "zeros(");
+			pr_dim(p, e->rows);
+			sbuf_add(b, ", ");
+			pr_dim(p, e->cols);
+			sbuf_add(b, ")");
+		}
+		return;
+	case OP_MATRIX:
+		sbuf_add(b, p->latex ? "\\begin{bmatrix} " : "[");
+		for (long i = 0; i < e->vrows; i++) {
+			if (i)
+				sbuf_add(b, p->latex ? " \\\\ " : "; ");
+			for (long j = 0; j < e->vcols; j++) {
+				if (j)
+					sbuf_add(b, p->latex ? " & " : " ");
+				number(p, e->vals[j * e->vrows + i]);
+			}
+		}
+		sbuf_add(b, p->latex ? " \\end{bmatrix}" : "]");
+		return;
+	case OP_DIFF:
+		sbuf_add(b, p->latex ? "\\mathrm{d}" : "d");
+		pr(p, e->kids[0], P_ATOM);
+		return;
+	case OP_ADD:
+		pr_sum(p, e);
+		return;
+	case OP_MUL:
+		pr_mul(p, e);
+		return;
+	case OP_HAD:
+		pr_infix(p, e, p->latex ? "\\odot" : (p->mc->ascii ? ".*" : "⊙"));
+		return;
+	case OP_EDIV:
+		pr_infix(p, e, p->latex ? "\\oslash" : "./");
+		return;
+	case OP_KRON:
+		pr_infix(p, e, p->latex ? "\\otimes" : (p->mc->ascii ? "kron" : "⊗"));
+		return;
+	case OP_T:
+		if (e->kids[0]->op == OP_INV) {
+			pr_base(p, e->kids[0]->kids[0]);
+			sbuf_add(b, p->latex ? "^{-1}" : "^-1");
+			sbuf_add(b, p->latex ? "^\\top" : "^T");
+			return;
+		}
+		pr_base(p, e->kids[0]);
+		sbuf_add(b, p->latex ? "^\\top" : "^T");
+		return;
+	case OP_INV:
+		if (e->kids[0]->op == OP_T) {
+			pr_base(p, e->kids[0]->kids[0]);
+			sbuf_add(b, p->latex ? "^{-\\top}" : "^-T");
+			return;
+		}
+		pr_base(p, e->kids[0]);
+		sbuf_add(b, p->latex ? "^{-1}" : "^-1");
+		return;
+	case OP_POW: {
+		pr_base(p, e->kids[0]);
+		const struct expr *x = e->kids[1];
+		if (p->latex) {
+			sbuf_add(b, "^{");
+			pr(p, x, P_EQ);
+			sbuf_add(b, "}");
+		} else if (x->op == OP_NUM) {
+			sbuf_add(b, "^");
+			number(p, x->num);
+		} else if (x->op == OP_SYM) {
+			sbuf_add(b, "^");
+			pr(p, x, P_ATOM);
+		} else {
+			sbuf_add(b, "^(");
+			pr(p, x, P_EQ);
+			sbuf_add(b, ")");
+		}
+		return;
+	}
+	case OP_NORM2:
+	case OP_NORMF:
+		sbuf_add(b, p->latex ? "\\left\\| " : "||");
+		pr(p, e->kids[0], P_EQ);
+		sbuf_add(b, p->latex ? " \\right\\|" : "||");
+		if (e->op == OP_NORMF)
+			sbuf_add(b, "_F");
+		else if (p->latex)
+			sbuf_add(b, "_2");
+		return;
+	case OP_TR:
+		pr_call(p, "tr", "\\operatorname{tr}", e);
+		return;
+	case OP_DET:
+		pr_call(p, "det", "\\det", e);
+		return;
+	case OP_LOGDET:
+		pr_call(p, "logdet", "\\log\\det", e);
+		return;
+	case OP_EXP:
+	case OP_LOG:
+	case OP_SIN:
+	case OP_COS:
+	case OP_TAN:
+	case OP_TANH: {
+		char l[32];
+		snprintf(l, sizeof l, "\\%s", expr_op_info(e->op)->name);
+		pr_call(p, expr_op_info(e->op)->name, l, e);
+		return;
+	}
+	case OP_SQRT:
+		if (p->latex) {
+			sbuf_add(b, "\\sqrt{");
+			pr(p, e->kids[0], P_EQ);
+			sbuf_add(b, "}");
+		} else {
+			pr_call(p, "sqrt", "", e);
+		}
+		return;
+	case OP_GRAD:
+		if (p->latex) {
+			sbuf_add(b, "\\nabla_{");
+			pr(p, e->kids[1], P_EQ);
+			sbuf_add(b, "} ");
+			wrapped(p, e->kids[0], P_POSTFIX, prec_of(e->kids[0]));
+			return;
+		}
+		pr_call(p, "grad", "", e);
+		return;
+	case OP_D:
+		pr_call(p, "d", "\\mathrm{d}", e);
+		return;
+	case OP_EQ:
+		pr(p, e->kids[0], P_SUM);
+		sbuf_add(b, " = ");
+		pr(p, e->kids[1], P_SUM);
+		return;
+	default: {
+		const char *name = expr_op_info(e->op)->name;
+		char l[64];
+		snprintf(l, sizeof l, "\\operatorname{%s}", name ? name : "?");
+		pr_call(p, name ? name : "?", l, e);
+		return;
+	}
+	}
+}
+
+void print_expr(struct mc *mc, struct sbuf *b, const struct expr *e, enum print_style style)
+{
+	struct printer p = {mc, b, style == PRINT_LATEX};
+	pr(&p, e, P_EQ);
+}
+
+char *print_str(struct mc *mc, const struct expr *e, enum print_style style)
+{
+	struct sbuf b = {0};
+	print_expr(mc, &b, e, style);
+	return sbuf_take(&b);
+}

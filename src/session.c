@@ -1,0 +1,718 @@
+/* session.c - names and kinds, resolving syntax into shaped nodes, and running statements. */
+#include "session.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "print.h"
+
+struct session *session_new(FILE *out, FILE *err)
+{
+	struct session *s = mc_xmalloc(sizeof *s);
+	memset(s, 0, sizeof *s);
+	s->mc = mc_new();
+	s->out = out;
+	s->err = err;
+	s->seed = 42;
+	command_seed(s, s->seed);
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	command_free_values(s);
+	free(s->decls);
+	free(s->defs);
+	free(s->binds);
+	command_free_rules(s);
+	mc_free(s->mc);
+	free(s);
+}
+
+const struct decl *session_decl(struct session *s, const char *name)
+{
+	const char *in = mc_intern(s->mc, name);
+	for (int i = s->ndecls - 1; i >= 0; i--)
+		if (s->decls[i]->name == in)
+			return s->decls[i];
+	return NULL;
+}
+
+const struct def *session_def(struct session *s, const char *name)
+{
+	const char *in = mc_intern(s->mc, name);
+	for (int i = 0; i < s->ndefs; i++)
+		if (s->defs[i].name == in)
+			return &s->defs[i];
+	return NULL;
+}
+
+static void drop_def(struct session *s, const char *in)
+{
+	for (int i = 0; i < s->ndefs; i++)
+		if (s->defs[i].name == in) {
+			s->defs[i] = s->defs[--s->ndefs];
+			return;
+		}
+}
+
+static void drop_decl(struct session *s, const char *in)
+{
+	for (int i = 0; i < s->ndecls; i++)
+		if (s->decls[i]->name == in) {
+			command_unbind(s, s->decls[i]);
+			memmove(s->decls + i, s->decls + i + 1,
+				(size_t)(s->ndecls - i - 1) * sizeof *s->decls);
+			s->ndecls--;
+			return;
+		}
+}
+
+static struct decl *add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
+			     int cols, bool implicit)
+{
+	const char *in = mc_intern(s->mc, name);
+	drop_decl(s, in);
+	drop_def(s, in);
+	struct decl *d = mc_alloc(s->mc, sizeof *d);
+	d->name = in;
+	d->kind = kind;
+	d->rows = rows;
+	d->cols = cols;
+	d->implicit = implicit;
+	d->generation = ++s->generation;
+	if (s->ndecls == s->capdecls) {
+		s->capdecls = s->capdecls ? 2 * s->capdecls : 32;
+		s->decls = mc_xrealloc(s->decls, (size_t)s->capdecls * sizeof *s->decls);
+	}
+	s->decls[s->ndecls++] = d;
+	return d;
+}
+
+/* The kind a name has when nobody declared it: from its initial (SPEC 2). */
+static const struct decl *implicit_decl(struct session *s, const char *name)
+{
+	unsigned char c = (unsigned char)name[0];
+	char auto1[300], auto2[300];
+	if (greek_is_scalar(name)) {
+		return add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
+	}
+	bool upper;
+	if (c < 0x80)
+		upper = isupper(c);
+	else /* Greek capitals are U+0391..U+03A9: 0xCE 0x91..0xA9 */
+		upper = c == 0xCE && (unsigned char)name[1] <= 0xA9;
+	const char *ascii = name;
+	struct sbuf b = {0};
+	bool was_ascii = s->mc->ascii;
+	s->mc->ascii = true;
+	print_name(s->mc, &b, name);
+	s->mc->ascii = was_ascii;
+	ascii = b.s ? b.s : name;
+	snprintf(auto1, sizeof auto1, "n_%s", ascii);
+	snprintf(auto2, sizeof auto2, "m_%s", ascii);
+	sbuf_free(&b);
+	const struct decl *d;
+	if (upper) {
+		int r = dim_named(s->mc, auto1), cc = dim_named(s->mc, auto2);
+		s->mc->dims[r].auto_named = s->mc->dims[cc].auto_named = true;
+		s->mc->dims[r].not_one = s->mc->dims[cc].not_one = true;
+		d = add_decl(s, name, KIND_MATRIX, r, cc, true);
+	} else {
+		int r = dim_named(s->mc, auto1);
+		s->mc->dims[r].auto_named = true;
+		d = add_decl(s, name, KIND_VECTOR, r, s->mc->dim_one, true);
+	}
+	return d;
+}
+
+/* ---- suggestions ---- */
+
+static int edit_distance(const char *a, const char *b)
+{
+	/* Damerau-Levenshtein (optimal string alignment) on bytes */
+	int la = (int)strlen(a), lb = (int)strlen(b);
+	if (la > 30 || lb > 30)
+		return 99;
+	int d[32][32];
+	for (int i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (int j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (int i = 1; i <= la; i++)
+		for (int j = 1; j <= lb; j++) {
+			int cost = a[i - 1] != b[j - 1];
+			int m = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < m)
+				m = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < m)
+				m = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < m)
+				m = d[i - 2][j - 2] + 1;
+			d[i][j] = m;
+		}
+	return d[la][lb];
+}
+
+static const char *const known_names[][2] = {
+	/* name typed, name suggested */
+	{"tr", "tr"}, {"trace", "tr"}, {"det", "det"}, {"logdet", "logdet"}, {"inv", "inv"},
+	{"diag", "diag"}, {"sum", "sum"}, {"vec", "vec"}, {"kron", "kron"}, {"exp", "exp"},
+	{"log", "log"}, {"sin", "sin"}, {"cos", "cos"}, {"tan", "tan"}, {"tanh", "tanh"},
+	{"sqrt", "sqrt"}, {"sigmoid", "sigmoid"}, {"softplus", "softplus"}, {"abs", "abs"},
+	{"sign", "sign"}, {"relu", "relu"}, {"ones", "ones"}, {"zeros", "zeros"}, {"eye", "eye"},
+	{"grad", "grad"}, {"hess", "hess"}, {"jacobian", "jacobian"}, {"eval", "eval"},
+	{"check", "check"}, {"gradcheck", "gradcheck"}, {"solve", "solve"}, {"factor", "factor"},
+	{"rand", "rand"}, {"randn", "randn"}, {"gradient", "grad"}, {"hessian", "hess"},
+};
+
+const char *session_suggest_function(const char *name)
+{
+	const char *best = NULL;
+	int bd = 3;
+	for (size_t i = 0; i < sizeof known_names / sizeof *known_names; i++) {
+		int dd = edit_distance(name, known_names[i][0]);
+		if (dd < bd) {
+			bd = dd;
+			best = known_names[i][1];
+		}
+	}
+	if (best && bd * 2 > (int)strlen(name) + 1)
+		return NULL;
+	return best;
+}
+
+void session_names(struct session *s, void (*fn)(void *, const char *), void *arg)
+{
+	for (size_t i = 0; i < sizeof known_names / sizeof *known_names; i++)
+		if (strcmp(known_names[i][0], known_names[i][1]) == 0 || i == 1)
+			fn(arg, known_names[i][0]);
+	for (int i = 0; i < s->ndecls; i++)
+		fn(arg, s->decls[i]->name);
+	for (int i = 0; i < s->ndefs; i++)
+		fn(arg, s->defs[i].name);
+}
+
+/* ---- resolving ---- */
+
+static struct expr *resolve(struct session *s, const struct syn *n);
+
+static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
+static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt,
+		    ...)
+{
+	struct sbuf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	mc_fail_at(s->mc, k, n->loc, "%s", b.s ? b.s : "");
+	sbuf_free(&b);
+	return false;
+}
+
+static const struct decl *lookup_symbol(struct session *s, const char *name)
+{
+	const struct decl *d = session_decl(s, name);
+	return d ? d : implicit_decl(s, name);
+}
+
+static struct expr *resolve_ident(struct session *s, const struct syn *n)
+{
+	const char *name = n->name;
+	const struct def *df = session_def(s, name);
+	if (df)
+		return df->e;
+	const struct decl *d = session_decl(s, name);
+	if (d)
+		return expr_sym(s->mc, d);
+	if (strcmp(name, "I") == 0)
+		return expr_ident(s->mc, DIM_ANY);
+	/* dX: the differential of a known symbol */
+	if (name[0] == 'd' && name[1]) {
+		const struct decl *x = session_decl(s, name + 1);
+		if (x)
+			return expr_diff(s->mc, expr_sym(s->mc, x));
+	}
+	return expr_sym(s->mc, lookup_symbol(s, name));
+}
+
+/* A dimension argument: a name or a positive whole number. */
+static int resolve_dim(struct session *s, const struct syn *n)
+{
+	if (n->kind == SYN_NUM) {
+		if (n->num < 1 || n->num != (long)n->num || n->num > 1e9) {
+			fail_at(s, n, MC_ERR_SHAPE, "a size must be a positive whole number");
+			return -2;
+		}
+		return dim_const(s->mc, (long)n->num);
+	}
+	if (n->kind == SYN_IDENT)
+		return dim_named(s->mc, n->name);
+	fail_at(s, n, MC_ERR_SHAPE, "a size is a name (n) or a number (3)");
+	return -2;
+}
+
+static struct expr *resolve_var(struct session *s, const struct syn *n, const char *fname)
+{
+	if (n->kind == SYN_IDENT) {
+		const struct def *df = session_def(s, n->name);
+		if (df) {
+			fail_at(s, n, MC_ERR_NAME,
+				"cannot take %s with respect to %s: it is defined as an expression; "
+				"differentiate with respect to a symbol",
+				fname, n->name);
+			return NULL;
+		}
+	}
+	struct expr *v = resolve(s, n);
+	if (!v)
+		return NULL;
+	if (v->op != OP_SYM) {
+		fail_at(s, n, MC_ERR_NAME,
+			"%s needs a symbol to differentiate with respect to, not an expression", fname);
+		return NULL;
+	}
+	return v;
+}
+
+static bool is_command(const char *name)
+{
+	static const char *const cmds[] = {"eval", "check", "gradcheck", "solve", "factor",
+					   "rand", "randn", NULL};
+	for (int i = 0; cmds[i]; i++)
+		if (strcmp(cmds[i], name) == 0)
+			return true;
+	return false;
+}
+
+static struct expr *resolve_call(struct session *s, const struct syn *n)
+{
+	const char *name = n->name;
+	struct mc *mc = s->mc;
+	int op = expr_op_by_name(name);
+	if (strcmp(name, "ones") == 0 || strcmp(name, "zeros") == 0 || strcmp(name, "eye") == 0) {
+		bool eye = name[0] == 'e';
+		if (n->n != (eye ? 1 : 2)) {
+			fail_at(s, n, MC_ERR_SHAPE, eye ? "eye takes one size: eye(n)"
+						       : "%s takes two sizes: %s(rows, cols)",
+				name, name);
+			return NULL;
+		}
+		int r = resolve_dim(s, n->kids[0]);
+		int c = eye ? r : resolve_dim(s, n->kids[1]);
+		if (r < -1 || c < -1)
+			return NULL;
+		if (eye)
+			return expr_ident(mc, r);
+		return name[0] == 'o' ? expr_ones(mc, r, c) : expr_zero(mc, r, c);
+	}
+	if (strcmp(name, "grad") == 0 || strcmp(name, "hess") == 0 ||
+	    strcmp(name, "jacobian") == 0) {
+		if (n->n != 2) {
+			fail_at(s, n, MC_ERR_SHAPE, "%s takes a function and a variable: %s(f, X)", name,
+				name);
+			return NULL;
+		}
+		struct expr *f = resolve(s, n->kids[0]);
+		if (!f)
+			return NULL;
+		struct expr *x = resolve_var(s, n->kids[1], name);
+		if (!x)
+			return NULL;
+		enum expr_op o = name[0] == 'g' ? OP_GRAD : name[0] == 'h' ? OP_HESS : OP_JAC;
+		if (o != OP_JAC && !expr_is_scalar(mc, f) && !(f->rows < 0 && f->cols < 0)) {
+			char sh[128];
+			expr_shape_str(mc, f, sh, sizeof sh);
+			const char *fname = n->kids[0]->kind == SYN_IDENT ? n->kids[0]->name : "f";
+			fail_at(s, n->kids[0], MC_ERR_SHAPE,
+				"%s needs a scalar function, but %s is %s: use jacobian(%s, %s)", name,
+				fname, sh, fname, n->kids[1]->kind == SYN_IDENT ? n->kids[1]->name : "x");
+			return NULL;
+		}
+		struct expr *r = expr_make2(mc, o, f, x, true);
+		if (!r)
+			mc_set_loc(mc, n->loc);
+		return r;
+	}
+	if (strcmp(name, "d") == 0) {
+		if (n->n != 1) {
+			fail_at(s, n, MC_ERR_SHAPE, "d takes one expression: d(f)");
+			return NULL;
+		}
+		struct expr *a = resolve(s, n->kids[0]);
+		return a ? expr_make1(mc, OP_D, a, true) : NULL;
+	}
+	if (is_command(name)) {
+		fail_at(s, n, MC_ERR_SYNTAX, "%s(...) is a statement: write it on its own line", name);
+		return NULL;
+	}
+	if (op >= 0) {
+		int arity = expr_op_info((enum expr_op)op)->arity;
+		if (n->n != arity) {
+			fail_at(s, n, MC_ERR_SHAPE, "%s takes %d argument%s, not %d",
+				expr_op_info((enum expr_op)op)->name, arity, arity == 1 ? "" : "s",
+				n->n);
+			return NULL;
+		}
+		struct expr *k[2];
+		for (int i = 0; i < n->n; i++) {
+			if (n->kids[i]->kind == SYN_EQ) {
+				fail_at(s, n->kids[i], MC_ERR_SYNTAX,
+					"an equation is only allowed inside check(...) and solve(...)");
+				return NULL;
+			}
+			k[i] = resolve(s, n->kids[i]);
+			if (!k[i])
+				return NULL;
+		}
+		struct expr *r = expr_make(mc, (enum expr_op)op, n->n, k, true);
+		if (!r)
+			mc_set_loc(mc, n->loc);
+		return r;
+	}
+	/* f(θ): a defined function mentioned with its arguments */
+	const struct def *df = session_def(s, name);
+	if (df)
+		return df->e;
+	/* X(A + B): a product written without a space */
+	const struct decl *d = session_decl(s, name);
+	bool short_name = (strlen(name) == 1 || (greek_ascii(name) && strlen(name) == 2));
+	if ((d || short_name) && n->n == 1 && n->kids[0]->kind != SYN_EQ) {
+		struct expr *a = resolve_ident(s, &(struct syn){.kind = SYN_IDENT, .name = name, .loc = n->loc});
+		struct expr *b = a ? resolve(s, n->kids[0]) : NULL;
+		if (!b)
+			return NULL;
+		struct expr *r = expr_make2(mc, OP_MUL, a, b, true);
+		if (!r)
+			mc_set_loc(mc, n->loc);
+		return r;
+	}
+	const char *sug = session_suggest_function(name);
+	if (sug)
+		fail_at(s, n, MC_ERR_NAME, "unknown function '%s' (did you mean '%s'?)", name, sug);
+	else
+		fail_at(s, n, MC_ERR_NAME, "unknown function '%s'", name);
+	return NULL;
+}
+
+static struct expr *resolve_op(struct session *s, const struct syn *n)
+{
+	struct mc *mc = s->mc;
+	struct expr *a = resolve(s, n->kids[0]);
+	if (!a)
+		return NULL;
+	struct expr *b = NULL;
+	if (n->n > 1) {
+		b = resolve(s, n->kids[1]);
+		if (!b)
+			return NULL;
+	}
+	struct expr *r = NULL;
+	switch ((enum syn_op)n->op) {
+	case SOP_ADD:
+		r = expr_make2(mc, OP_ADD, a, b, true);
+		break;
+	case SOP_SUB: {
+		struct expr *nb = expr_make2(mc, OP_MUL, expr_num(mc, -1), b, true);
+		r = nb ? expr_make2(mc, OP_ADD, a, nb, true) : NULL;
+		break;
+	}
+	case SOP_NEG:
+		r = expr_make2(mc, OP_MUL, expr_num(mc, -1), a, true);
+		break;
+	case SOP_MUL:
+		r = expr_make2(mc, OP_MUL, a, b, true);
+		break;
+	case SOP_DIV:
+		if (!expr_is_scalar(mc, b)) {
+			char sh[128];
+			expr_shape_str(mc, b, sh, sizeof sh);
+			fail_at(s, n->kids[1], MC_ERR_SHAPE,
+				"/ divides by a scalar, but this is %s: use inv(...) or ./", sh);
+			return NULL;
+		}
+		if (b->op == OP_ZERO) {
+			fail_at(s, n->kids[1], MC_ERR_SHAPE, "division by zero");
+			return NULL;
+		}
+		r = expr_make1(mc, OP_INV, b, true);
+		r = r ? expr_make2(mc, OP_MUL, a, r, true) : NULL;
+		break;
+	case SOP_HAD:
+		r = expr_make2(mc, OP_HAD, a, b, true);
+		break;
+	case SOP_EDIV:
+		r = expr_make2(mc, OP_EDIV, a, b, true);
+		break;
+	case SOP_KRON:
+		r = expr_make2(mc, OP_KRON, a, b, true);
+		break;
+	case SOP_T:
+		r = expr_make1(mc, OP_T, a, true);
+		break;
+	case SOP_INV:
+		r = expr_make1(mc, OP_INV, a, true);
+		break;
+	case SOP_INVT:
+		r = expr_make1(mc, OP_T, a, true);
+		r = r ? expr_make1(mc, OP_INV, r, true) : NULL;
+		break;
+	case SOP_POW:
+		if (b->op == OP_NUM && b->num == -1) {
+			r = expr_make1(mc, OP_INV, a, true);
+			break;
+		}
+		r = expr_make2(mc, OP_POW, a, b, true);
+		break;
+	}
+	if (!r)
+		mc_set_loc(mc, n->loc);
+	return r;
+}
+
+static struct expr *resolve(struct session *s, const struct syn *n)
+{
+	struct mc *mc = s->mc;
+	switch (n->kind) {
+	case SYN_IDENT:
+		return resolve_ident(s, n);
+	case SYN_NUM:
+		return expr_num(mc, n->num);
+	case SYN_MATRIX:
+		return expr_matrix(mc, n->vr, n->vc, n->vals);
+	case SYN_CALL:
+		return resolve_call(s, n);
+	case SYN_OP:
+		return resolve_op(s, n);
+	case SYN_NORM: {
+		struct expr *a = resolve(s, n->kids[0]);
+		if (!a)
+			return NULL;
+		struct expr *r = expr_make1(mc, n->sub == 2 ? OP_NORM2 : OP_NORMF, a, true);
+		if (!r)
+			mc_set_loc(mc, n->loc);
+		return r;
+	}
+	case SYN_NABLA: {
+		struct expr *x = resolve_var(s, n->kids[0], "∇");
+		struct expr *f = x ? resolve(s, n->kids[1]) : NULL;
+		if (!f)
+			return NULL;
+		if (!expr_is_scalar(mc, f)) {
+			char sh[128];
+			expr_shape_str(mc, f, sh, sizeof sh);
+			fail_at(s, n->kids[1], MC_ERR_SHAPE,
+				"grad needs a scalar function, but this is %s: use jacobian(f, x)", sh);
+			return NULL;
+		}
+		struct expr *r = expr_make2(mc, OP_GRAD, f, x, true);
+		if (!r)
+			mc_set_loc(mc, n->loc);
+		return r;
+	}
+	case SYN_EQ: {
+		struct expr *a = resolve(s, n->kids[0]);
+		struct expr *b = a ? resolve(s, n->kids[1]) : NULL;
+		if (!b)
+			return NULL;
+		struct expr *r = expr_make2(mc, OP_EQ, a, b, true);
+		if (!r)
+			mc_set_loc(mc, n->loc);
+		return r;
+	}
+	default:
+		fail_at(s, n, MC_ERR_SYNTAX, "not an expression");
+		return NULL;
+	}
+}
+
+struct expr *session_resolve(struct session *s, const struct syn *syn)
+{
+	return resolve(s, syn);
+}
+
+/* ---- statements ---- */
+
+void session_report(struct session *s, struct loc fallback)
+{
+	struct mc *mc = s->mc;
+	if (!mc_failed(mc))
+		return;
+	loc_report(s->err, s->where, s->src, s->srclen, mc->err.has_loc ? mc->err.loc : fallback,
+		   mc->err.msg);
+	if (s->status < 2)
+		s->status = 2;
+	mc_clear_error(mc);
+}
+
+static bool run_let(struct session *s, const struct syn *st)
+{
+	struct mc *mc = s->mc;
+	bool symmetric = false, spd = false;
+	enum decl_kind kind = KIND_MATRIX;
+	int rows = DIM_ANY, cols = DIM_ANY;
+	bool have_kind = false;
+	for (int i = 0; i < st->ntype; i++) {
+		const struct syn *w = st->tkids[i];
+		const char *nm = w->name;
+		if (w->kind == SYN_IDENT && strcmp(nm, "symmetric") == 0)
+			symmetric = true;
+		else if (w->kind == SYN_IDENT && (strcmp(nm, "spd") == 0 || strcmp(nm, "pd") == 0))
+			spd = symmetric = true;
+		else if (w->kind == SYN_IDENT && strcmp(nm, "scalar") == 0) {
+			kind = KIND_SCALAR;
+			rows = cols = mc->dim_one;
+			have_kind = true;
+		} else if (strcmp(nm, "matrix") == 0) {
+			kind = KIND_MATRIX;
+			have_kind = true;
+			if (w->kind == SYN_CALL) {
+				if (w->n != 2 && !(w->n == 1 && (symmetric || spd)))
+					return fail_at(s, w, MC_ERR_SHAPE,
+						       "matrix takes two sizes: matrix(n, m)");
+				rows = resolve_dim(s, w->kids[0]);
+				cols = w->n == 2 ? resolve_dim(s, w->kids[1]) : rows;
+				if (rows < -1 || cols < -1)
+					return false;
+			}
+		} else if (strcmp(nm, "vector") == 0) {
+			kind = KIND_VECTOR;
+			have_kind = true;
+			cols = mc->dim_one;
+			if (w->kind == SYN_CALL) {
+				if (w->n != 1)
+					return fail_at(s, w, MC_ERR_SHAPE, "vector takes one size: vector(n)");
+				rows = resolve_dim(s, w->kids[0]);
+				if (rows < -1)
+					return false;
+			}
+		} else {
+			return fail_at(s, w, MC_ERR_SYNTAX,
+				       "unknown type word '%s': use scalar, vector(n), matrix(n, m), "
+				       "symmetric matrix(n, n) or spd matrix(n, n)",
+				       nm);
+		}
+	}
+	if (!have_kind)
+		return fail_at(s, st, MC_ERR_SYNTAX,
+			       "say what kind: scalar, vector(n) or matrix(n, m)");
+	if ((symmetric || spd) && kind != KIND_MATRIX)
+		return fail_at(s, st, MC_ERR_SHAPE, "only a matrix can be symmetric");
+	for (int i = 0; i < st->n; i++) {
+		const char *name = st->kids[i]->name;
+		int r = rows, c = cols;
+		char buf[300];
+		if (r == DIM_ANY) {
+			snprintf(buf, sizeof buf, "n_%s", name);
+			r = dim_new(mc, -1, buf, true);
+		}
+		if (c == DIM_ANY) {
+			snprintf(buf, sizeof buf, "m_%s", name);
+			c = (symmetric || spd) ? r : dim_new(mc, -1, buf, true);
+		}
+		if ((symmetric || spd) && !dim_unify(mc, r, c))
+			return fail_at(s, st, MC_ERR_SHAPE, "a symmetric matrix must be square");
+		struct decl *d = add_decl(s, name, kind, r, c, false);
+		d->symmetric = symmetric;
+		d->spd = spd;
+	}
+	return true;
+}
+
+static bool run_assign(struct session *s, const struct syn *st)
+{
+	const struct syn *lhs = st->kids[0], *rhs = st->kids[1];
+	const char *name = NULL;
+	if (lhs->kind == SYN_IDENT)
+		name = lhs->name;
+	else if (lhs->kind == SYN_CALL && !is_command(lhs->name) && expr_op_by_name(lhs->name) < 0)
+		name = lhs->name; /* f(θ) = ... defines f */
+	if (!name)
+		return fail_at(s, lhs, MC_ERR_SYNTAX,
+			       "the left side of '=' must be a name; to compare write check(a = b)");
+	if (command_is_value(s, rhs))
+		return command_bind(s, lhs, rhs);
+	struct expr *e = resolve(s, rhs);
+	if (!e)
+		return false;
+	if (e->flags & EF_HAS_OP) {
+		e = command_derive(s, e, rhs->loc);
+		if (!e)
+			return false;
+	}
+	const char *in = mc_intern(s->mc, name);
+	if (session_decl(s, in) && !session_decl(s, in)->implicit)
+		drop_decl(s, in);
+	drop_decl(s, in);
+	drop_def(s, in);
+	if (s->ndefs == s->capdefs) {
+		s->capdefs = s->capdefs ? 2 * s->capdefs : 16;
+		s->defs = mc_xrealloc(s->defs, (size_t)s->capdefs * sizeof *s->defs);
+	}
+	s->defs[s->ndefs++] = (struct def){in, e};
+	return true;
+}
+
+static bool run_stmt(struct session *s, const struct syn *st)
+{
+	switch (st->kind) {
+	case STMT_LET:
+		return run_let(s, st);
+	case STMT_ASSIGN:
+		return run_assign(s, st);
+	case STMT_EXPR:
+		return command_run(s, st->kids[0]);
+	default:
+		return fail_at(s, st, MC_ERR_SYNTAX, "not a statement");
+	}
+}
+
+static bool run_text(struct session *s, const char *where, const char *src, size_t len,
+		     bool *incomplete)
+{
+	s->where = where;
+	s->src = src;
+	s->srclen = len;
+	struct parse p;
+	bool ok = parse_text(&p, s->mc, src, len, false);
+	if (!ok) {
+		if (incomplete && p.eof_error && p.depth > 0) {
+			*incomplete = true;
+			parse_free(&p);
+			return false;
+		}
+		loc_report(s->err, where, src, len, p.errloc, p.err ? p.err : "syntax error");
+		s->status = 2;
+		parse_free(&p);
+		return false;
+	}
+	for (int i = 0; i < p.nitems && ok; i++) {
+		if (!run_stmt(s, p.items[i])) {
+			if (!mc_failed(s->mc))
+				mc_fail(s->mc, MC_ERR_EVAL, "statement failed");
+			session_report(s, p.items[i]->loc);
+			ok = false;
+		}
+		fflush(s->out);
+	}
+	parse_free(&p);
+	return ok;
+}
+
+bool session_run(struct session *s, const char *where, const char *src, size_t len)
+{
+	return run_text(s, where, src, len, NULL);
+}
+
+bool session_run_repl(struct session *s, const char *src, size_t len, bool *incomplete)
+{
+	*incomplete = false;
+	return run_text(s, "<input>", src, len, incomplete);
+}

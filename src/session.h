@@ -1,0 +1,78 @@
+/* session.h - one user session: declarations, definitions, values, options; runs statements. */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <stdio.h>
+
+#include "expr.h"
+#include "syn.h"
+
+struct rules;
+struct value;
+
+struct def {
+	const char *name; /* interned */
+	struct expr *e;
+};
+
+struct binding {
+	const struct decl *decl;
+	struct value *v; /* owned by the session */
+};
+
+struct session {
+	struct mc *mc;
+	struct decl **decls;
+	int ndecls, capdecls;
+	struct def *defs;
+	int ndefs, capdefs;
+	struct binding *binds;
+	int nbinds, capbinds;
+	int generation;
+	struct rules *rules; /* NULL until loaded */
+	const char *rules_dir; /* --rules or MATCALC_RULES, else the default */
+	/* options */
+	bool latex, steps, emit_numpy, emit_c;
+	unsigned long seed;
+	uint64_t rng[2];
+	FILE *out, *err;
+	/* the result of the statements run so far: 0 ok, 1 a check failed, 2 an error */
+	int status;
+	/* the text being run, for error carets */
+	const char *where;
+	const char *src;
+	size_t srclen;
+};
+
+/* Creates a session writing results to out and errors to err. */
+struct session *session_new(FILE *out, FILE *err);
+void session_free(struct session *s);
+
+/* Parses and runs the statements of a text. Errors are reported to s->err with
+ * line:col and a caret; returns false on the first error (the session stays
+ * usable). where names the text ("-e", "<stdin>", a file name). */
+bool session_run(struct session *s, const char *where, const char *src, size_t len);
+
+/* Like session_run, but reports whether the text ended inside an unfinished
+ * statement (an open bracket): then nothing was run and *incomplete is true. */
+bool session_run_repl(struct session *s, const char *src, size_t len, bool *incomplete);
+
+/* Resolves a parsed expression to a node; NULL with s->mc's error set. */
+struct expr *session_resolve(struct session *s, const struct syn *syn);
+
+/* Looks up names. */
+const struct decl *session_decl(struct session *s, const char *name);
+const struct def *session_def(struct session *s, const char *name);
+
+/* Reports mc's error (with the statement's location when it has none) and
+ * clears it. */
+void session_report(struct session *s, struct loc fallback);
+
+/* Names a REPL user can complete: functions, commands, declared and defined names.
+ * Calls fn for each. */
+void session_names(struct session *s, void (*fn)(void *, const char *), void *arg);
+
+/* The edit-distance suggestion for an unknown function name, or NULL. */
+const char *session_suggest_function(const char *name);
+
+#endif

@@ -1,0 +1,237 @@
+/* syn.c - running the parser over a text, syntax-tree allocation, Greek names and error carets. */
+#include "syn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser.h"
+
+/* flex's reentrant interface, declared here to avoid including lexer.h */
+typedef void *yyscan_t;
+int yylex_init_extra(struct parse *extra, yyscan_t *scanner);
+int yylex_destroy(yyscan_t scanner);
+struct yy_buffer_state *yy_scan_bytes(const char *bytes, int len, yyscan_t scanner);
+
+void *parse_alloc(struct parse *p, size_t size)
+{
+	if (p->nallocs == p->capallocs) {
+		p->capallocs = p->capallocs ? 2 * p->capallocs : 64;
+		p->allocs = mc_xrealloc(p->allocs, p->capallocs * sizeof *p->allocs);
+	}
+	void *m = mc_xmalloc(size);
+	memset(m, 0, size);
+	p->allocs[p->nallocs++] = m;
+	return m;
+}
+
+char *parse_strndup(struct parse *p, const char *s, size_t n)
+{
+	char *d = parse_alloc(p, n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc)
+{
+	struct syn *s = parse_alloc(p, sizeof *s);
+	s->kind = kind;
+	s->loc = loc;
+	return s;
+}
+
+/* Appends kid to s's kids (or, with s NULL, to the parse's items). */
+void syn_push(struct parse *p, struct syn *s, struct syn *kid)
+{
+	struct syn ***v = s ? &s->kids : &p->items;
+	int *n = s ? &s->n : &p->nitems;
+	/* capacity: powers of two, so the size is derivable from n */
+	if ((*n & (*n - 1)) == 0) {
+		size_t cap = *n ? 2 * (size_t)*n : 4;
+		struct syn **nv = parse_alloc(p, cap * sizeof **v);
+		if (*n)
+			memcpy(nv, *v, (size_t)*n * sizeof **v);
+		*v = nv;
+	}
+	(*v)[(*n)++] = kid;
+	if (s && kid && kid->depth + 1 > s->depth)
+		s->depth = kid->depth + 1;
+}
+
+bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...)
+{
+	if (p->err)
+		return false;
+	struct sbuf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	p->err = sbuf_take(&b);
+	p->errloc = loc;
+	return false;
+}
+
+bool parse_text(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode)
+{
+	memset(p, 0, sizeof *p);
+	p->mc = mc;
+	p->src = src;
+	p->len = len;
+	p->rules_mode = rules_mode;
+	if (len > (size_t)0x7fffffff)
+		return syn_error(p, (struct loc){0, 0}, "input too large");
+	yyscan_t scanner;
+	if (yylex_init_extra(p, &scanner) != 0)
+		return syn_error(p, (struct loc){0, 0}, "cannot start the lexer");
+	yy_scan_bytes(src, (int)len, scanner);
+	int rc = yyparse(p, scanner);
+	yylex_destroy(scanner);
+	if (rc != 0 && !p->err)
+		syn_error(p, (struct loc){(int)len, (int)len},
+			  rc == 2 ? "expression nested too deeply" : "syntax error");
+	return rc == 0 && !p->err;
+}
+
+void parse_free(struct parse *p)
+{
+	for (size_t i = 0; i < p->nallocs; i++)
+		free(p->allocs[i]);
+	free(p->allocs);
+	free(p->err);
+	memset(p, 0, sizeof *p);
+}
+
+/* ---- Greek ---- */
+
+static const struct {
+	const char *ascii, *utf8;
+} greek[] = {
+	{"alpha", "α"}, {"beta", "β"}, {"gamma", "γ"}, {"delta", "δ"}, {"epsilon", "ε"},
+	{"zeta", "ζ"}, {"eta", "η"}, {"theta", "θ"}, {"iota", "ι"}, {"kappa", "κ"},
+	{"lambda", "λ"}, {"mu", "μ"}, {"nu", "ν"}, {"xi", "ξ"}, {"omicron", "ο"},
+	{"pi", "π"}, {"rho", "ρ"}, {"sigma", "σ"}, {"tau", "τ"}, {"upsilon", "υ"},
+	{"phi", "φ"}, {"chi", "χ"}, {"psi", "ψ"}, {"omega", "ω"}, {"Alpha", "Α"},
+	{"Beta", "Β"}, {"Gamma", "Γ"}, {"Delta", "Δ"}, {"Epsilon", "Ε"}, {"Zeta", "Ζ"},
+	{"Eta", "Η"}, {"Theta", "Θ"}, {"Iota", "Ι"}, {"Kappa", "Κ"}, {"Lambda", "Λ"},
+	{"Mu", "Μ"}, {"Nu", "Ν"}, {"Xi", "Ξ"}, {"Omicron", "Ο"}, {"Pi", "Π"},
+	{"Rho", "Ρ"}, {"Sigma", "Σ"}, {"Tau", "Τ"}, {"Upsilon", "Υ"}, {"Phi", "Φ"},
+	{"Chi", "Χ"}, {"Psi", "Ψ"}, {"Omega", "Ω"},
+};
+#define NGREEK (sizeof greek / sizeof *greek)
+
+/* A few variant letters read as their plain forms. */
+static const struct {
+	const char *variant, *plain;
+} greek_variants[] = {{"ϑ", "θ"}, {"ϕ", "φ"}, {"ϵ", "ε"}, {"ς", "σ"}};
+
+const char *greek_canonical(const char *name)
+{
+	/* whole name, or a Greek name followed by digits or '_' (theta_1, theta1) */
+	static _Thread_local char buf[512];
+	for (size_t i = 0; i < sizeof greek_variants / sizeof *greek_variants; i++) {
+		size_t n = strlen(greek_variants[i].variant);
+		if (strncmp(name, greek_variants[i].variant, n) == 0 && strlen(name) + 8 < sizeof buf) {
+			snprintf(buf, sizeof buf, "%s%s", greek_variants[i].plain, name + n);
+			return buf;
+		}
+	}
+	for (size_t i = 0; i < NGREEK; i++) {
+		size_t n = strlen(greek[i].ascii);
+		if (strncmp(name, greek[i].ascii, n) != 0)
+			continue;
+		char c = name[n];
+		if (c == '\0' || c == '_' || (c >= '0' && c <= '9')) {
+			if (strlen(name) + 8 >= sizeof buf)
+				return name;
+			snprintf(buf, sizeof buf, "%s%s", greek[i].utf8, name + n);
+			return buf;
+		}
+	}
+	return name;
+}
+
+const char *greek_ascii(const char *utf8)
+{
+	for (size_t i = 0; i < NGREEK; i++)
+		if (strncmp(utf8, greek[i].utf8, strlen(greek[i].utf8)) == 0)
+			return greek[i].ascii;
+	return NULL;
+}
+
+bool greek_is_scalar(const char *name)
+{
+	static const char *const scalars[] = {"α", "β", "γ", "δ", "ε", "η", "κ",
+					      "λ", "ρ", "σ", "τ", "ω"};
+	for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) {
+		size_t n = strlen(scalars[i]);
+		if (strncmp(name, scalars[i], n) == 0) {
+			char c = name[n];
+			if (c == '\0' || c == '_' || (c >= '0' && c <= '9'))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* ---- locations ---- */
+
+void loc_linecol(const char *src, size_t len, int off, int *line, int *col)
+{
+	int l = 1, c = 1;
+	if (off > (int)len)
+		off = (int)len;
+	for (int i = 0; i < off; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		if (ch == '\n') {
+			l++;
+			c = 1;
+		} else if ((ch & 0xC0) != 0x80) {
+			c++; /* count characters, not continuation bytes */
+		}
+	}
+	*line = l;
+	*col = c;
+}
+
+void loc_report(FILE *out, const char *where, const char *src, size_t len, struct loc loc,
+		const char *msg)
+{
+	int line, col;
+	loc_linecol(src, len, loc.first, &line, &col);
+	fprintf(out, "matcalc: %s:%d:%d: error: %s\n", where, line, col, msg);
+	/* the source line, cut to a readable width around the column */
+	size_t off = loc.first > (int)len ? len : (size_t)loc.first;
+	size_t start = off, end = off;
+	while (start > 0 && src[start - 1] != '\n')
+		start--;
+	while (end < len && src[end] != '\n')
+		end++;
+	size_t from = start;
+	int skipped_cols = 0;
+	if (off - start > 60) {
+		from = off - 40;
+		while (from < off && ((unsigned char)src[from] & 0xC0) == 0x80)
+			from++;
+		for (size_t i = start; i < from; i++)
+			if (((unsigned char)src[i] & 0xC0) != 0x80)
+				skipped_cols++;
+	}
+	size_t to = end;
+	if (to - off > 60) {
+		to = off + 40;
+		while (to > off && to < len && ((unsigned char)src[to] & 0xC0) == 0x80)
+			to--;
+	}
+	fprintf(out, "%s", from > start ? "..." : "");
+	for (size_t i = from; i < to; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		fputc(ch == '\t' ? ' ' : (ch < 0x20 ? '?' : ch), out);
+	}
+	fprintf(out, "%s\n", to < end ? "..." : "");
+	int pad = col - 1 - skipped_cols + (from > start ? 3 : 0);
+	for (int i = 0; i < pad; i++)
+		fputc(' ', out);
+	fputs("^\n", out);
+}

@@ -1,0 +1,95 @@
+/* syn.h - the syntax tree the parser builds, before names and shapes are resolved. */
+#ifndef SYN_H
+#define SYN_H
+
+#include <stdio.h>
+
+#include "mc.h"
+
+enum syn_kind {
+	SYN_IDENT,  /* name */
+	SYN_NUM,    /* num */
+	SYN_MATRIX, /* vals (column-major), vr x vc */
+	SYN_CALL,   /* name(kids...) */
+	SYN_OP,     /* op applied to kids (enum syn_op) */
+	SYN_NORM,   /* ||kids[0]||, sub: 0 none, 2, 'F' */
+	SYN_NABLA,  /* ∇_{kids[0]} kids[1] */
+	SYN_EQ,     /* kids[0] = kids[1] */
+	STMT_EXPR,  /* kids[0] */
+	STMT_ASSIGN,/* kids[0] = kids[1] */
+	STMT_LET,   /* names in kids (SYN_IDENT), type words in tkids, dims in dkids */
+	SYN_RULE,   /* kids: lhs, rhs, conditions...; name: citation */
+	SYN_SECTION,/* name */
+};
+
+enum syn_op {
+	SOP_ADD, SOP_SUB, SOP_NEG, SOP_MUL, SOP_DIV, SOP_HAD, SOP_EDIV, SOP_KRON,
+	SOP_T, SOP_INV, SOP_INVT, SOP_POW,
+};
+
+struct syn {
+	enum syn_kind kind;
+	int op;
+	int sub;
+	const char *name; /* owned by the parse */
+	double num;
+	struct loc loc;
+	int n;
+	struct syn **kids;
+	int ntype;
+	struct syn **tkids; /* STMT_LET: words of the type (SYN_IDENT), last may be a SYN_CALL */
+	double *vals;
+	long vr, vc;
+	int depth;
+};
+
+/* The result of parsing one text: its statements (or rules), or an error. */
+struct parse {
+	struct mc *mc;
+	const char *src;
+	size_t len;
+	bool rules_mode;
+	struct syn **items;
+	int nitems, capitems;
+	/* every allocation of the parse, freed by parse_free */
+	void **allocs;
+	size_t nallocs, capallocs;
+	/* the first error: message and location; eof_error when the input ended early */
+	char *err;
+	struct loc errloc;
+	bool eof_error;
+	/* lexer state */
+	size_t pos;      /* byte offset of the next token */
+	bool started;
+	int depth;       /* open ( [ { : newlines inside do not end a statement */
+	int norm_open;   /* an open ||: the next || after an operand closes it */
+	bool after_operand;
+	int line_start_pending;
+};
+
+/* Parses text (len bytes, need not be NUL-terminated). Returns false with
+ * p->err set on a syntax error. Free with parse_free whatever the result. */
+bool parse_text(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode);
+void parse_free(struct parse *p);
+
+/* Allocation inside a parse (freed by parse_free). */
+void *parse_alloc(struct parse *p, size_t size);
+char *parse_strndup(struct parse *p, const char *s, size_t n);
+struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc);
+void syn_push(struct parse *p, struct syn *s, struct syn *kid);
+bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Maps an ASCII Greek name (theta, Sigma) to its letter; returns the input otherwise. */
+const char *greek_canonical(const char *name);
+/* The ASCII name of a Greek letter (θ -> theta), or NULL. */
+const char *greek_ascii(const char *utf8);
+/* Whether a canonical name is one of the Greek letters that are scalars by default. */
+bool greek_is_scalar(const char *name);
+
+/* Turns a byte offset into line and column (both 1-based; columns count characters). */
+void loc_linecol(const char *src, size_t len, int off, int *line, int *col);
+/* Writes "where:LINE:COL: error: MSG\n<line>\n<caret>\n" to out. */
+void loc_report(FILE *out, const char *where, const char *src, size_t len, struct loc loc,
+		const char *msg);
+
+#endif
