@@ -8,14 +8,6 @@
  * expression to simplify and print. False with the error in s->mc. */
 bool command_run(struct session *s, const struct syn *e);
 
-/* Whether the right side of `name = rhs` is a numeric value (a literal,
- * randn(...), ...), and binding it. */
-bool command_is_value(struct session *s, const struct syn *rhs);
-bool command_bind(struct session *s, const struct syn *lhs, const struct syn *rhs);
-void command_unbind(struct session *s, const struct decl *d);
-void command_free_values(struct session *s);
-void command_seed(struct session *s, unsigned long seed);
-
 /* Works out grad/hess/jacobian/d inside e and simplifies. NULL on error. */
 struct expr *command_derive(struct session *s, struct expr *e, struct loc loc);
 

@@ -8,6 +8,7 @@
 #include "command.h"
 #include "repl.h"
 #include "session.h"
+#include "value.h"
 
 #ifndef MATCALC_VERSION
 #define MATCALC_VERSION "0.1.0"
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
 				rc = 2;
 				goto out;
 			}
-			command_seed(s, (unsigned long)v);
+			value_seed(s, (unsigned long)v);
 		} else if (strncmp(a, "--rules", 7) == 0) {
 			rules_dir = val;
 		} else if (strcmp(a, "--latex") == 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "value.h"
 #include "print.h"
 
 struct session *session_new(FILE *out, FILE *err)
@@ -16,7 +17,7 @@ struct session *session_new(FILE *out, FILE *err)
 	s->out = out;
 	s->err = err;
 	s->seed = 42;
-	command_seed(s, s->seed);
+	value_seed(s, s->seed);
 	return s;
 }
 
@@ -24,7 +25,7 @@ void session_free(struct session *s)
 {
 	if (!s)
 		return;
-	command_free_values(s);
+	value_free_all(s);
 	free(s->decls);
 	free(s->defs);
 	free(s->binds);
@@ -64,7 +65,7 @@ static void drop_decl(struct session *s, const char *in)
 {
 	for (int i = 0; i < s->ndecls; i++)
 		if (s->decls[i]->name == in) {
-			command_unbind(s, s->decls[i]);
+			value_unbind(s, s->decls[i]);
 			memmove(s->decls + i, s->decls + i + 1,
 				(size_t)(s->ndecls - i - 1) * sizeof *s->decls);
 			s->ndecls--;
@@ -637,8 +638,8 @@ static bool run_assign(struct session *s, const struct syn *st)
 	if (!name)
 		return fail_at(s, lhs, MC_ERR_SYNTAX,
 			       "the left side of '=' must be a name; to compare write check(a = b)");
-	if (command_is_value(s, rhs))
-		return command_bind(s, lhs, rhs);
+	if (value_is_literal(rhs))
+		return value_bind(s, lhs, rhs);
 	struct expr *e = resolve(s, rhs);
 	if (!e)
 		return false;

@@ -1,0 +1,1 @@
+/* rewrite.c - the rewrite engine. (Being written.) */

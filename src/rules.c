@@ -1,0 +1,1 @@
+/* rules.c - loading rule files. (Being written.) */

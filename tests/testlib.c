@@ -1,0 +1,63 @@
+/* testlib.c - helpers shared by the Check suites. */
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void ts_open(struct tsession *t)
+{
+	memset(t, 0, sizeof *t);
+	t->fout = open_memstream(&t->out, &t->outlen);
+	t->ferr = open_memstream(&t->err, &t->errlen);
+	t->s = session_new(t->fout, t->ferr);
+}
+
+bool ts_run(struct tsession *t, const char *text)
+{
+	bool ok = session_run(t->s, "-e", text, strlen(text));
+	ts_flush(t);
+	return ok;
+}
+
+void ts_flush(struct tsession *t)
+{
+	fflush(t->fout);
+	fflush(t->ferr);
+}
+
+void ts_reset(struct tsession *t)
+{
+	ts_flush(t);
+	rewind(t->fout);
+	rewind(t->ferr);
+	if (t->out)
+		t->out[0] = '\0';
+	if (t->err)
+		t->err[0] = '\0';
+	t->outlen = t->errlen = 0;
+}
+
+void ts_close(struct tsession *t)
+{
+	session_free(t->s);
+	fclose(t->fout);
+	fclose(t->ferr);
+	free(t->out);
+	free(t->err);
+	memset(t, 0, sizeof *t);
+}
+
+char *ts_eval(const char *text, bool *ok)
+{
+	struct tsession t;
+	ts_open(&t);
+	bool r = ts_run(&t, text);
+	if (ok)
+		*ok = r;
+	char *out = strdup(r ? t.out : t.err);
+	size_t n = strlen(out);
+	while (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	ts_close(&t);
+	return out;
+}

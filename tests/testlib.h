@@ -1,0 +1,30 @@
+/* testlib.h - helpers shared by the Check suites: a session that prints into strings. */
+#ifndef TESTLIB_H
+#define TESTLIB_H
+
+#include <check.h>
+
+#include "session.h"
+
+/* A session whose output and errors go to memory buffers. */
+struct tsession {
+	struct session *s;
+	char *out, *err;
+	size_t outlen, errlen;
+	FILE *fout, *ferr;
+};
+
+void ts_open(struct tsession *t);
+/* Runs text; returns whether it succeeded. The output so far is in t->out / t->err
+ * after ts_flush. */
+bool ts_run(struct tsession *t, const char *text);
+void ts_flush(struct tsession *t);
+/* Clears the captured output. */
+void ts_reset(struct tsession *t);
+void ts_close(struct tsession *t);
+
+/* Runs text in a fresh session and returns its output (owned; free it), with
+ * the trailing newline removed. *ok is whether it succeeded. */
+char *ts_eval(const char *text, bool *ok);
+
+#endif
