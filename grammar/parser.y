@@ -25,12 +25,16 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, void *scanner);
 static void yyerror(YYLTYPE *loc, struct parse *p, void *scanner, const char *msg);
 static struct syn *op1(struct parse *p, int op, struct syn *a, YYLTYPE loc);
 static struct syn *op2(struct parse *p, int op, struct syn *a, struct syn *b, YYLTYPE loc);
+static struct syn *mat_new(struct parse *p, YYLTYPE loc);
+static void mat_push(struct parse *p, struct syn *m, double v);
+static bool mat_row_end(struct parse *p, struct syn *m, YYLTYPE at, bool more);
 #define CHECK(s) do { if (!(s)) YYABORT; } while (0)
 }
 
 %define api.pure full
 %locations
-%define parse.error detailed
+%define parse.error custom
+%define parse.lac full
 %expect 0
 %parse-param {struct parse *p} {void *scanner}
 %lex-param {void *scanner}
@@ -55,7 +59,7 @@ static struct syn *op2(struct parse *p, int op, struct syn *a, struct syn *b, YY
 %token HAD "⊙" EDIV "./" KRON "⊗"
 
 %type <syn> stmt expr sum term product unary postfix primary exponent arg args
-%type <syn> matrix mrows mrow norm names typewords rule conds condlist
+%type <syn> matrix mrows norm names typewords rule conds condlist
 
 %%
 
@@ -234,39 +238,34 @@ arg:
 | expr '=' expr { $$ = op2(p, 0, $1, $3, @$); CHECK($$); $$->kind = SYN_EQ; }
 ;
 
-/* matrix -> [ row { ; row } ] */
+/* matrix -> [ row { ; row } ],  row -> number { [,] number } */
 matrix:
   '[' mrows ']' {
 	$$ = $2;
 	$$->loc = @$;
-	/* rows were collected row-major in kids; check and store column-major */
-	long r = $$->n, c = r ? $$->kids[0]->n : 0;
-	for (long i = 0; i < r; i++)
-		if ($$->kids[i]->n != c) {
-			syn_error(p, $$->kids[i]->loc, "row %ld has %d entries, but row 1 has %ld", i + 1, $$->kids[i]->n, c);
-			YYABORT;
-		}
-	if (r == 0 || c == 0) { syn_error(p, @$, "an empty matrix literal"); YYABORT; }
-	$$->vr = r;
-	$$->vc = c;
-	$$->vals = parse_alloc(p, (size_t)(r * c) * sizeof(double));
+	CHECK(mat_row_end(p, $$, @3, false));
+	/* the entries were collected row-major; nodes want them column-major */
+	long r = $$->vr, c = $$->vc;
+	double *cm = parse_alloc(p, (size_t)(r * c) * sizeof(double));
 	for (long i = 0; i < r; i++)
 		for (long j = 0; j < c; j++)
-			$$->vals[j * r + i] = $$->kids[i]->kids[j]->num;
+			cm[j * r + i] = $$->vals[i * c + j];
+	$$->vals = cm;
+	$$->n = 0;
   }
 ;
 
+/* The entries go straight into one growing array: a literal of millions of
+ * numbers must not cost a syntax node each. */
 mrows:
-  mrow { $$ = syn_new(p, SYN_MATRIX, @$); syn_push(p, $$, $1); }
-| mrows ';' mrow { $$ = $1; syn_push(p, $$, $3); }
-;
-
-mrow:
-  NUMBER { $$ = syn_new(p, SYN_CALL, @$); struct syn *x = syn_new(p, SYN_NUM, @1); x->num = $1; syn_push(p, $$, x); }
-| '-' NUMBER { $$ = syn_new(p, SYN_CALL, @$); struct syn *x = syn_new(p, SYN_NUM, @2); x->num = -$2; syn_push(p, $$, x); }
-| mrow NUMBER { $$ = $1; struct syn *x = syn_new(p, SYN_NUM, @2); x->num = $2; syn_push(p, $$, x); }
-| mrow ',' NUMBER { $$ = $1; struct syn *x = syn_new(p, SYN_NUM, @3); x->num = $3; syn_push(p, $$, x); }
-| mrow '-' NUMBER { $$ = $1; struct syn *x = syn_new(p, SYN_NUM, @3); x->num = -$3; syn_push(p, $$, x); }
+  NUMBER { $$ = mat_new(p, @1); mat_push(p, $$, $1); }
+| '-' NUMBER { $$ = mat_new(p, @1); mat_push(p, $$, -$2); }
+| mrows NUMBER { $$ = $1; mat_push(p, $$, $2); }
+| mrows ',' NUMBER { $$ = $1; mat_push(p, $$, $3); }
+| mrows '-' NUMBER { $$ = $1; mat_push(p, $$, -$3); }
+| mrows ',' '-' NUMBER { $$ = $1; mat_push(p, $$, -$4); }
+| mrows ';' NUMBER { $$ = $1; CHECK(mat_row_end(p, $$, @2, true)); $$->sub = @3.first; mat_push(p, $$, $3); }
+| mrows ';' '-' NUMBER { $$ = $1; CHECK(mat_row_end(p, $$, @2, true)); $$->sub = @3.first; mat_push(p, $$, -$4); }
 ;
 
 %%
@@ -281,7 +280,105 @@ static void yyerror(YYLTYPE *loc, struct parse *p, void *scanner, const char *ms
 	const char *m = msg;
 	if (strncmp(m, "syntax error, ", 14) == 0)
 		m += 14;
+	/* bison's stack (YYMAXDEPTH) overflows before depth_check sees the node */
+	if (strcmp(m, "memory exhausted") == 0)
+		m = "expression nested too deeply";
 	syn_error(p, *loc, "%s", m);
+}
+
+/* A matrix literal being read: vals row-major, vr the current row (1-based),
+ * vc the length of row 1 (0 while reading it), n the entries of the current
+ * row, sub the offset where the current row starts (for the error). */
+static struct syn *mat_new(struct parse *p, YYLTYPE loc)
+{
+	struct syn *m = syn_new(p, SYN_MATRIX, loc);
+	m->vr = 1;
+	m->sub = loc.first;
+	return m;
+}
+
+static void mat_push(struct parse *p, struct syn *m, double v)
+{
+	size_t used = (size_t)((m->vr - 1) * m->vc) + (size_t)m->n;
+	/* capacity: powers of two from 16, so it is derivable from the count */
+	if (used >= 16 && (used & (used - 1)) == 0) {
+		double *nv = parse_alloc(p, 2 * used * sizeof *nv);
+		memcpy(nv, m->vals, used * sizeof *nv);
+		m->vals = nv;
+	} else if (used == 0) {
+		m->vals = parse_alloc(p, 16 * sizeof *m->vals);
+	}
+	m->vals[used] = v;
+	m->n++;
+}
+
+/* Ends the current row at `at`: a ';' (more rows follow) or the closing ']'. */
+static bool mat_row_end(struct parse *p, struct syn *m, YYLTYPE at, bool more)
+{
+	if (m->vr == 1)
+		m->vc = m->n;
+	else if (m->n != m->vc)
+		return syn_error(p, (struct loc){m->sub, at.first},
+				 "row %ld has %d entr%s, but row 1 has %ld", m->vr, m->n,
+				 m->n == 1 ? "y" : "ies", m->vc);
+	if (more) {
+		m->vr++;
+		m->n = 0;
+	}
+	return true;
+}
+
+/* "unexpected X[, expecting Y or Z]". With LAC the expected tokens are
+ * exact; past four of them a list does not help, except that at the end of a
+ * statement after an operand (or inside a matrix literal) the missing closing
+ * bracket is almost always the point. */
+static int yyreport_syntax_error(const yypcontext_t *ctx, struct parse *p, void *scanner)
+{
+	(void)scanner;
+	if (p->err)
+		return 0; /* the lexer's message is the more precise one */
+	const YYLTYPE *loc = yypcontext_location(ctx);
+	if (loc->first >= (int)p->len)
+		p->eof_error = true;
+	yysymbol_kind_t tok = yypcontext_token(ctx);
+	yysymbol_kind_t exp[YYNTOKENS];
+	int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
+	if (n < 0)
+		n = 0;
+	struct sbuf b = {0};
+	if (tok == YYSYMBOL_YYEMPTY) {
+		sbuf_add(&b, "syntax error");
+	} else {
+		sbuf_add(&b, "unexpected ");
+		sbuf_add(&b, yysymbol_name(tok));
+	}
+	bool at_end = tok == YYSYMBOL_SEP || tok == YYSYMBOL_YYEOF;
+	bool after_operand = false, in_matrix = false;
+	int nclose = 0;
+	yysymbol_kind_t closers[4];
+	for (int i = 0; i < n; i++) {
+		const char *name = yysymbol_name(exp[i]);
+		if (strcmp(name, "'/'") == 0)
+			after_operand = true;
+		if (strcmp(name, "']'") == 0)
+			in_matrix = true;
+		if ((strcmp(name, "')'") == 0 || strcmp(name, "']'") == 0 ||
+		     strcmp(name, "'}'") == 0 || exp[i] == YYSYMBOL_NORM_CLOSE) && nclose < 4)
+			closers[nclose++] = exp[i];
+	}
+	const yysymbol_kind_t *list = exp;
+	int nlist = n <= 4 ? n : 0;
+	if (at_end && nclose > 0 && (after_operand || in_matrix)) {
+		list = closers;
+		nlist = nclose;
+	}
+	for (int i = 0; i < nlist; i++) {
+		sbuf_add(&b, i == 0 ? ", expecting " : " or ");
+		sbuf_add(&b, yysymbol_name(list[i]));
+	}
+	syn_error(p, *loc, "%s", b.s);
+	sbuf_free(&b);
+	return 0;
 }
 
 static struct syn *depth_check(struct parse *p, struct syn *s)

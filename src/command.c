@@ -3,11 +3,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "config.h"
 
 #include "check.h"
 #include "diff.h"
 #include "eval.h"
 #include "print.h"
+#include "rewrite.h"
 #include "value.h"
 
 void command_print(struct session *s, const struct expr *e)
@@ -22,28 +26,142 @@ static bool not_yet(struct session *s, const struct syn *n, const char *what)
 	return mc_fail_at(s->mc, MC_ERR_NOTIMPL, n->loc, "%s is not implemented yet", what);
 }
 
+/* Prints the derivation: consecutive steps with the same citation are folded
+ * into one line, showing the expression after the last of them. */
+static void print_steps(struct session *s, struct expr *start, const struct steps *st,
+			struct expr *result)
+{
+	enum print_style style = s->latex ? PRINT_LATEX : PRINT_PLAIN;
+	char *first = print_str(s->mc, start, style);
+	if (s->latex)
+		fprintf(s->out, "\\begin{align*}\n%s", first);
+	else
+		fprintf(s->out, "%s\n", first);
+	free(first);
+	bool any = false;
+	for (int i = 0; i < st->n; i++) {
+		const char *cite = st->v[i].rule ? st->v[i].rule->cite : st->v[i].note;
+		const char *next = i + 1 < st->n ? (st->v[i + 1].rule ? st->v[i + 1].rule->cite
+								      : st->v[i + 1].note)
+						 : NULL;
+		if (next && strcmp(next, cite) == 0)
+			continue;
+		char *a = print_str(s->mc, st->v[i].after, style);
+		if (s->latex)
+			fprintf(s->out, "%s&= %s \\tag*{%s}", any ? " \\\\\n" : " ", a, cite);
+		else
+			fprintf(s->out, "  = %s    [%s]\n", a, cite);
+		any = true;
+		free(a);
+	}
+	if (!st->n || st->v[st->n - 1].after != result) {
+		char *r = print_str(s->mc, result, style);
+		if (s->latex)
+			fprintf(s->out, "%s&= %s", any ? " \\\\\n" : " ", r);
+		else
+			fprintf(s->out, "  = %s\n", r);
+		free(r);
+	}
+	if (s->latex)
+		fputs("\n\\end{align*}\n", s->out);
+}
+
 struct expr *command_derive(struct session *s, struct expr *e, struct loc loc)
 {
+	struct steps st = {0};
+	if (s->steps)
+		s->cur_steps = &st;
 	struct expr *r = diff_derive(s, e);
+	s->cur_steps = NULL;
 	if (!r)
 		mc_set_loc(s->mc, loc);
+	else if (s->steps && st.n)
+		print_steps(s, e, &st, r);
+	s->steps_shown = r && s->steps && st.n;
+	steps_free(&st);
 	return r;
+}
+
+/* The rules directory of an uninstalled build is the source tree's; an
+ * installed binary reads the data directory. */
+static const char *default_rules_dir(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if (strncmp(self, MATCALC_BUILD_ROOT, strlen(MATCALC_BUILD_ROOT)) == 0)
+			return MATCALC_RULES_SOURCE;
+	}
+	if (access(MATCALC_RULES_INSTALLED, R_OK) == 0)
+		return MATCALC_RULES_INSTALLED;
+	return MATCALC_RULES_SOURCE;
 }
 
 bool command_load_rules(struct session *s)
 {
-	(void)s;
+	if (s->rules)
+		return true;
+	if (s->rules_failed)
+		return mc_fail(s->mc, MC_ERR_RULE, "the rule files could not be loaded");
+	struct rules *rs = mc_xmalloc(sizeof *rs);
+	memset(rs, 0, sizeof *rs);
+	const char *dirs = s->rules_dir && *s->rules_dir ? s->rules_dir : default_rules_dir();
+	char *copy = mc_xstrdup(dirs), *save = NULL;
+	bool ok = true;
+	for (char *d = strtok_r(copy, ":", &save); d && ok; d = strtok_r(NULL, ":", &save)) {
+		char *report = NULL;
+		ok = rules_load_dir(s, rs, d, &report);
+		if (!ok) {
+			fputs(report, s->err);
+			free(report);
+		}
+	}
+	free(copy);
+	if (!ok) {
+		rules_free(rs);
+		free(rs);
+		s->rules_failed = true;
+		s->status = 2;
+		return false;
+	}
+	s->rules = rs;
 	return true;
 }
 
 void command_free_rules(struct session *s)
 {
-	(void)s;
+	if (s->rules) {
+		rules_free(s->rules);
+		free(s->rules);
+		s->rules = NULL;
+	}
+}
+
+void command_list_rules_matching(struct session *s, const char *pattern)
+{
+	if (!command_load_rules(s))
+		return;
+	for (int i = 0; i < s->rules->n; i++) {
+		const struct rule *r = &s->rules->v[i];
+		if (pattern && *pattern && !strstr(r->text, pattern) && !strstr(r->cite, pattern) &&
+		    !strstr(r->section, pattern))
+			continue;
+		if (s->latex) {
+			char *l = print_str(s->mc, r->lhs, PRINT_LATEX);
+			char *rr = print_str(s->mc, r->rhs, PRINT_LATEX);
+			fprintf(s->out, "%s & %s & %s \\\\\n", l, rr, r->cite);
+			free(l);
+			free(rr);
+		} else {
+			fprintf(s->out, "[%s] %s @ %s\n", r->section, r->text, r->cite);
+		}
+	}
 }
 
 void command_list_rules(struct session *s)
 {
-	(void)s;
+	command_list_rules_matching(s, NULL);
 }
 
 static bool print_value(struct session *s, const struct expr *e)
@@ -111,13 +229,13 @@ bool command_run(struct session *s, const struct syn *n)
 	struct expr *e = session_resolve(s, n);
 	if (!e)
 		return false;
-	if (e->flags & EF_HAS_OP) {
-		e = command_derive(s, e, n->loc);
-		if (!e)
-			return false;
-	}
+	e = (e->flags & EF_HAS_OP) ? command_derive(s, e, n->loc) : diff_simplify(s, e);
+	if (!e)
+		return false;
 	if (eval_all_bound(s, e))
 		return print_value(s, e);
-	command_print(s, e);
+	if (!s->steps_shown)
+		command_print(s, e);
+	s->steps_shown = false;
 	return true;
 }

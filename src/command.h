@@ -16,6 +16,8 @@ bool command_load_rules(struct session *s);
 void command_free_rules(struct session *s);
 /* Prints every loaded rule with its citation (plain, or LaTeX table rows with --latex). */
 void command_list_rules(struct session *s);
+/* The same, only rules whose text, citation or section contains pattern. */
+void command_list_rules_matching(struct session *s, const char *pattern);
 
 /* Prints a result line in the session's style. */
 void command_print(struct session *s, const struct expr *e);

@@ -1,29 +1,883 @@
-/* diff.c - differentiation and simplification. (Being written.) */
+/* diff.c - differentiation: the phases of rules (table, differential, simplify),
+ * the read-off of gradients and Jacobians from differentials, like-term
+ * collection modulo trace rotation and transposition, and factoring. */
 #include "diff.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "print.h"
+#include "rewrite.h"
+
+/* ---- small helpers ---- */
+
+struct elist {
+	struct expr **v;
+	int n, cap;
+};
+
+static void el_push(struct elist *l, struct expr *e)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->v = mc_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = e;
+}
+
+static struct expr *mk(struct session *s, enum expr_op op, int n, struct expr **k)
+{
+	if (n == 0)
+		return op == OP_ADD ? expr_zero(s->mc, DIM_ANY, DIM_ANY) : expr_num(s->mc, 1);
+	if (n == 1 && (op == OP_ADD || op == OP_MUL))
+		return k[0];
+	return expr_make(s->mc, op, n, k, false);
+}
+
+static struct expr *mk2(struct session *s, enum expr_op op, struct expr *a, struct expr *b)
+{
+	struct expr *k[2] = {a, b};
+	return a && b ? expr_make(s->mc, op, 2, k, false) : NULL;
+}
+
+static struct expr *mk1(struct session *s, enum expr_op op, struct expr *a)
+{
+	return a ? expr_make(s->mc, op, 1, &a, false) : NULL;
+}
+
+/* Runs one or more sections (comma-separated) to a fixed point, recording steps. */
+static struct expr *run_rules(struct session *s, const char *sections, struct expr *var,
+			      struct expr *e)
+{
+	if (!e)
+		return NULL;
+	struct rewriter rw;
+	rewriter_init(&rw, s, s->rules, sections, var, s->cur_steps);
+	struct expr *r = rewrite_to_fixpoint(&rw, e);
+	rewriter_done(&rw);
+	return r;
+}
+
+static struct expr *map_kids(struct session *s, struct expr *e,
+			     struct expr *(*fn)(struct session *, struct expr *))
+{
+	if (e->nkids == 0)
+		return fn(s, e);
+	struct expr **k = mc_xmalloc((size_t)e->nkids * sizeof *k);
+	bool same = true;
+	for (int i = 0; i < e->nkids; i++) {
+		k[i] = map_kids(s, e->kids[i], fn);
+		if (!k[i]) {
+			free(k);
+			return NULL;
+		}
+		same &= k[i] == e->kids[i];
+	}
+	struct expr *r = e;
+	if (!same)
+		r = e->op == OP_DIFF ? expr_diff(s->mc, k[0]) : expr_make(s->mc, e->op, e->nkids, k, false);
+	free(k);
+	return r ? fn(s, r) : NULL;
+}
+
+/* ---- canonical form: like terms modulo trace rotation and transposition ---- */
+
+static struct expr *transpose_factor(struct session *s, struct expr *f)
+{
+	if (f->op == OP_T)
+		return f->kids[0];
+	if ((f->flags & EF_SYMMETRIC) && !(s->unsym && expr_contains(f, s->unsym)))
+		return f;
+	return mk1(s, OP_T, f);
+}
+
+/* The chain of non-scalar factors of a product (or the node itself). */
+static void chain_of(struct session *s, struct expr *m, struct elist *scal, struct elist *chain)
+{
+	if (m->op == OP_MUL) {
+		for (int i = 0; i < m->nkids; i++) {
+			struct expr *f = m->kids[i];
+			if (expr_is_scalar(s->mc, f) && !(m->kids[i]->op == OP_MUL))
+				el_push(scal, f);
+			else if (expr_is_scalar(s->mc, f) && chain->n == 0 && i < m->nkids - 1)
+				el_push(scal, f);
+			else
+				el_push(chain, f);
+		}
+	} else {
+		el_push(chain, m);
+	}
+}
+
+/* The least (by expr_cmp) of the rotations of a chain and of its transpose. */
+static struct expr *least_rotation(struct session *s, struct expr **v, int n, bool cyclic)
+{
+	struct expr *best = NULL;
+	struct expr **rot = mc_xmalloc((size_t)n * sizeof *rot);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int start = 0; start < (cyclic ? n : 1); start++) {
+			for (int i = 0; i < n; i++) {
+				int j = (start + i) % n;
+				rot[i] = pass ? transpose_factor(s, v[n - 1 - j]) : v[j];
+			}
+			bool ok = true;
+			for (int i = 0; i < n; i++)
+				ok &= rot[i] != NULL;
+			struct expr *c = ok ? mk(s, OP_MUL, n, rot) : NULL;
+			if (!c) {
+				mc_clear_error(s->mc);
+				continue;
+			}
+			if (!best || expr_cmp(c, best) < 0)
+				best = c;
+		}
+	}
+	free(rot);
+	return best;
+}
+
+/* The key under which a term's like terms are collected. */
+static struct expr *term_key(struct session *s, struct expr *t)
+{
+	if (t->op == OP_TR) {
+		struct elist sc = {0}, ch = {0};
+		chain_of(s, t->kids[0], &sc, &ch);
+		struct expr *r = t;
+		if (sc.n == 0 && ch.n > 0) {
+			struct expr *m = least_rotation(s, ch.v, ch.n, true);
+			if (m)
+				r = mk1(s, OP_TR, m);
+		}
+		free(sc.v);
+		free(ch.v);
+		return r ? r : t;
+	}
+	if (t->op == OP_MUL && expr_is_scalar(s->mc, t)) {
+		bool chain = true;
+		for (int i = 0; i < t->nkids; i++)
+			if (expr_is_scalar(s->mc, t->kids[i]))
+				chain = false;
+		if (chain) {
+			struct expr *m = least_rotation(s, t->kids, t->nkids, false);
+			return m ? m : t;
+		}
+	}
+	if (t->op == OP_MUL) {
+		struct expr **k = mc_xmalloc((size_t)t->nkids * sizeof *k);
+		for (int i = 0; i < t->nkids; i++)
+			k[i] = expr_is_scalar(s->mc, t->kids[i]) ? term_key(s, t->kids[i]) : t->kids[i];
+		struct expr *r = mk(s, OP_MUL, t->nkids, k);
+		free(k);
+		if (!r)
+			mc_clear_error(s->mc);
+		return r ? r : t;
+	}
+	return t;
+}
+
+static struct expr *collect_node(struct session *s, struct expr *e)
+{
+	if (e->op != OP_ADD)
+		return e->op == OP_HAD ? expr_sorted(s->mc, e) : e;
+	struct elist keys = {0}, reps = {0};
+	double *coef = mc_xmalloc((size_t)e->nkids * sizeof *coef);
+	for (int i = 0; i < e->nkids; i++) {
+		struct expr *t = e->kids[i];
+		double c = 1;
+		struct expr *rest = t;
+		if (t->op == OP_MUL && t->kids[0]->op == OP_NUM) {
+			c = t->kids[0]->num;
+			rest = mk(s, OP_MUL, t->nkids - 1, (struct expr **)t->kids + 1);
+		} else if (t->op == OP_NUM) {
+			c = t->num;
+			rest = expr_num(s->mc, 1);
+		}
+		struct expr *key = term_key(s, rest);
+		int j;
+		for (j = 0; j < keys.n; j++)
+			if (keys.v[j] == key)
+				break;
+		if (j == keys.n) {
+			el_push(&keys, key);
+			el_push(&reps, rest);
+			coef[j] = 0;
+		}
+		coef[j] += c;
+	}
+	struct elist terms = {0};
+	for (int j = 0; j < keys.n; j++) {
+		if (fabs(coef[j]) < 1e-15)
+			continue;
+		struct expr *t = expr_is_num(reps.v[j], 1) ? expr_num(s->mc, coef[j])
+							  : mk2(s, OP_MUL, expr_num(s->mc, coef[j]), reps.v[j]);
+		if (t)
+			el_push(&terms, t);
+	}
+	struct expr *r = mk(s, OP_ADD, terms.n, terms.v);
+	free(keys.v);
+	free(reps.v);
+	free(terms.v);
+	free(coef);
+	if (!r) {
+		mc_clear_error(s->mc);
+		return e;
+	}
+	return expr_sorted(s->mc, r);
+}
 
 struct expr *diff_simplify(struct session *s, struct expr *e)
 {
-	(void)s;
+	if (!e || !command_load_rules(s))
+		return NULL;
+	for (int round = 0; round < 4; round++) {
+		struct expr *r = run_rules(s, "simplify", NULL, e);
+		if (!r)
+			return NULL;
+		r = map_kids(s, r, collect_node);
+		if (!r)
+			return NULL;
+		if (r == e)
+			break;
+		e = r;
+	}
 	return e;
 }
 
+/* ---- the read-off ---- */
+
+static bool is_d_of(struct expr *f, struct expr *x, bool *transposed)
+{
+	if (f->op == OP_DIFF && f->kids[0] == x) {
+		*transposed = false;
+		return true;
+	}
+	if (f->op == OP_T && f->kids[0]->op == OP_DIFF && f->kids[0]->kids[0] == x) {
+		*transposed = true;
+		return true;
+	}
+	return false;
+}
+
+/* Splits a term c * s1 * s2 * piece into the scalar factors and the one factor
+ * holding the differential. */
+static bool split_term(struct session *s, struct expr *t, struct elist *scal, struct expr **piece)
+{
+	*piece = NULL;
+	if (t->op != OP_MUL) {
+		*piece = t;
+		return true;
+	}
+	struct elist chain = {0};
+	for (int i = 0; i < t->nkids; i++) {
+		struct expr *f = t->kids[i];
+		if (expr_is_scalar(s->mc, f))
+			el_push(scal, f);
+		else
+			el_push(&chain, f);
+	}
+	if (chain.n) {
+		/* a 1x1 product y^T X dθ: the run is the piece */
+		struct expr *run = mk(s, OP_MUL, chain.n, chain.v);
+		free(chain.v);
+		if (!run)
+			return false;
+		if (run->flags & EF_HAS_DIFF) {
+			*piece = run;
+			return true;
+		}
+		el_push(scal, run);
+	}
+	free(chain.v);
+	for (int i = 0; i < scal->n; i++)
+		if (scal->v[i]->flags & EF_HAS_DIFF) {
+			if (*piece)
+				return false;
+			*piece = scal->v[i];
+			scal->v[i] = scal->v[--scal->n];
+			i--;
+		}
+	return *piece != NULL;
+}
+
+static bool readoff_fail(struct session *s, struct expr *t, const char *why)
+{
+	char *p = print_str(s->mc, t, PRINT_PLAIN);
+	mc_fail(s->mc, MC_ERR_RULE,
+		"cannot read the gradient off the term %s: %s (a rule in rules/differential.rules "
+		"or rules/simplify.rules is missing)",
+		p, why);
+	free(p);
+	return false;
+}
+
+/* Σ tr(A_k dX) + Σ tr(B_k dX^T)  ->  Σ A_k^T + Σ B_k */
+static struct expr *readoff(struct session *s, struct expr *df, struct expr *x)
+{
+	struct elist terms = {0}, parts = {0};
+	if (df->op == OP_ADD)
+		for (int i = 0; i < df->nkids; i++)
+			el_push(&terms, df->kids[i]);
+	else if (df->op != OP_ZERO)
+		el_push(&terms, df);
+	struct expr *res = NULL;
+	for (int i = 0; i < terms.n; i++) {
+		struct expr *t = terms.v[i];
+		struct elist scal = {0}, chain = {0};
+		struct expr *piece;
+		if (!(t->flags & EF_HAS_DIFF)) {
+			free(scal.v);
+			continue;
+		}
+		if (!split_term(s, t, &scal, &piece)) {
+			readoff_fail(s, t, "the differential is not linear");
+			free(scal.v);
+			goto out;
+		}
+		struct expr *m = piece;
+		if (piece->op == OP_TR)
+			m = piece->kids[0];
+		else if (piece->op == OP_SUM) {
+			/* sum(M) = tr(J M) with J all ones (cols(M) x rows(M)) */
+			m = piece->kids[0];
+			el_push(&chain, expr_ones(s->mc, m->cols, m->rows));
+		} else if (!expr_is_scalar(s->mc, piece)) {
+			readoff_fail(s, t, "it is not a trace");
+			free(scal.v);
+			goto out;
+		}
+		struct elist msc = {0};
+		chain_of(s, m, &msc, &chain);
+		for (int k = 0; k < msc.n; k++)
+			el_push(&scal, msc.v[k]);
+		free(msc.v);
+		int at = -1;
+		bool tr = false;
+		for (int k = 0; k < chain.n; k++) {
+			bool tk;
+			if (is_d_of(chain.v[k], x, &tk)) {
+				if (at >= 0)
+					at = -2;
+				else {
+					at = k;
+					tr = tk;
+				}
+			} else if (chain.v[k]->flags & EF_HAS_DIFF) {
+				at = -2;
+			}
+		}
+		for (int k = 0; k < scal.n; k++)
+			if (scal.v[k]->flags & EF_HAS_DIFF)
+				at = -2;
+		if (at < 0) {
+			readoff_fail(s, t, at == -1 ? "no d appears in a product" :
+						      "d appears inside a function or more than once");
+			free(scal.v);
+			free(chain.v);
+			goto out;
+		}
+		/* rotate: tr(F1..Fk dX G1..Gl) = tr(G1..Gl F1..Fk dX) */
+		struct elist rot = {0};
+		for (int k = at + 1; k < chain.n; k++)
+			el_push(&rot, chain.v[k]);
+		for (int k = 0; k < at; k++)
+			el_push(&rot, chain.v[k]);
+		struct expr *a = rot.n ? mk(s, OP_MUL, rot.n, rot.v)
+				       : (expr_is_scalar(s->mc, x) ? expr_num(s->mc, 1)
+								   : expr_ident(s->mc, DIM_ANY));
+		free(rot.v);
+		free(chain.v);
+		if (a && !tr)
+			a = mk1(s, OP_T, a);
+		el_push(&scal, a);
+		struct expr *part = a ? mk(s, OP_MUL, scal.n, scal.v) : NULL;
+		free(scal.v);
+		if (!part)
+			goto out;
+		el_push(&parts, part);
+	}
+	res = mk(s, OP_ADD, parts.n, parts.v);
+out:
+	free(terms.v);
+	free(parts.v);
+	return res;
+}
+
+/* ---- gradients ---- */
+
+/* Names the operator d(...) stopped at, for the "no rule" error. */
+static const struct expr *find_stuck_d(const struct expr *e)
+{
+	if (e->op == OP_D)
+		return e;
+	for (int i = 0; i < e->nkids; i++) {
+		const struct expr *r = find_stuck_d(e->kids[i]);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+static struct expr *differential(struct session *s, struct expr *f, struct expr *x)
+{
+	struct expr *df = run_rules(s, "differential", x, mk1(s, OP_D, f));
+	if (!df)
+		return NULL;
+	const struct expr *stuck = find_stuck_d(df);
+	if (stuck) {
+		const struct expr *a = stuck->kids[0];
+		const char *name = expr_op_info(a->op)->name;
+		char *p = print_str(s->mc, a, PRINT_PLAIN);
+		mc_fail(s->mc, MC_ERR_RULE,
+			"no rule for d(%s(...)) in rules/differential.rules (stuck at d(%s))",
+			name ? name : "this operator", p);
+		free(p);
+		return NULL;
+	}
+	return df;
+}
+
+static struct expr *derive_grads(struct session *s, struct expr *e);
+
 struct expr *diff_gradient(struct session *s, struct expr *f, struct expr *x)
 {
-	(void)f;
-	(void)x;
-	mc_fail(s->mc, MC_ERR_NOTIMPL, "differentiation is not implemented yet");
+	if (!command_load_rules(s))
+		return NULL;
+	if (!expr_is_scalar(s->mc, f)) {
+		char sh[64];
+		expr_shape_str(s->mc, f, sh, sizeof sh);
+		mc_fail(s->mc, MC_ERR_SHAPE, "grad needs a scalar function, but it is %s: use jacobian(f, x)", sh);
+		return NULL;
+	}
+	struct expr *saved = s->unsym;
+	s->unsym = x;
+	struct expr *g = mk2(s, OP_GRAD, diff_simplify(s, f), x);
+	if (g && !s->no_table)
+		g = run_rules(s, "gradient", x, g);
+	if (g)
+		g = derive_grads(s, g);
+	s->unsym = saved;
+	return g ? diff_simplify(s, g) : NULL;
+}
+
+/* Replaces each grad(h, X) left after the table by the general method. */
+static struct expr *derive_grads(struct session *s, struct expr *e)
+{
+	if (!(e->flags & EF_HAS_OP))
+		return e;
+	if (e->op == OP_GRAD) {
+		struct expr *h = e->kids[0], *x = e->kids[1];
+		if (!(h->flags & EF_HAS_OP) || !expr_contains(h, x)) {
+			if (!expr_contains(h, x))
+				return expr_zero(s->mc, DIM_ANY, DIM_ANY);
+		}
+		struct expr *df = differential(s, h, x);
+		if (!df)
+			return NULL;
+		df = run_rules(s, "simplify,readoff", x, df);
+		if (df)
+			df = map_kids(s, df, collect_node);
+		struct expr *g = df ? readoff(s, df, x) : NULL;
+		if (g && s->cur_steps)
+			steps_add(s->cur_steps, NULL, "read off the gradient", df, g);
+		return g;
+	}
+	struct expr **k = mc_xmalloc((size_t)e->nkids * sizeof *k);
+	for (int i = 0; i < e->nkids; i++) {
+		k[i] = derive_grads(s, e->kids[i]);
+		if (!k[i]) {
+			free(k);
+			return NULL;
+		}
+	}
+	struct expr *r = expr_make(s->mc, e->op, e->nkids, k, false);
+	free(k);
+	return r;
+}
+
+/* ---- Jacobians and Hessians ---- */
+
+/* The Jacobian contribution of one term of dF (F a column vector). */
+static struct expr *jac_term(struct session *s, struct expr *t, struct expr *x)
+{
+	struct elist scal = {0};
+	struct expr *piece = NULL, *res = NULL;
+	double coef = 1;
+	if (t->op == OP_MUL && t->kids[0]->op == OP_NUM) {
+		coef = t->kids[0]->num;
+		t = mk(s, OP_MUL, t->nkids - 1, (struct expr **)t->kids + 1);
+	}
+	if (t->op == OP_HAD) {
+		/* P ⊙ Q with dx in Q: diag(P) J(Q) */
+		struct elist p = {0};
+		struct expr *q = NULL;
+		for (int i = 0; i < t->nkids; i++) {
+			if (t->kids[i]->flags & EF_HAS_DIFF) {
+				if (q) {
+					free(p.v);
+					goto bad;
+				}
+				q = t->kids[i];
+			} else {
+				el_push(&p, t->kids[i]);
+			}
+		}
+		struct expr *jq = q ? jac_term(s, q, x) : NULL;
+		struct expr *pp = mk(s, OP_HAD, p.n, p.v);
+		free(p.v);
+		res = jq && pp ? mk2(s, OP_MUL, mk1(s, OP_DIAG, pp), jq) : NULL;
+		goto scale;
+	}
+	struct elist chain = {0};
+	if (t->op == OP_MUL) {
+		for (int i = 0; i < t->nkids; i++) {
+			struct expr *f = t->kids[i];
+			if (expr_is_scalar(s->mc, f) && !(f->flags & EF_HAS_DIFF))
+				el_push(&scal, f);
+			else if (expr_is_scalar(s->mc, f))
+				piece = f; /* (a^T dx): a scalar run holding dx */
+			else
+				el_push(&chain, f);
+		}
+	} else {
+		el_push(&chain, t);
+	}
+	bool tr;
+	if (piece) {
+		/* (R dx) C = C R dx */
+		struct elist ps = {0}, pc = {0};
+		chain_of(s, piece, &ps, &pc);
+		if (ps.n || pc.n == 0 || !is_d_of(pc.v[pc.n - 1], x, &tr) || tr) {
+			free(ps.v);
+			free(pc.v);
+			free(chain.v);
+			goto bad;
+		}
+		for (int i = 0; i < pc.n - 1; i++)
+			el_push(&chain, pc.v[i]);
+		free(ps.v);
+		free(pc.v);
+		res = mk(s, OP_MUL, chain.n, chain.v);
+	} else if (chain.n && is_d_of(chain.v[chain.n - 1], x, &tr) && !tr) {
+		res = chain.n == 1 ? expr_ident(s->mc, DIM_ANY) : mk(s, OP_MUL, chain.n - 1, chain.v);
+	} else if (chain.n == 1 && chain.v[0]->op == OP_HAD) {
+		res = jac_term(s, chain.v[0], x);
+	} else {
+		free(chain.v);
+		goto bad;
+	}
+	free(chain.v);
+scale:
+	if (!res) {
+		free(scal.v);
+		return NULL;
+	}
+	el_push(&scal, res);
+	if (coef != 1)
+		el_push(&scal, expr_num(s->mc, coef));
+	res = mk(s, OP_MUL, scal.n, scal.v);
+	free(scal.v);
+	return res;
+bad:
+	free(scal.v);
+	{
+		char *p = print_str(s->mc, t, PRINT_PLAIN);
+		mc_fail(s->mc, MC_ERR_RULE, "cannot read the Jacobian off the term %s", p);
+		free(p);
+	}
 	return NULL;
+}
+
+static struct expr *jacobian(struct session *s, struct expr *F, struct expr *x)
+{
+	struct expr *dF = differential(s, F, x);
+	if (!dF)
+		return NULL;
+	dF = run_rules(s, "simplify", x, dF);
+	if (dF)
+		dF = map_kids(s, dF, collect_node);
+	if (!dF)
+		return NULL;
+	struct elist parts = {0};
+	int n = dF->op == OP_ADD ? dF->nkids : 1;
+	for (int i = 0; i < n; i++) {
+		struct expr *t = dF->op == OP_ADD ? dF->kids[i] : dF;
+		if (t->op == OP_ZERO)
+			continue;
+		struct expr *j = jac_term(s, t, x);
+		if (!j) {
+			free(parts.v);
+			return NULL;
+		}
+		el_push(&parts, j);
+	}
+	struct expr *J = mk(s, OP_ADD, parts.n, parts.v);
+	free(parts.v);
+	return J ? diff_simplify(s, J) : NULL;
+}
+
+/* Hessian w.r.t. a matrix X: the Jacobian of vec(∇f) in vec(X):
+ * d vec(A dX B) = (B^T ⊗ A) d vec(X)   (MC (520)). */
+static struct expr *matrix_hessian(struct session *s, struct expr *g, struct expr *x)
+{
+	struct expr *dG = differential(s, g, x);
+	if (!dG)
+		return NULL;
+	dG = run_rules(s, "simplify", x, dG);
+	if (dG)
+		dG = map_kids(s, dG, collect_node);
+	if (!dG)
+		return NULL;
+	struct elist parts = {0};
+	int n = dG->op == OP_ADD ? dG->nkids : 1;
+	for (int i = 0; i < n; i++) {
+		struct expr *t = dG->op == OP_ADD ? dG->kids[i] : dG;
+		if (t->op == OP_ZERO)
+			continue;
+		struct elist scal = {0}, chain = {0};
+		if (t->op == OP_MUL)
+			for (int k = 0; k < t->nkids; k++) {
+				if (expr_is_scalar(s->mc, t->kids[k]))
+					el_push(&scal, t->kids[k]);
+				else
+					el_push(&chain, t->kids[k]);
+			}
+		else
+			el_push(&chain, t);
+		int at = -1;
+		bool tr = false;
+		for (int k = 0; k < chain.n; k++) {
+			bool tk;
+			if (is_d_of(chain.v[k], x, &tk)) {
+				at = k;
+				tr = tk;
+			}
+		}
+		if (at < 0 || tr) {
+			char *p = print_str(s->mc, t, PRINT_PLAIN);
+			mc_fail(s->mc, MC_ERR_NOTIMPL,
+				"the Hessian term %s needs the commutation matrix, which is not "
+				"supported yet",
+				p);
+			free(p);
+			free(scal.v);
+			free(chain.v);
+			free(parts.v);
+			return NULL;
+		}
+		struct expr *A = at ? mk(s, OP_MUL, at, chain.v) : expr_ident(s->mc, DIM_ANY);
+		struct expr *B = at + 1 < chain.n ? mk(s, OP_MUL, chain.n - at - 1, chain.v + at + 1)
+						  : expr_ident(s->mc, DIM_ANY);
+		struct expr *k = mk2(s, OP_KRON, mk1(s, OP_T, B), A);
+		el_push(&scal, k);
+		struct expr *part = k ? mk(s, OP_MUL, scal.n, scal.v) : NULL;
+		free(scal.v);
+		free(chain.v);
+		if (!part) {
+			free(parts.v);
+			return NULL;
+		}
+		el_push(&parts, part);
+	}
+	struct expr *H = mk(s, OP_ADD, parts.n, parts.v);
+	free(parts.v);
+	return H ? diff_simplify(s, H) : NULL;
+}
+
+/* ---- working out a whole expression ---- */
+
+static struct expr *derive(struct session *s, struct expr *e)
+{
+	if (!(e->flags & EF_HAS_OP))
+		return e;
+	struct expr **k = mc_xmalloc((size_t)e->nkids * sizeof *k);
+	for (int i = 0; i < e->nkids; i++) {
+		k[i] = derive(s, e->kids[i]);
+		if (!k[i]) {
+			free(k);
+			return NULL;
+		}
+	}
+	struct expr *f = e->nkids ? k[0] : NULL, *x = e->nkids > 1 ? k[1] : NULL;
+	struct expr *r;
+	switch (e->op) {
+	case OP_GRAD:
+		r = diff_gradient(s, f, x);
+		break;
+	case OP_HESS: {
+		struct expr *g = diff_gradient(s, f, x);
+		if (!g)
+			r = NULL;
+		else if (expr_is_vector(s->mc, x) || expr_is_scalar(s->mc, x))
+			r = jacobian(s, g, x);
+		else
+			r = matrix_hessian(s, g, x);
+		break;
+	}
+	case OP_JAC:
+		r = jacobian(s, diff_simplify(s, f), x);
+		break;
+	case OP_D: {
+		/* the differential with respect to every symbol of f: take them one by one */
+		struct expr *sum = expr_zero(s->mc, DIM_ANY, DIM_ANY);
+		struct elist syms = {0};
+		struct expr *stack[1];
+		(void)stack;
+		/* collect the symbols of f in first-seen order */
+		struct elist todo = {0};
+		el_push(&todo, f);
+		while (todo.n) {
+			struct expr *n = todo.v[--todo.n];
+			if (n->op == OP_SYM) {
+				bool seen = false;
+				for (int i = 0; i < syms.n; i++)
+					seen |= syms.v[i] == n;
+				if (!seen)
+					el_push(&syms, n);
+			}
+			for (int i = n->nkids - 1; i >= 0; i--)
+				el_push(&todo, n->kids[i]);
+		}
+		free(todo.v);
+		for (int i = 0; i < syms.n && sum; i++) {
+			struct expr *part = differential(s, diff_simplify(s, f), syms.v[i]);
+			sum = part ? mk2(s, OP_ADD, sum, part) : NULL;
+		}
+		free(syms.v);
+		r = sum ? diff_simplify(s, sum) : NULL;
+		break;
+	}
+	default:
+		r = expr_make(s->mc, e->op, e->nkids, k, false);
+		break;
+	}
+	free(k);
+	return r;
 }
 
 struct expr *diff_derive(struct session *s, struct expr *e)
 {
-	(void)e;
-	mc_fail(s->mc, MC_ERR_NOTIMPL, "differentiation is not implemented yet");
-	return NULL;
+	if (!command_load_rules(s))
+		return NULL;
+	struct expr *r = derive(s, e);
+	return r ? diff_simplify(s, r) : NULL;
+}
+
+/* ---- factoring ---- */
+
+static bool is_int(double c)
+{
+	return c == floor(c) && fabs(c) < 1e9;
+}
+
+static long gcdl(long a, long b)
+{
+	while (b) {
+		long t = a % b;
+		a = b;
+		b = t;
+	}
+	return a < 0 ? -a : a;
 }
 
 struct expr *diff_factor(struct session *s, struct expr *e)
 {
-	(void)s;
-	return e;
+	e = diff_simplify(s, e);
+	if (!e || e->op != OP_ADD)
+		return e;
+	int n = e->nkids;
+	double *c = mc_xmalloc((size_t)n * sizeof *c);
+	struct elist *f = calloc((size_t)n, sizeof *f);
+	if (!f)
+		abort();
+	for (int i = 0; i < n; i++) {
+		struct expr *t = e->kids[i];
+		c[i] = 1;
+		int from = 0;
+		if (t->op == OP_MUL && t->kids[0]->op == OP_NUM) {
+			c[i] = t->kids[0]->num;
+			from = 1;
+		}
+		if (t->op == OP_MUL)
+			for (int k = from; k < t->nkids; k++)
+				el_push(&f[i], t->kids[k]);
+		else
+			el_push(&f[i], t);
+	}
+	/* the common numeric factor */
+	double g = 0;
+	bool ints = true;
+	for (int i = 0; i < n; i++)
+		ints &= is_int(c[i]);
+	if (ints) {
+		long gg = 0;
+		for (int i = 0; i < n; i++)
+			gg = gcdl(gg, (long)c[i]);
+		g = gg ? (double)gg : 1;
+	} else {
+		g = 1;
+	}
+	if (c[0] < 0)
+		g = -g;
+	/* common leading and trailing factors */
+	int pre = 0, post = 0;
+	for (;; pre++) {
+		bool ok = pre < f[0].n;
+		for (int i = 1; i < n && ok; i++)
+			ok = pre < f[i].n && f[i].v[pre] == f[0].v[pre];
+		if (!ok)
+			break;
+	}
+	for (;; post++) {
+		bool ok = post < f[0].n - pre;
+		for (int i = 1; i < n && ok; i++)
+			ok = post < f[i].n - pre && f[i].v[f[i].n - 1 - post] == f[0].v[f[0].n - 1 - post];
+		if (!ok)
+			break;
+	}
+	struct expr *res = e;
+	if (g != 1 || pre || post) {
+		struct elist inner = {0};
+		for (int i = 0; i < n; i++) {
+			struct elist mid = {0};
+			for (int k = pre; k < f[i].n - post; k++)
+				el_push(&mid, f[i].v[k]);
+			struct expr *m = mid.n ? mk(s, OP_MUL, mid.n, mid.v)
+					       : (expr_is_scalar(s->mc, e) ? expr_num(s->mc, 1)
+									   : expr_ident(s->mc, DIM_ANY));
+			free(mid.v);
+			if (m && c[i] / g != 1)
+				m = mk2(s, OP_MUL, expr_num(s->mc, c[i] / g), m);
+			if (!m)
+				break;
+			el_push(&inner, m);
+		}
+		struct expr *sum = inner.n == n ? mk(s, OP_ADD, inner.n, inner.v) : NULL;
+		free(inner.v);
+		if (sum) {
+			sum = expr_sorted(s->mc, sum);
+			struct elist all = {0};
+			if (g != 1)
+				el_push(&all, expr_num(s->mc, g));
+			for (int k = 0; k < pre; k++)
+				el_push(&all, f[0].v[k]);
+			el_push(&all, sum);
+			for (int k = f[0].n - post; k < f[0].n; k++)
+				el_push(&all, f[0].v[k]);
+			struct expr *r = mk(s, OP_MUL, all.n, all.v);
+			free(all.v);
+			if (r)
+				res = r;
+			else
+				mc_clear_error(s->mc);
+		} else {
+			mc_clear_error(s->mc);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(f[i].v);
+	free(f);
+	free(c);
+	return res;
 }

@@ -450,6 +450,11 @@ static int cmp_terms(const void *pa, const void *pb)
 		  (b->op == OP_MUL && rb->op == OP_ONES);
 	if (na != nb)
 		return na ? 1 : -1;
+	/* positive terms before negative ones: a - b rather than -b + a */
+	bool ga = a->op == OP_MUL && a->kids[0]->op == OP_NUM && a->kids[0]->num < 0;
+	bool gb = b->op == OP_MUL && b->kids[0]->op == OP_NUM && b->kids[0]->num < 0;
+	if (ga != gb)
+		return ga ? 1 : -1;
 	long la = expr_leaves(a) - (a != ra && a->op == OP_MUL), lb = expr_leaves(b) - (b != rb && b->op == OP_MUL);
 	if (la != lb)
 		return la > lb ? -1 : 1;
@@ -743,6 +748,18 @@ static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unif
 			list_push(&scal, t);
 			continue;
 		}
+		/* ones is the unit of ⊙, like 1 of a product: c ones(r, c) is the scalar c */
+		if (t->op == OP_ONES) {
+			rows = t->rows;
+			cols = t->cols;
+			continue;
+		}
+		if (t->op == OP_MUL && t->nkids == 2 && t->kids[1]->op == OP_ONES) {
+			list_push(&scal, t->kids[0]);
+			rows = t->kids[1]->rows;
+			cols = t->kids[1]->cols;
+			continue;
+		}
 		if (rows < 0 && cols < 0) {
 			rows = t->rows;
 			cols = t->cols;
@@ -759,7 +776,9 @@ static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unif
 		list_push(&rest, t);
 	}
 	if (rest.n == 0) {
-		/* scalars only: an ordinary product */
+		/* scalars only: an ordinary product (of ones, when there were ones) */
+		if (rows >= 0 || cols >= 0)
+			list_push(&scal, expr_ones(mc, rows, cols));
 		res = expr_make(mc, OP_MUL, scal.n, scal.v, unify);
 		goto out;
 	}
@@ -850,7 +869,14 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 				 dim_product(mc, a->cols, b->cols),
 				 a->flags & b->flags & EF_SYMMETRIC, 2, kids);
 	case OP_T:
-		if (a->op == OP_ZERO && unknown_shape(a))
+		/* representation, not algebra: the transpose of a constant matrix is that constant */
+		if ((a->op == OP_ZERO || a->op == OP_IDENT) && unknown_shape(a))
+			return a;
+		if (a->op == OP_ONES)
+			return expr_ones(mc, a->cols, a->rows);
+		if (a->op == OP_ZERO)
+			return expr_zero(mc, a->cols, a->rows);
+		if (a->op == OP_IDENT)
 			return a;
 		return make_node(mc, op, a->cols, a->rows, a->flags & (EF_SYMMETRIC | EF_SPD), 1,
 				 kids);
@@ -918,6 +944,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 	case OP_SUM:
 		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
 	case OP_DIAG:
+		if (a->op == OP_ONES && dim_is_one(mc, a->cols))
+			return expr_ident(mc, a->rows); /* diag(ones(n, 1)) is eye(n) by definition */
 		if (unknown_shape(a))
 			return make_node(mc, op, DIM_ANY, DIM_ANY, 0, 1, kids);
 		if (dim_is_one(mc, a->cols))
@@ -939,7 +967,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 			return NULL;
 		}
 		if (op == OP_GRAD)
-			return make_node(mc, op, b->rows, b->cols, b->flags & EF_SYMMETRIC, 2, kids) ;
+			return make_node(mc, op, b->rows, b->cols, (b->flags & EF_SYMMETRIC) | EF_HAS_OP, 2,
+					 kids);
 		if (dim_is_one(mc, b->cols))
 			return make_node(mc, op, b->rows, b->rows, EF_SYMMETRIC | EF_HAS_OP, 2, kids);
 		{

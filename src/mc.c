@@ -378,3 +378,20 @@ int dim_product(struct mc *mc, int a, int b)
 	t[2] = d;
 	return d;
 }
+
+bool dim_assign(struct mc *mc, int d, long value)
+{
+	if (d < 0 || value < 0)
+		return false;
+	int r = dim_find(mc, d);
+	if (mc->dims[r].value >= 0)
+		return mc->dims[r].value == value;
+	if (mc->dims[r].not_one && value == 1)
+		return false;
+	/* link to the constant's class rather than writing the value into r:
+	 * dim_unify refuses two fixed roots even when their values agree */
+	int c = dim_const(mc, value);
+	mc->dims[r].parent = c;
+	mc->dims[c].not_one = mc->dims[c].not_one || mc->dims[r].not_one;
+	return true;
+}

@@ -102,6 +102,11 @@ bool dim_unify(struct mc *mc, int a, int b); /* false when two different sizes *
 long dim_value(struct mc *mc, int d);      /* -1 when symbolic */
 bool dim_is_one(struct mc *mc, int d);
 int dim_product(struct mc *mc, int a, int b); /* the dimension a*b */
+/* Gives d the size value (a numeric binding fixed it). Works on declared names
+ * too, unlike dim_unify: d joins the class of the constant, so later
+ * unification with that constant succeeds. False when d already has another
+ * size, or d is a matrix's size (never 1) and value is 1. */
+bool dim_assign(struct mc *mc, int d, long value);
 /* Appends the dimension's name or value to buf (size n). */
 void dim_print(struct mc *mc, int d, char *buf, size_t n);
 

@@ -50,8 +50,9 @@ void print_name(struct mc *mc, struct sbuf *b, const char *name)
 		return;
 	}
 	for (const char *s = name; *s;) {
-		const char *a = greek_ascii(s);
-		if (a && (unsigned char)*s >= 0x80) {
+		/* only a non-ASCII byte can start a Greek letter: long names stay linear */
+		const char *a = (unsigned char)*s >= 0x80 ? greek_ascii(s) : NULL;
+		if (a) {
 			sbuf_add(b, a);
 			s += 2; /* Greek letters are two bytes in UTF-8 */
 		} else {
@@ -280,8 +281,9 @@ static void pr_infix(struct printer *p, const struct expr *e, const char *op)
 
 static void pr_base(struct printer *p, const struct expr *e)
 {
-	/* the operand of a postfix operator */
-	if (prec_of(e) < P_POSTFIX || (e->op == OP_DIFF && p->latex)) {
+	/* the operand of a postfix operator; X^T^T would be a double superscript in LaTeX
+	 * and is hard to read in plain text */
+	if (prec_of(e) <= P_POSTFIX || (e->op == OP_DIFF && p->latex)) {
 		open_paren(p);
 		pr(p, e, P_EQ);
 		close_paren(p);

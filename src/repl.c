@@ -1,22 +1,677 @@
-/* repl.c - the interactive loop on a terminal (libedit). */
+/* repl.c - the interactive loop on a terminal: libedit editing, history, completion, : commands. */
 #include "repl.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <histedit.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include <editline/readline.h>
+#include "command.h"
+#include "print.h"
+#include "value.h"
+
+#define REPL_HISTORY_SIZE 1000
+#define REPL_PROMPT "matcalc> "
+#define REPL_PROMPT_MORE "   ...> "
+
+struct repl {
+	struct session *s;
+	EditLine *el;
+	History *hist;
+	char *histfile;  /* owned; NULL when $HOME is unset: no history file */
+	bool continuing; /* a statement is unfinished: show the continuation prompt */
+	bool quit;
+};
+
+struct repl_command {
+	const char *name;
+	const char *args; /* for :help and completion; NULL: takes no argument */
+	const char *help;
+	void (*run)(struct repl *r, const char *arg);
+};
+
+/* ---- commands ---- */
+
+static void cmd_help(struct repl *r, const char *arg);
+static void cmd_quit(struct repl *r, const char *arg);
+static void cmd_vars(struct repl *r, const char *arg);
+static void cmd_latex(struct repl *r, const char *arg);
+static void cmd_steps(struct repl *r, const char *arg);
+static void cmd_ascii(struct repl *r, const char *arg);
+static void cmd_load(struct repl *r, const char *arg);
+static void cmd_seed(struct repl *r, const char *arg);
+static void cmd_rules(struct repl *r, const char *arg);
+
+static const struct repl_command commands[] = {
+	{"help", NULL, "this list", cmd_help},
+	{"vars", NULL, "the declared and defined names", cmd_vars},
+	{"latex", "on|off", "print results as LaTeX", cmd_latex},
+	{"steps", "on|off", "print the derivation with citations", cmd_steps},
+	{"ascii", "on|off", "print Greek letters as ASCII names", cmd_ascii},
+	{"load", "FILE", "run the statements of FILE", cmd_load},
+	{"seed", "N", "seed the random numbers (rand, randn, check)", cmd_seed},
+	{"rules", "[PATTERN]", "list the loaded rules (matching PATTERN)", cmd_rules},
+	{"quit", NULL, "leave (also Ctrl-D)", cmd_quit},
+};
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+static void cmd_help(struct repl *r, const char *arg)
+{
+	(void)arg;
+	FILE *out = r->s->out;
+	fputs("Statements (one a line; ';' separates; '#' comments):\n"
+	      "  let X : matrix(n, m)          declare; also symmetric/spd matrix(n, n),\n"
+	      "  let y, t : vector(n)          vector(n) and scalar\n"
+	      "  f = ||y - X t||^2             name an expression\n"
+	      "  X = [1 2; 3 4]                give a symbol a value (also randn(3, 2), eye(3))\n"
+	      "  e                             print the simplified form of e\n"
+	      "  grad(f, X)  \\nabla_X f        gradient; also hess(f, x), jacobian(F, x), d(f)\n"
+	      "  eval(e)  factor(e)            numeric value, factored form\n"
+	      "  check(e1 = e2)  gradcheck(f, X)  solve(grad(f, X) = 0, X)\n"
+	      "A statement with an open bracket continues on the next line.\n"
+	      "Tab completes functions, names and commands.\n"
+	      "\n"
+	      "Commands:\n",
+	      out);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		char left[64];
+		snprintf(left, sizeof left, ":%s%s%s", commands[i].name, commands[i].args ? " " : "",
+			 commands[i].args ? commands[i].args : "");
+		fprintf(out, "  %-20s %s\n", left, commands[i].help);
+	}
+}
+
+static void cmd_quit(struct repl *r, const char *arg)
+{
+	(void)arg;
+	r->quit = true;
+}
+
+/* "matrix(n, m)", "symmetric matrix(n, n)", "vector(n)", "scalar": as a let would say it. */
+static void describe_decl(struct mc *mc, struct sbuf *b, const struct decl *d)
+{
+	char rows[64], cols[64];
+	dim_print(mc, d->rows, rows, sizeof rows);
+	dim_print(mc, d->cols, cols, sizeof cols);
+	switch (d->kind) {
+	case KIND_SCALAR:
+		sbuf_add(b, "scalar");
+		break;
+	case KIND_VECTOR:
+		sbuf_printf(b, "vector(%s)", rows);
+		break;
+	case KIND_MATRIX:
+		sbuf_printf(b, "%smatrix(%s, %s)", d->spd ? "spd " : d->symmetric ? "symmetric " : "",
+			    rows, cols);
+		break;
+	}
+}
+
+static void cmd_vars(struct repl *r, const char *arg)
+{
+	(void)arg;
+	struct session *s = r->s;
+	if (s->ndecls == 0 && s->ndefs == 0) {
+		fputs("no names yet: declare one with let X : matrix(n, m)\n", s->out);
+		return;
+	}
+	struct sbuf b = {0};
+	for (int i = 0; i < s->ndecls; i++) {
+		const struct decl *d = s->decls[i];
+		b.len = 0;
+		print_name(s->mc, &b, d->name);
+		sbuf_add(&b, " : ");
+		describe_decl(s->mc, &b, d);
+		const struct value *v = value_of(s, d);
+		/* a big value would flood the listing; its shape is already shown */
+		if (v && v->rows * v->cols <= 16) {
+			sbuf_add(&b, " = ");
+			value_print(s, &b, v);
+		} else if (v) {
+			sbuf_add(&b, " (has a value)");
+		}
+		if (d->implicit)
+			sbuf_add(&b, "  (implicit)");
+		fprintf(s->out, "%s\n", b.s);
+	}
+	for (int i = 0; i < s->ndefs; i++) {
+		b.len = 0;
+		print_name(s->mc, &b, s->defs[i].name);
+		char *e = print_str(s->mc, s->defs[i].e, PRINT_PLAIN);
+		fprintf(s->out, "%s = %s\n", b.s, e);
+		free(e);
+	}
+	sbuf_free(&b);
+}
+
+/* Sets *flag from "on"/"off"; with no argument shows the setting. */
+static void set_switch(struct repl *r, const char *name, const char *arg, bool *flag)
+{
+	if (!*arg)
+		fprintf(r->s->out, "%s is %s\n", name, *flag ? "on" : "off");
+	else if (strcmp(arg, "on") == 0)
+		*flag = true;
+	else if (strcmp(arg, "off") == 0)
+		*flag = false;
+	else
+		fprintf(r->s->err, "matcalc: :%s takes on or off, not '%s'\n", name, arg);
+}
+
+static void cmd_latex(struct repl *r, const char *arg)
+{
+	set_switch(r, "latex", arg, &r->s->latex);
+}
+
+static void cmd_steps(struct repl *r, const char *arg)
+{
+	set_switch(r, "steps", arg, &r->s->steps);
+}
+
+static void cmd_ascii(struct repl *r, const char *arg)
+{
+	set_switch(r, "ascii", arg, &r->s->mc->ascii);
+}
+
+/* A file name as typed: ~/ means $HOME. Returns an owned string. */
+static char *expand_path(const char *path)
+{
+	const char *home = getenv("HOME");
+	if (path[0] == '~' && (path[1] == '/' || !path[1]) && home && *home) {
+		struct sbuf b = {0};
+		sbuf_add(&b, home);
+		sbuf_add(&b, path + 1);
+		return sbuf_take(&b);
+	}
+	return mc_xstrdup(path);
+}
+
+static void cmd_load(struct repl *r, const char *arg)
+{
+	struct session *s = r->s;
+	if (!*arg) {
+		fputs("matcalc: :load needs a file name: :load FILE\n", s->err);
+		return;
+	}
+	char *path = expand_path(arg);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(s->err, "matcalc: cannot open %s: %s\n", path, strerror(errno));
+		free(path);
+		return;
+	}
+	struct sbuf b = {0};
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		sbuf_addn(&b, buf, n);
+	if (ferror(f))
+		fprintf(s->err, "matcalc: cannot read %s: %s\n", path, strerror(errno));
+	else
+		session_run(s, path, b.s ? b.s : "", b.len);
+	fclose(f);
+	sbuf_free(&b);
+	free(path);
+}
+
+static void cmd_seed(struct repl *r, const char *arg)
+{
+	struct session *s = r->s;
+	if (!*arg) {
+		fprintf(s->out, "seed is %lu\n", s->seed);
+		return;
+	}
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 0x7fffffffL) {
+		fprintf(s->err, "matcalc: :seed takes a whole number from 0 to 2147483647, not '%s'\n",
+			arg);
+		return;
+	}
+	value_seed(s, (unsigned long)v);
+}
+
+static void cmd_rules(struct repl *r, const char *arg)
+{
+	command_list_rules_matching(r->s, arg);
+}
+
+/* Until command.c lists rules by pattern, the REPL still links. */
+__attribute__((weak)) void command_list_rules_matching(struct session *s, const char *pattern)
+{
+	(void)pattern;
+	fputs("no rules loaded\n", s->out);
+}
+
+/* Finds the command a name (or an unambiguous prefix of one) means; NULL after
+ * reporting why not. */
+static const struct repl_command *find_command(struct session *s, const char *name, size_t len)
+{
+	const struct repl_command *found = NULL;
+	int nfound = 0;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strncmp(commands[i].name, name, len) != 0)
+			continue;
+		if (strlen(commands[i].name) == len)
+			return &commands[i];
+		found = &commands[i];
+		nfound++;
+	}
+	if (nfound == 1 && len > 0)
+		return found;
+	if (nfound > 1 && len > 0) {
+		fprintf(s->err, "matcalc: ambiguous command ':%.*s' (", (int)len, name);
+		const char *sep = "";
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (strncmp(commands[i].name, name, len) == 0) {
+				fprintf(s->err, "%s:%s", sep, commands[i].name);
+				sep = ", ";
+			}
+		fputs(")\n", s->err);
+		return NULL;
+	}
+	fprintf(s->err, "matcalc: unknown command ':%.*s' (try :help)\n", (int)len, name);
+	return NULL;
+}
+
+/* Runs ":name arg" (line points at the ':'). */
+static void run_command(struct repl *r, const char *line)
+{
+	const char *name = line + 1;
+	size_t len = 0;
+	while (name[len] && !isspace((unsigned char)name[len]))
+		len++;
+	const struct repl_command *c = find_command(r->s, name, len);
+	if (!c)
+		return;
+	/* the argument, trimmed; quotes allow a file name with spaces */
+	char *arg = mc_xstrdup(name + len);
+	char *a = arg;
+	while (isspace((unsigned char)*a))
+		a++;
+	size_t alen = strlen(a);
+	while (alen > 0 && isspace((unsigned char)a[alen - 1]))
+		a[--alen] = '\0';
+	if (alen >= 2 && (a[0] == '"' || a[0] == '\'') && a[alen - 1] == a[0]) {
+		a[alen - 1] = '\0';
+		a++;
+	}
+	if (!c->args && *a)
+		fprintf(r->s->err, "matcalc: :%s takes no argument\n", c->name);
+	else
+		c->run(r, a);
+	free(arg);
+}
+
+/* ---- completion ---- */
+
+struct cands {
+	const char *prefix; /* the word before the cursor */
+	size_t plen;
+	char **v;
+	size_t n, cap;
+	struct mc *mc;
+};
+
+static void cands_add(struct cands *c, const char *name, const char *suffix)
+{
+	if (strncmp(name, c->prefix, c->plen) != 0)
+		return;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->v = mc_xrealloc(c->v, c->cap * sizeof *c->v);
+	}
+	struct sbuf b = {0};
+	sbuf_add(&b, name);
+	sbuf_add(&b, suffix);
+	c->v[c->n++] = sbuf_take(&b);
+}
+
+/* session_names callback: a name, and its ASCII spelling for a Greek one
+ * (typing "the" TAB gives theta, which means θ). */
+static void cands_add_name(void *arg, const char *name)
+{
+	struct cands *c = arg;
+	cands_add(c, name, "");
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p >= 0x80) {
+			struct sbuf b = {0};
+			bool was = c->mc->ascii;
+			c->mc->ascii = true;
+			print_name(c->mc, &b, name);
+			c->mc->ascii = was;
+			if (b.s)
+				cands_add(c, b.s, "");
+			sbuf_free(&b);
+			break;
+		}
+}
+
+/* The entries of the directory named by the text before the word (a :load argument). */
+static void cands_add_files(struct cands *c, const char *dir, size_t dirlen)
+{
+	char *typed = mc_xmalloc(dirlen + 1);
+	memcpy(typed, dir, dirlen);
+	typed[dirlen] = '\0';
+	char *path = expand_path(dirlen ? typed : ".");
+	DIR *d = opendir(path);
+	if (d) {
+		struct dirent *ent;
+		while ((ent = readdir(d)) != NULL) {
+			const char *nm = ent->d_name;
+			if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
+				continue;
+			if (nm[0] == '.' && (c->plen == 0 || c->prefix[0] != '.'))
+				continue; /* hidden files only when asked for */
+			struct sbuf full = {0};
+			sbuf_printf(&full, "%s/%s", path, nm);
+			struct stat st;
+			bool isdir = stat(full.s, &st) == 0 && S_ISDIR(st.st_mode);
+			sbuf_free(&full);
+			cands_add(c, nm, isdir ? "/" : "");
+		}
+		closedir(d);
+	}
+	free(path);
+	free(typed);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_word_byte(unsigned char ch)
+{
+	return isalnum(ch) || ch == '_' || ch >= 0x80;
+}
+
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+/* Lists the candidates in columns under the line being edited. */
+static void show_cands(struct repl *r, const struct cands *c)
+{
+	int width = 80;
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		width = ws.ws_col;
+	size_t colw = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (display_width(c->v[i]) > colw)
+			colw = display_width(c->v[i]);
+	colw += 2;
+	size_t ncols = (size_t)width / colw;
+	if (ncols == 0)
+		ncols = 1;
+	size_t nrows = (c->n + ncols - 1) / ncols;
+	FILE *out = r->s->out;
+	fputc('\n', out);
+	for (size_t i = 0; i < nrows; i++) {
+		for (size_t j = 0; j < ncols; j++) {
+			size_t k = j * nrows + i;
+			if (k >= c->n)
+				break;
+			bool last = j + 1 == ncols || k + nrows >= c->n;
+			fputs(c->v[k], out);
+			if (!last)
+				for (size_t w = display_width(c->v[k]); w < colw; w++)
+					fputc(' ', out);
+		}
+		fputc('\n', out);
+	}
+	fflush(out);
+}
+
+static const char *const keywords[] = {
+	"let", "matrix", "vector", "scalar", "symmetric", "spd",
+};
+
+/* The TAB key: completes the word before the cursor from the names that fit
+ * where it stands (a : command, a command's argument, or an expression). */
+static unsigned char repl_complete(EditLine *el, int ch)
+{
+	(void)ch;
+	void *data = NULL;
+	el_get(el, EL_CLIENTDATA, &data);
+	struct repl *r = data;
+	const LineInfo *li = el_line(el);
+	const char *start = li->cursor;
+	while (start > li->buffer && is_word_byte((unsigned char)start[-1]))
+		start--;
+	const char *first = li->buffer;
+	while (first < start && isspace((unsigned char)*first))
+		first++;
+	struct cands c = {.prefix = start, .plen = (size_t)(li->cursor - start), .mc = r->s->mc};
+	if (first < li->cursor && *first == ':') {
+		const char *name = first + 1, *ne = name;
+		while (ne < li->cursor && !isspace((unsigned char)*ne))
+			ne++;
+		if (ne == li->cursor) {
+			/* the command name itself */
+			c.prefix = name;
+			c.plen = (size_t)(ne - name);
+			for (size_t i = 0; i < NCOMMANDS; i++)
+				cands_add(&c, commands[i].name, commands[i].args ? " " : "");
+		} else {
+			size_t nlen = (size_t)(ne - name);
+			const char *arg = ne;
+			while (arg < li->cursor && isspace((unsigned char)*arg))
+				arg++;
+			if (nlen == 4 && strncmp(name, "load", 4) == 0) {
+				const char *slash = NULL;
+				for (const char *p = arg; p < li->cursor; p++)
+					if (*p == '/')
+						slash = p;
+				c.prefix = slash ? slash + 1 : arg;
+				c.plen = (size_t)(li->cursor - c.prefix);
+				cands_add_files(&c, arg, slash ? (size_t)(slash - arg + 1) : 0);
+			} else if ((nlen == 5 && (strncmp(name, "latex", 5) == 0 ||
+						  strncmp(name, "steps", 5) == 0 ||
+						  strncmp(name, "ascii", 5) == 0))) {
+				cands_add(&c, "on", "");
+				cands_add(&c, "off", "");
+			}
+		}
+	} else {
+		session_names(r->s, cands_add_name, &c);
+		for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
+			cands_add(&c, keywords[i], "");
+	}
+	unsigned char ret = CC_REFRESH_BEEP;
+	if (c.n > 0) {
+		qsort(c.v, c.n, sizeof *c.v, cmp_str);
+		size_t k = 1;
+		for (size_t i = 1; i < c.n; i++) {
+			if (strcmp(c.v[i], c.v[k - 1]) == 0)
+				free(c.v[i]);
+			else
+				c.v[k++] = c.v[i];
+		}
+		c.n = k;
+		/* the longest prefix all candidates share */
+		size_t common = strlen(c.v[0]);
+		for (size_t i = 1; i < c.n; i++) {
+			size_t j = 0;
+			while (j < common && c.v[i][j] == c.v[0][j])
+				j++;
+			common = j;
+		}
+		/* never cut a UTF-8 sequence in two */
+		while (common > c.plen && ((unsigned char)c.v[0][common] & 0xC0) == 0x80)
+			common--;
+		if (common > c.plen) {
+			char *ins = mc_xmalloc(common - c.plen + 1);
+			memcpy(ins, c.v[0] + c.plen, common - c.plen);
+			ins[common - c.plen] = '\0';
+			el_insertstr(el, ins);
+			free(ins);
+			ret = CC_REFRESH;
+		} else if (c.n > 1) {
+			show_cands(r, &c);
+			ret = CC_REDISPLAY;
+		} else {
+			ret = CC_REFRESH; /* already complete */
+		}
+	}
+	for (size_t i = 0; i < c.n; i++)
+		free(c.v[i]);
+	free(c.v);
+	return ret;
+}
+
+/* ---- the loop ---- */
+
+static char *repl_prompt(EditLine *el)
+{
+	void *data = NULL;
+	el_get(el, EL_CLIENTDATA, &data);
+	const struct repl *r = data;
+	return r->continuing ? REPL_PROMPT_MORE : REPL_PROMPT;
+}
+
+static char *history_path(void)
+{
+	const char *home = getenv("HOME");
+	if (!home || !*home)
+		return NULL;
+	struct sbuf b = {0};
+	sbuf_printf(&b, "%s/.matcalc_history", home);
+	return sbuf_take(&b);
+}
+
+/* Remembers a line typed; the file is rewritten at once so that a REPL ended
+ * by a signal keeps it too. A file that cannot be written is not an error:
+ * the session goes on without it. */
+static void remember(struct repl *r, const char *line)
+{
+	HistEvent ev;
+	const char *p = line;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p)
+		return;
+	history(r->hist, &ev, H_ENTER, line);
+	if (r->histfile)
+		history(r->hist, &ev, H_SAVE, r->histfile);
+}
+
+/* Runs the statement collected so far, or waits for more when a bracket is open. */
+static void run_statement(struct repl *r, struct sbuf *pending)
+{
+	bool incomplete = false;
+	session_run_repl(r->s, pending->s, pending->len, &incomplete);
+	r->continuing = incomplete;
+	if (!incomplete) {
+		pending->len = 0;
+		pending->s[0] = '\0';
+		/* an error is reported and forgotten: it must not decide the exit status */
+		r->s->status = 0;
+	}
+}
+
+static void handle_line(struct repl *r, struct sbuf *pending, const char *line)
+{
+	const char *p = line;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == ':') {
+		/* no statement line starts with ':', so a command also ends an unfinished one */
+		if (r->continuing) {
+			fputs("matcalc: unfinished statement dropped\n", r->s->err);
+			pending->len = 0;
+			r->continuing = false;
+		}
+		run_command(r, p);
+		r->s->status = 0;
+		return;
+	}
+	if (!r->continuing && !*p)
+		return;
+	if (r->continuing)
+		sbuf_add(pending, "\n");
+	sbuf_add(pending, line);
+	run_statement(r, pending);
+}
 
 int repl_run(struct session *s)
 {
-	char *line;
-	while ((line = readline("matcalc> ")) != NULL) {
-		if (strcmp(line, ":quit") == 0) {
-			free(line);
+	/* libedit needs the locale's character set to edit UTF-8 (Greek names) */
+	setlocale(LC_CTYPE, "");
+	struct repl r = {.s = s};
+	HistEvent ev;
+	int rc = 0;
+	r.hist = history_init();
+	r.el = el_init("matcalc", stdin, stdout, stderr);
+	if (!r.hist || !r.el) {
+		fputs("matcalc: error: cannot start the line editor\n", stderr);
+		rc = 2;
+		goto out;
+	}
+	history(r.hist, &ev, H_SETSIZE, REPL_HISTORY_SIZE);
+	history(r.hist, &ev, H_SETUNIQUE, 1);
+	r.histfile = history_path();
+	if (r.histfile)
+		history(r.hist, &ev, H_LOAD, r.histfile); /* a missing file is a first session */
+	el_set(r.el, EL_CLIENTDATA, &r);
+	el_set(r.el, EL_PROMPT, repl_prompt);
+	el_set(r.el, EL_EDITOR, "emacs");
+	el_set(r.el, EL_SIGNAL, 1); /* a signal restores the terminal before it acts */
+	el_set(r.el, EL_HIST, history, r.hist);
+	el_set(r.el, EL_ADDFN, "matcalc-complete", "complete a name or command", repl_complete);
+	el_set(r.el, EL_BIND, "^I", "matcalc-complete", NULL);
+	el_source(r.el, NULL); /* ~/.editrc, e.g. "bind -v" for vi keys */
+
+	struct sbuf pending = {0};
+	sbuf_add(&pending, "");
+	while (!r.quit) {
+		int count = 0;
+		errno = 0;
+		const char *got = el_gets(r.el, &count);
+		if (!got) {
+			if (count < 0) {
+				fprintf(stderr, "matcalc: error: cannot read input: %s\n",
+					strerror(errno ? errno : EIO));
+				rc = 2;
+			} else {
+				fputc('\n', stdout); /* Ctrl-D left the cursor after the prompt */
+			}
 			break;
 		}
-		session_run(s, "<input>", line, strlen(line));
+		char *line = mc_xstrdup(got);
+		size_t n = strlen(line);
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		remember(&r, line);
+		handle_line(&r, &pending, line);
 		free(line);
 	}
-	return 0;
+	if (r.continuing) {
+		/* end of input inside a statement: say what is missing */
+		session_run(s, "<input>", pending.s, pending.len);
+		s->status = 0;
+	}
+	sbuf_free(&pending);
+	if (r.histfile)
+		history(r.hist, &ev, H_SAVE, r.histfile);
+out:
+	fflush(stdout);
+	if (r.el)
+		el_end(r.el);
+	if (r.hist)
+		history_end(r.hist);
+	free(r.histfile);
+	return rc;
 }

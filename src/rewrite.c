@@ -1,1 +1,670 @@
-/* rewrite.c - the rewrite engine. (Being written.) */
+/* rewrite.c - the rewrite engine: AC matching with backtracking, conditions,
+ * building results, and running a rule section to a fixed point. */
+#include "rewrite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "print.h"
+
+/* ---- matching state ---- */
+
+struct match {
+	struct rewriter *rw;
+	const struct rule *rule;
+	const char *names[RULE_MAX_VARS];
+	struct expr *vals[RULE_MAX_VARS];
+	int n;
+	/* what the root pattern left over (extension): for a product the factors
+	 * before and after the matched window, for a sum or Hadamard product the
+	 * operands not matched */
+	struct expr **pre, **post, **rest;
+	int npre, npost, nrest;
+	struct expr *result;
+};
+
+typedef bool (*kont)(struct match *m, void *arg);
+
+static struct expr *lookup(struct match *m, const char *name)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->names[i] == name)
+			return m->vals[i];
+	return NULL;
+}
+
+static bool bind_and(struct match *m, const char *name, struct expr *v, kont k, void *arg)
+{
+	if (m->n == RULE_MAX_VARS)
+		return false;
+	m->names[m->n] = name;
+	m->vals[m->n] = v;
+	m->n++;
+	if (k(m, arg))
+		return true;
+	m->n--;
+	return false;
+}
+
+static bool match(struct match *m, struct expr *p, struct expr *t, kont k, void *arg);
+
+/* A term that is a scalar spread over a matrix (c ones(r, c)): its scalar, or NULL. */
+static bool broadcast_value(struct expr *t, double *c)
+{
+	if (t->op == OP_ONES) {
+		*c = 1;
+		return true;
+	}
+	if (t->op == OP_MUL && t->nkids == 2 && t->kids[0]->op == OP_NUM &&
+	    t->kids[1]->op == OP_ONES) {
+		*c = t->kids[0]->num;
+		return true;
+	}
+	return false;
+}
+
+/* fixed-arity operands, left to right */
+struct kids_frame {
+	struct expr *p, *t;
+	int i;
+	kont k;
+	void *arg;
+};
+
+static bool kids_next(struct match *m, void *arg)
+{
+	struct kids_frame *f = arg;
+	if (f->i == f->p->nkids)
+		return f->k(m, f->arg);
+	struct kids_frame g = *f;
+	g.i++;
+	return match(m, f->p->kids[f->i], f->t->kids[f->i], kids_next, &g);
+}
+
+/* associative products: each pattern operand takes one or more factors in order */
+struct seq_frame {
+	struct expr **P, **T;
+	int np, nt, pi, ti;
+	kont k;
+	void *arg;
+};
+
+static struct expr *subproduct(struct match *m, struct expr **v, int n)
+{
+	if (n == 1)
+		return v[0];
+	struct mc *mc = m->rw->s->mc;
+	struct expr *e = expr_make(mc, OP_MUL, n, v, false);
+	if (!e)
+		mc_clear_error(mc);
+	return e;
+}
+
+static bool seq_next(struct match *m, void *arg)
+{
+	struct seq_frame *f = arg;
+	if (f->pi == f->np)
+		return f->ti == f->nt && f->k(m, f->arg);
+	int rp = f->np - f->pi, rt = f->nt - f->ti;
+	if (rt < rp)
+		return false;
+	struct expr *p = f->P[f->pi];
+	if (p->op == OP_PVAR) {
+		struct expr *v = lookup(m, p->name);
+		if (v) {
+			/* a bound variable stands for the same factors again */
+			int len = (v->op == OP_MUL && v->kids[0]->op != OP_NUM) ? v->nkids : 1;
+			if (len > 1 && len <= rt &&
+			    memcmp(v->kids, f->T + f->ti, (size_t)len * sizeof *v->kids) == 0) {
+				struct seq_frame g = *f;
+				g.pi++;
+				g.ti += len;
+				if (seq_next(m, &g))
+					return true;
+			}
+			if (f->T[f->ti] == v) {
+				struct seq_frame g = *f;
+				g.pi++;
+				g.ti++;
+				return seq_next(m, &g);
+			}
+			return false;
+		}
+		bool last = f->pi == f->np - 1;
+		int minlen = last ? rt : 1, maxlen = last ? rt : rt - (rp - 1);
+		for (int len = minlen; len <= maxlen; len++) {
+			struct expr *sub = subproduct(m, f->T + f->ti, len);
+			if (!sub)
+				continue;
+			struct seq_frame g = *f;
+			g.pi++;
+			g.ti += len;
+			if (bind_and(m, p->name, sub, seq_next, &g))
+				return true;
+		}
+		return false;
+	}
+	struct seq_frame g = *f;
+	g.pi++;
+	g.ti++;
+	return match(m, p, f->T[f->ti], seq_next, &g);
+}
+
+/* commutative sums and Hadamard products: pattern operands take distinct terms */
+struct ac_frame {
+	enum expr_op op;
+	struct expr **P, **T;
+	int np, nt, pi;
+	unsigned long long used;
+	bool root;
+	kont k;
+	void *arg;
+};
+
+static bool ac_next(struct match *m, void *arg)
+{
+	struct ac_frame *f = arg;
+	struct mc *mc = m->rw->s->mc;
+	if (f->pi == f->np) {
+		int left = 0;
+		for (int j = 0; j < f->nt; j++)
+			if (!(f->used >> j & 1))
+				left++;
+		if (left && !f->root)
+			return false;
+		if (f->root) {
+			struct expr *rest[64];
+			int nr = 0;
+			for (int j = 0; j < f->nt; j++)
+				if (!(f->used >> j & 1))
+					rest[nr++] = f->T[j];
+			struct expr **saved = m->rest;
+			int savedn = m->nrest;
+			m->rest = rest;
+			m->nrest = nr;
+			if (f->k(m, f->arg))
+				return true;
+			m->rest = saved;
+			m->nrest = savedn;
+			return false;
+		}
+		return f->k(m, f->arg);
+	}
+	struct expr *p = f->P[f->pi];
+	int unused = 0;
+	for (int j = 0; j < f->nt; j++)
+		if (!(f->used >> j & 1))
+			unused++;
+	if (unused < f->np - f->pi)
+		return false;
+	/* the last pattern variable of an inner sum takes all the remaining terms */
+	if (!f->root && p->op == OP_PVAR && f->pi == f->np - 1 && unused > 1 && !lookup(m, p->name)) {
+		struct expr *rest[64];
+		int nr = 0;
+		for (int j = 0; j < f->nt; j++)
+			if (!(f->used >> j & 1))
+				rest[nr++] = f->T[j];
+		struct expr *v = expr_make(mc, f->op, nr, rest, false);
+		if (!v) {
+			mc_clear_error(mc);
+			return false;
+		}
+		struct ac_frame g = *f;
+		g.pi++;
+		g.used = ~0ULL;
+		return bind_and(m, p->name, v, ac_next, &g);
+	}
+	for (int j = 0; j < f->nt; j++) {
+		if (f->used >> j & 1)
+			continue;
+		struct ac_frame g = *f;
+		g.pi++;
+		g.used |= 1ULL << j;
+		if (match(m, p, f->T[j], ac_next, &g))
+			return true;
+	}
+	return false;
+}
+
+static bool match(struct match *m, struct expr *p, struct expr *t, kont k, void *arg)
+{
+	if (p->op == OP_PVAR) {
+		struct expr *v = lookup(m, p->name);
+		if (v)
+			return v == t && k(m, arg);
+		return bind_and(m, p->name, t, k, arg);
+	}
+	if (!(p->flags & EF_HAS_PVAR) && p->op != OP_NUM)
+		return (p == t || (p->op == t->op && (p->op == OP_IDENT || p->op == OP_ZERO) &&
+				   p->rows < 0)) &&
+		       k(m, arg);
+	if (p->op == OP_NUM) {
+		double c;
+		if (t->op == OP_NUM && t->num == p->num)
+			return k(m, arg);
+		if (broadcast_value(t, &c) && c == p->num)
+			return k(m, arg);
+		return false;
+	}
+	if (p->op != t->op)
+		return false;
+	switch (p->op) {
+	case OP_MUL: {
+		struct seq_frame f = {p->kids, t->kids, p->nkids, t->nkids, 0, 0, k, arg};
+		return seq_next(m, &f);
+	}
+	case OP_ADD:
+	case OP_HAD: {
+		if (t->nkids > 64 || t->nkids < p->nkids)
+			return false;
+		struct ac_frame f = {p->op, p->kids, t->kids, p->nkids, t->nkids, 0, 0, false, k, arg};
+		return ac_next(m, &f);
+	}
+	default: {
+		if (p->nkids != t->nkids)
+			return false;
+		struct kids_frame f = {p, t, 0, k, arg};
+		return kids_next(m, &f);
+	}
+	}
+}
+
+/* ---- conditions and results ---- */
+
+static struct expr *inst(struct match *m, struct expr *p)
+{
+	if (p->op == OP_PVAR)
+		return lookup(m, p->name);
+	if (!(p->flags & EF_HAS_PVAR))
+		return p;
+	struct expr *k[64];
+	if (p->nkids > 64)
+		return NULL;
+	for (int i = 0; i < p->nkids; i++) {
+		k[i] = inst(m, p->kids[i]);
+		if (!k[i])
+			return NULL;
+	}
+	struct mc *mc = m->rw->s->mc;
+	struct expr *r = expr_make(mc, p->op, p->nkids, k, false);
+	if (!r)
+		mc_clear_error(mc);
+	return r;
+}
+
+static bool cond_holds(struct match *m, const struct rule_cond *c)
+{
+	struct mc *mc = m->rw->s->mc;
+	struct expr *a = inst(m, c->args[0]);
+	if (!a)
+		return false;
+	struct expr *b = c->nargs > 1 ? inst(m, c->args[1]) : NULL;
+	if (c->nargs > 1 && !b)
+		return false;
+	const char *n = c->name;
+	bool unknown = a->rows < 0 && a->cols < 0;
+	if (strcmp(n, "scalar") == 0)
+		return expr_is_scalar(mc, a);
+	if (strcmp(n, "vector") == 0)
+		return dim_is_one(mc, a->cols) && !dim_is_one(mc, a->rows) && a->rows >= 0;
+	if (strcmp(n, "matrix") == 0)
+		return unknown || (!dim_is_one(mc, a->rows) && !dim_is_one(mc, a->cols));
+	if (strcmp(n, "square") == 0)
+		return unknown || expr_is_square(mc, a);
+	/* the unconstrained gradient in a symmetric X must not use X = X^T before it is read off */
+	struct expr *u = m->rw->s->unsym;
+	if (strcmp(n, "symmetric") == 0)
+		return (a->flags & EF_SYMMETRIC) && !(u && expr_contains(a, u));
+	if (strcmp(n, "spd") == 0)
+		return (a->flags & EF_SPD) && !(u && expr_contains(a, u));
+	if (strcmp(n, "const") == 0) {
+		struct expr *x = b ? b : m->rw->var;
+		return !(a->flags & EF_HAS_DIFF) && (!x || !expr_contains(a, x));
+	}
+	if (strcmp(n, "nodiff") == 0)
+		return !(a->flags & EF_HAS_DIFF);
+	if (strcmp(n, "hasdiff") == 0)
+		return (a->flags & EF_HAS_DIFF) != 0;
+	if (strcmp(n, "num") == 0)
+		return a->op == OP_NUM;
+	if (strcmp(n, "notnum") == 0)
+		return a->op != OP_NUM;
+	if (strcmp(n, "int") == 0)
+		return a->op == OP_NUM && a->num == (long)a->num;
+	if (strcmp(n, "nonscalar") == 0)
+		return !expr_is_scalar(mc, a);
+	if (strcmp(n, "diffvar") == 0)
+		return a == m->rw->var;
+	return false;
+}
+
+static struct expr *wrap_root(struct match *m, struct expr *r)
+{
+	struct mc *mc = m->rw->s->mc;
+	enum expr_op op = m->rule->lhs->op;
+	if (m->npre + m->npost == 0 && m->nrest == 0)
+		return r;
+	struct expr *v[130];
+	int n = 0;
+	if (op == OP_MUL) {
+		for (int i = 0; i < m->npre; i++)
+			v[n++] = m->pre[i];
+		v[n++] = r;
+		for (int i = 0; i < m->npost; i++)
+			v[n++] = m->post[i];
+	} else {
+		v[n++] = r;
+		for (int i = 0; i < m->nrest; i++)
+			v[n++] = m->rest[i];
+	}
+	struct expr *e = expr_make(mc, op, n, v, false);
+	if (!e)
+		mc_clear_error(mc);
+	return e;
+}
+
+static bool finish(struct match *m, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < m->rule->nconds; i++)
+		if (!cond_holds(m, &m->rule->conds[i]))
+			return false;
+	struct expr *r = inst(m, m->rule->rhs);
+	if (!r)
+		return false;
+	r = wrap_root(m, r);
+	if (!r)
+		return false;
+	m->result = r;
+	return true;
+}
+
+struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct expr *e)
+{
+	struct match m;
+	memset(&m, 0, sizeof m);
+	m.rw = rw;
+	m.rule = r;
+	struct expr *p = r->lhs;
+	if (p->op == OP_MUL && e->op == OP_MUL && e->nkids > p->nkids) {
+		/* a product pattern matches any run of consecutive factors */
+		for (int from = 0; from < e->nkids; from++)
+			for (int to = from + p->nkids; to <= e->nkids; to++) {
+				m.pre = e->kids;
+				m.npre = from;
+				m.post = e->kids + to;
+				m.npost = e->nkids - to;
+				m.n = 0;
+				struct seq_frame f = {p->kids, e->kids + from, p->nkids, to - from, 0, 0, finish, NULL};
+				if (seq_next(&m, &f))
+					return m.result;
+			}
+		return NULL;
+	}
+	if ((p->op == OP_ADD || p->op == OP_HAD) && e->op == p->op && e->nkids > p->nkids) {
+		if (e->nkids > 64)
+			return NULL;
+		struct ac_frame f = {p->op, p->kids, e->kids, p->nkids, e->nkids, 0, 0, true, finish, NULL};
+		return ac_next(&m, &f) ? m.result : NULL;
+	}
+	return match(&m, p, e, finish, NULL) ? m.result : NULL;
+}
+
+/* ---- steps ---- */
+
+void steps_add(struct steps *st, const struct rule *r, const char *note, struct expr *before,
+	       struct expr *after)
+{
+	if (!st)
+		return;
+	if (st->n == st->cap) {
+		st->cap = st->cap ? 2 * st->cap : 32;
+		st->v = mc_xrealloc(st->v, (size_t)st->cap * sizeof *st->v);
+	}
+	st->v[st->n++] = (struct step){r, note, before, after};
+}
+
+void steps_free(struct steps *st)
+{
+	free(st->v);
+	memset(st, 0, sizeof *st);
+}
+
+/* ---- the runner ---- */
+
+static bool in_sections(const char *sections, const char *section)
+{
+	size_t n = strlen(section);
+	for (const char *s = sections; *s;) {
+		const char *e = strchr(s, ',');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		if (len == n && strncmp(s, section, n) == 0)
+			return true;
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	return false;
+}
+
+void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
+		   const char *section, struct expr *var, struct steps *steps)
+{
+	memset(rw, 0, sizeof *rw);
+	rw->s = s;
+	rw->rules = rules;
+	rw->section = section;
+	rw->var = var;
+	rw->steps = steps;
+	rw->limit = 20000;
+	rw->fired = calloc((size_t)(rules->n + 1), sizeof *rw->fired);
+	if (!rw->fired)
+		abort();
+}
+
+void rewriter_done(struct rewriter *rw)
+{
+	free(rw->memo_k);
+	free(rw->memo_v);
+	free(rw->fired);
+	memset(rw, 0, sizeof *rw);
+}
+
+static size_t memo_slot(struct rewriter *rw, const struct expr *e)
+{
+	return (size_t)(e->hash * 2654435761u) & (rw->memo_cap - 1);
+}
+
+static struct expr *memo_get(struct rewriter *rw, const struct expr *e)
+{
+	if (!rw->memo_cap)
+		return NULL;
+	for (size_t i = memo_slot(rw, e);; i = (i + 1) & (rw->memo_cap - 1)) {
+		if (!rw->memo_k[i])
+			return NULL;
+		if (rw->memo_k[i] == e)
+			return rw->memo_v[i];
+	}
+}
+
+static void memo_put(struct rewriter *rw, struct expr *e, struct expr *v)
+{
+	if (2 * (rw->memo_n + 1) > rw->memo_cap) {
+		size_t oc = rw->memo_cap;
+		struct expr **ok = rw->memo_k, **ov = rw->memo_v;
+		rw->memo_cap = oc ? 2 * oc : 256;
+		rw->memo_k = calloc(rw->memo_cap, sizeof *rw->memo_k);
+		rw->memo_v = calloc(rw->memo_cap, sizeof *rw->memo_v);
+		if (!rw->memo_k || !rw->memo_v)
+			abort();
+		rw->memo_n = 0;
+		for (size_t i = 0; i < oc; i++)
+			if (ok[i])
+				memo_put(rw, ok[i], ov[i]);
+		free(ok);
+		free(ov);
+	}
+	size_t i = memo_slot(rw, e);
+	while (rw->memo_k[i] && rw->memo_k[i] != e)
+		i = (i + 1) & (rw->memo_cap - 1);
+	if (!rw->memo_k[i])
+		rw->memo_n++;
+	rw->memo_k[i] = e;
+	rw->memo_v[i] = v;
+}
+
+/* The engine's own step in the differential section: d of a symbol is dX
+ * for the variable and 0 for any other symbol (the definition of d). */
+static struct expr *builtin_step(struct rewriter *rw, struct expr *e)
+{
+	if (e->op != OP_D || !in_sections(rw->section, "differential"))
+		return NULL;
+	struct expr *a = e->kids[0];
+	if (a->op == OP_SYM)
+		return a == rw->var ? expr_diff(rw->s->mc, a) : expr_zero(rw->s->mc, DIM_ANY, DIM_ANY);
+	return NULL;
+}
+
+/* Tries the section's rules at the root of e; the first that applies wins. */
+static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct rule **which)
+{
+	struct expr *b = builtin_step(rw, e);
+	if (b) {
+		*which = NULL;
+		return b;
+	}
+	for (int i = 0; i < rw->rules->n; i++) {
+		const struct rule *r = &rw->rules->v[i];
+		if (r->lhs->op != e->op || !in_sections(rw->section, r->section))
+			continue;
+		struct expr *res = rewrite_apply(rw, r, e);
+		if (res && res != e) {
+			*which = r;
+			rw->fired[i]++;
+			return res;
+		}
+	}
+	return NULL;
+}
+
+static struct expr *rebuild(struct rewriter *rw, struct expr *e, struct expr **kids)
+{
+	bool same = true;
+	for (int i = 0; i < e->nkids; i++)
+		if (kids[i] != e->kids[i])
+			same = false;
+	if (same)
+		return e;
+	struct mc *mc = rw->s->mc;
+	struct expr *r;
+	if (e->op == OP_DIFF)
+		r = expr_diff(mc, kids[0]);
+	else
+		r = expr_make(mc, e->op, e->nkids, kids, false);
+	if (!r) {
+		mc_clear_error(mc);
+		return e;
+	}
+	return r;
+}
+
+static struct expr *norm(struct rewriter *rw, struct expr *e)
+{
+	struct expr *done = memo_get(rw, e);
+	if (done)
+		return done;
+	struct expr *cur = e;
+	for (;;) {
+		if (cur->nkids) {
+			struct expr **k = mc_xmalloc((size_t)cur->nkids * sizeof *k);
+			for (int i = 0; i < cur->nkids; i++)
+				k[i] = norm(rw, cur->kids[i]);
+			cur = rebuild(rw, cur, k);
+			free(k);
+		}
+		if (rw->count >= rw->limit) {
+			rw->stop = REWRITE_LIMIT;
+			break;
+		}
+		const struct rule *which;
+		struct expr *next = root_step(rw, cur, &which);
+		if (!next)
+			break;
+		rw->count++;
+		cur = next;
+	}
+	memo_put(rw, e, cur);
+	if (rw->stop != REWRITE_LIMIT)
+		memo_put(rw, cur, cur);
+	return cur;
+}
+
+/* One step at the innermost, leftmost place where a rule applies: the whole
+ * expression after it, or NULL at a fixed point. Used when steps are shown. */
+static struct expr *one_step(struct rewriter *rw, struct expr *e, const struct rule **which)
+{
+	if (memo_get(rw, e) == e)
+		return NULL;
+	for (int i = 0; i < e->nkids; i++) {
+		struct expr *k = one_step(rw, e->kids[i], which);
+		if (k) {
+			struct expr **kids = mc_xmalloc((size_t)e->nkids * sizeof *kids);
+			memcpy(kids, e->kids, (size_t)e->nkids * sizeof *kids);
+			kids[i] = k;
+			struct expr *r = rebuild(rw, e, kids);
+			free(kids);
+			return r;
+		}
+	}
+	struct expr *r = root_step(rw, e, which);
+	if (!r)
+		memo_put(rw, e, e);
+	return r;
+}
+
+struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e)
+{
+	struct expr *r;
+	if (rw->steps) {
+		r = e;
+		for (;;) {
+			if (rw->count >= rw->limit) {
+				rw->stop = REWRITE_LIMIT;
+				break;
+			}
+			const struct rule *which = NULL;
+			struct expr *n = one_step(rw, r, &which);
+			if (!n)
+				break;
+			rw->count++;
+			if (which)
+				steps_add(rw->steps, which, NULL, r, n);
+			r = n;
+		}
+	} else {
+		r = norm(rw, e);
+	}
+	if (rw->stop == REWRITE_LIMIT) {
+		/* name the rules that fired most: they are the loop */
+		struct sbuf b = {0};
+		sbuf_printf(&b, "the rules did not reach a fixed point in %ld steps; most applied:",
+			    rw->limit);
+		for (int shown = 0; shown < 3; shown++) {
+			int best = -1;
+			for (int i = 0; i < rw->rules->n; i++)
+				if (rw->fired[i] > 0 && (best < 0 || rw->fired[i] > rw->fired[best]))
+					best = i;
+			if (best < 0)
+				break;
+			const struct rule *ru = &rw->rules->v[best];
+			sbuf_printf(&b, "%s %s:%d '%s' (%d times)", shown ? "," : "", ru->file, ru->line,
+				    ru->text, rw->fired[best]);
+			rw->fired[best] = -rw->fired[best];
+		}
+		mc_fail(rw->s->mc, MC_ERR_LIMIT, "%s", b.s);
+		sbuf_free(&b);
+		return NULL;
+	}
+	return r;
+}

@@ -1,1 +1,375 @@
-/* rules.c - loading rule files. (Being written.) */
+/* rules.c - reading rule files: the rule grammar's syntax tree turned into patterns. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "print.h"
+#include "rewrite.h"
+
+static const char *const known_conds[] = {
+	"scalar", "vector", "matrix", "square", "symmetric", "spd", "const", "nodiff",
+	"hasdiff", "num", "int", "notnum", "diffvar", "nonscalar", NULL,
+};
+
+static const char *const known_sections[] = {
+	"simplify", "differential", "gradient", "readoff", "factor", NULL,
+};
+
+struct loader {
+	struct session *s;
+	struct parse *p;
+	const char *file;
+	/* pattern variables seen on the left side */
+	const char *lhs_vars[RULE_MAX_VARS];
+	int nlhs;
+	bool in_lhs;
+};
+
+static bool lerr(struct loader *ld, struct loc loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool lerr(struct loader *ld, struct loc loc, const char *fmt, ...)
+{
+	struct sbuf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	syn_error(ld->p, loc, "%s", b.s ? b.s : "");
+	sbuf_free(&b);
+	return false;
+}
+
+static struct expr *pattern(struct loader *ld, const struct syn *n);
+
+static struct expr *made(struct loader *ld, const struct syn *n, struct expr *e)
+{
+	if (!e) {
+		lerr(ld, n->loc, "%s", ld->s->mc->err.msg ? ld->s->mc->err.msg : "bad pattern");
+		mc_clear_error(ld->s->mc);
+	}
+	return e;
+}
+
+static struct expr *pattern_call(struct loader *ld, const struct syn *n)
+{
+	struct mc *mc = ld->s->mc;
+	enum expr_op op;
+	int o = expr_op_by_name(n->name);
+	if (strcmp(n->name, "grad") == 0)
+		op = OP_GRAD;
+	else if (strcmp(n->name, "hess") == 0)
+		op = OP_HESS;
+	else if (strcmp(n->name, "jacobian") == 0)
+		op = OP_JAC;
+	else if (strcmp(n->name, "d") == 0)
+		op = OP_D;
+	else if (o >= 0)
+		op = (enum expr_op)o;
+	else {
+		const char *sug = session_suggest_function(n->name);
+		if (sug)
+			lerr(ld, n->loc, "unknown function '%s' (did you mean '%s'?)", n->name, sug);
+		else
+			lerr(ld, n->loc, "unknown function '%s'", n->name);
+		return NULL;
+	}
+	int arity = expr_op_info(op)->arity;
+	if (n->n != arity) {
+		lerr(ld, n->loc, "%s takes %d argument%s", n->name, arity, arity == 1 ? "" : "s");
+		return NULL;
+	}
+	struct expr *k[2];
+	for (int i = 0; i < n->n; i++) {
+		k[i] = pattern(ld, n->kids[i]);
+		if (!k[i])
+			return NULL;
+	}
+	return made(ld, n, expr_make(mc, op, n->n, k, false));
+}
+
+static struct expr *pattern_op(struct loader *ld, const struct syn *n)
+{
+	struct mc *mc = ld->s->mc;
+	struct expr *a = pattern(ld, n->kids[0]);
+	struct expr *b = NULL;
+	if (!a)
+		return NULL;
+	if (n->n > 1 && !(b = pattern(ld, n->kids[1])))
+		return NULL;
+	struct expr *r = NULL;
+	switch ((enum syn_op)n->op) {
+	case SOP_ADD:
+		r = expr_make2(mc, OP_ADD, a, b, false);
+		break;
+	case SOP_SUB:
+		r = expr_make2(mc, OP_MUL, expr_num(mc, -1), b, false);
+		r = r ? expr_make2(mc, OP_ADD, a, r, false) : NULL;
+		break;
+	case SOP_NEG:
+		r = expr_make2(mc, OP_MUL, expr_num(mc, -1), a, false);
+		break;
+	case SOP_MUL:
+		r = expr_make2(mc, OP_MUL, a, b, false);
+		break;
+	case SOP_DIV:
+		r = expr_make1(mc, OP_INV, b, false);
+		r = r ? expr_make2(mc, OP_MUL, a, r, false) : NULL;
+		break;
+	case SOP_HAD:
+		r = expr_make2(mc, OP_HAD, a, b, false);
+		break;
+	case SOP_EDIV:
+		r = expr_make2(mc, OP_EDIV, a, b, false);
+		break;
+	case SOP_KRON:
+		r = expr_make2(mc, OP_KRON, a, b, false);
+		break;
+	case SOP_T:
+		r = expr_make1(mc, OP_T, a, false);
+		break;
+	case SOP_INV:
+		r = expr_make1(mc, OP_INV, a, false);
+		break;
+	case SOP_INVT:
+		r = expr_make1(mc, OP_T, a, false);
+		r = r ? expr_make1(mc, OP_INV, r, false) : NULL;
+		break;
+	case SOP_POW:
+		r = expr_make2(mc, OP_POW, a, b, false);
+		break;
+	}
+	return made(ld, n, r);
+}
+
+static struct expr *pattern(struct loader *ld, const struct syn *n)
+{
+	struct mc *mc = ld->s->mc;
+	switch (n->kind) {
+	case SYN_IDENT:
+		if (strcmp(n->name, "I") == 0)
+			return expr_ident(mc, DIM_ANY);
+		if (ld->in_lhs) {
+			int i;
+			for (i = 0; i < ld->nlhs; i++)
+				if (strcmp(ld->lhs_vars[i], n->name) == 0)
+					break;
+			if (i == ld->nlhs) {
+				if (ld->nlhs == RULE_MAX_VARS) {
+					lerr(ld, n->loc, "a rule has at most %d variables", RULE_MAX_VARS);
+					return NULL;
+				}
+				ld->lhs_vars[ld->nlhs++] = mc_intern(mc, n->name);
+			}
+		} else {
+			int i;
+			for (i = 0; i < ld->nlhs; i++)
+				if (strcmp(ld->lhs_vars[i], n->name) == 0)
+					break;
+			if (i == ld->nlhs) {
+				lerr(ld, n->loc, "'%s' does not appear on the left side of the rule",
+				     n->name);
+				return NULL;
+			}
+		}
+		return expr_pvar(mc, n->name);
+	case SYN_NUM:
+		return expr_num(mc, n->num);
+	case SYN_CALL:
+		return pattern_call(ld, n);
+	case SYN_OP:
+		return pattern_op(ld, n);
+	case SYN_NORM:
+		if (n->sub == 0) {
+			lerr(ld, n->loc, "in a rule, write the norm's kind: ||x||_2 or ||A||_F");
+			return NULL;
+		}
+		{
+			struct expr *a = pattern(ld, n->kids[0]);
+			return a ? made(ld, n, expr_make1(mc, n->sub == 2 ? OP_NORM2 : OP_NORMF, a, false))
+				 : NULL;
+		}
+	default:
+		lerr(ld, n->loc, "this cannot stand in a rule");
+		return NULL;
+	}
+}
+
+static bool add_rule(struct loader *ld, struct rules *rs, const struct syn *r, const char *section)
+{
+	struct mc *mc = ld->s->mc;
+	if (!section)
+		return lerr(ld, r->loc, "a rule before any [section] header: start with [simplify], "
+					"[differential] or [gradient]");
+	ld->nlhs = 0;
+	ld->in_lhs = true;
+	struct expr *lhs = pattern(ld, r->kids[0]);
+	if (!lhs)
+		return false;
+	if (lhs->op == OP_PVAR)
+		return lerr(ld, r->kids[0]->loc, "the left side of a rule cannot be a lone variable");
+	ld->in_lhs = false;
+	struct expr *rhs = pattern(ld, r->kids[1]);
+	if (!rhs)
+		return false;
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 64;
+		rs->v = mc_xrealloc(rs->v, (size_t)rs->cap * sizeof *rs->v);
+	}
+	struct rule *ru = &rs->v[rs->n];
+	memset(ru, 0, sizeof *ru);
+	ru->section = mc_intern(mc, section);
+	ru->file = mc_intern(mc, ld->file);
+	int line, col;
+	loc_linecol(ld->p->src, ld->p->len, r->loc.first, &line, &col);
+	ru->line = line;
+	ru->cite = mc_intern(mc, r->name);
+	ru->lhs = lhs;
+	ru->rhs = rhs;
+	ru->nconds = r->n - 2;
+	if (ru->nconds > 0)
+		ru->conds = mc_alloc(mc, (size_t)ru->nconds * sizeof *ru->conds);
+	for (int i = 0; i < ru->nconds; i++) {
+		const struct syn *c = r->kids[2 + i];
+		int k;
+		for (k = 0; known_conds[k]; k++)
+			if (strcmp(known_conds[k], c->name) == 0)
+				break;
+		if (!known_conds[k]) {
+			struct sbuf names = {0};
+			for (k = 0; known_conds[k]; k++)
+				sbuf_printf(&names, "%s%s", k ? " " : "", known_conds[k]);
+			lerr(ld, c->loc, "unknown condition '%s' (known: %s)", c->name, names.s);
+			sbuf_free(&names);
+			return false;
+		}
+		if (c->n < 1 || c->n > 2)
+			return lerr(ld, c->loc, "a condition takes one or two arguments");
+		ru->conds[i].name = mc_intern(mc, c->name);
+		ru->conds[i].nargs = c->n;
+		for (int a = 0; a < c->n; a++) {
+			ru->conds[i].args[a] = pattern(ld, c->kids[a]);
+			if (!ru->conds[i].args[a])
+				return false;
+		}
+	}
+	/* the rule as written, for listings */
+	size_t from = (size_t)r->kids[0]->loc.first, to = (size_t)r->loc.last;
+	while (to > from && (ld->p->src[to - 1] == '\n' || ld->p->src[to - 1] == ' '))
+		to--;
+	char *text = mc_alloc(mc, to - from + 1);
+	memcpy(text, ld->p->src + from, to - from);
+	ru->text = text;
+	ru->index = rs->n;
+	rs->n++;
+	return true;
+}
+
+bool rules_load_text(struct session *s, struct rules *rs, const char *file, const char *text,
+		     size_t len, char **report)
+{
+	struct parse p;
+	bool ok = parse_text(&p, s->mc, text, len, true);
+	struct loader ld = {s, &p, file, {0}, 0, false};
+	const char *section = NULL;
+	for (int i = 0; ok && i < p.nitems; i++) {
+		const struct syn *it = p.items[i];
+		if (it->kind == SYN_SECTION) {
+			int k;
+			for (k = 0; known_sections[k]; k++)
+				if (strcmp(known_sections[k], it->name) == 0)
+					break;
+			if (!known_sections[k]) {
+				ok = lerr(&ld, it->loc,
+					  "unknown section [%s]: use [simplify], [differential], "
+					  "[gradient], [readoff] or [factor]",
+					  it->name);
+				break;
+			}
+			section = it->name;
+			continue;
+		}
+		ok = add_rule(&ld, rs, it, section);
+	}
+	if (!ok) {
+		char *buf = NULL;
+		size_t n = 0;
+		FILE *f = open_memstream(&buf, &n);
+		loc_report(f, file, text, len, p.errloc, p.err ? p.err : "broken rule file");
+		fclose(f);
+		*report = buf;
+	}
+	parse_free(&p);
+	return ok;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char **report)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		struct sbuf b = {0};
+		sbuf_printf(&b, "matcalc: error: cannot read the rules directory %s: %s\n", dir,
+			    strerror(errno));
+		*report = sbuf_take(&b);
+		return false;
+	}
+	char **names = NULL;
+	int n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l < 7 || strcmp(de->d_name + l - 6, ".rules") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			names = mc_xrealloc(names, (size_t)cap * sizeof *names);
+		}
+		names[n++] = mc_xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof *names, cmp_names);
+	bool ok = true;
+	if (n == 0) {
+		struct sbuf b = {0};
+		sbuf_printf(&b, "matcalc: error: no *.rules files in %s\n", dir);
+		*report = sbuf_take(&b);
+		ok = false;
+	}
+	for (int i = 0; i < n && ok; i++) {
+		struct sbuf path = {0};
+		sbuf_printf(&path, "%s/%s", dir, names[i]);
+		FILE *f = fopen(path.s, "rb");
+		if (!f) {
+			struct sbuf b = {0};
+			sbuf_printf(&b, "matcalc: error: cannot read %s: %s\n", path.s, strerror(errno));
+			*report = sbuf_take(&b);
+			ok = false;
+		} else {
+			struct sbuf text = {0};
+			char buf[8192];
+			size_t k;
+			while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+				sbuf_addn(&text, buf, k);
+			fclose(f);
+			ok = rules_load_text(s, rs, path.s, text.s ? text.s : "", text.len, report);
+			sbuf_free(&text);
+		}
+		sbuf_free(&path);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return ok;
+}
+
+void rules_free(struct rules *rs)
+{
+	free(rs->v);
+	memset(rs, 0, sizeof *rs);
+}

@@ -8,6 +8,7 @@
 #include "syn.h"
 
 struct rules;
+struct steps;
 struct value;
 
 struct def {
@@ -30,7 +31,12 @@ struct session {
 	int nbinds, capbinds;
 	int generation;
 	struct rules *rules; /* NULL until loaded */
-	const char *rules_dir; /* --rules or MATCALC_RULES, else the default */
+	const char *rules_dir; /* --rules or MATCALC_RULES (dirs separated by ':'), else the default */
+	bool rules_failed;     /* loading was tried and failed: report once */
+	struct steps *cur_steps; /* where the derivation's steps go (--steps), or NULL */
+	bool steps_shown;      /* the last derivation printed its steps (and so its result) */
+	bool no_table;
+	struct expr *unsym;    /* while differentiating in it: a symmetric variable is not treated as symmetric */         /* differentiate by differentials only, skipping [gradient] rules */
 	/* options */
 	bool latex, steps, emit_numpy, emit_c;
 	unsigned long seed;

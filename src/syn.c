@@ -177,22 +177,58 @@ bool greek_is_scalar(const char *name)
 
 /* ---- locations ---- */
 
+/* The length of the valid UTF-8 sequence at s (n bytes available): 1 for
+ * ASCII, 2-4, or 0 for a byte that starts no valid sequence. */
+static size_t u8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t k;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		k = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		k = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		k = 4;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return k;
+}
+
+/* Columns from byte a to byte b of one line: a character or an invalid byte
+ * is one column (the caret line prints an invalid byte as '?'). */
+static int columns(const char *src, size_t len, size_t a, size_t b)
+{
+	int c = 0;
+	for (size_t i = a; i < b; c++) {
+		size_t k = u8_seq((const unsigned char *)src + i, len - i);
+		i += k ? k : 1;
+	}
+	return c;
+}
+
+static size_t line_start(const char *src, size_t off)
+{
+	while (off > 0 && src[off - 1] != '\n')
+		off--;
+	return off;
+}
+
 void loc_linecol(const char *src, size_t len, int off, int *line, int *col)
 {
-	int l = 1, c = 1;
-	if (off > (int)len)
-		off = (int)len;
-	for (int i = 0; i < off; i++) {
-		unsigned char ch = (unsigned char)src[i];
-		if (ch == '\n') {
+	size_t o = off < 0 ? 0 : (size_t)off > len ? len : (size_t)off;
+	int l = 1;
+	for (size_t i = 0; i < o; i++)
+		if (src[i] == '\n')
 			l++;
-			c = 1;
-		} else if ((ch & 0xC0) != 0x80) {
-			c++; /* count characters, not continuation bytes */
-		}
-	}
 	*line = l;
-	*col = c;
+	*col = columns(src, len, line_start(src, o), o) + 1;
 }
 
 void loc_report(FILE *out, const char *where, const char *src, size_t len, struct loc loc,
@@ -202,35 +238,35 @@ void loc_report(FILE *out, const char *where, const char *src, size_t len, struc
 	loc_linecol(src, len, loc.first, &line, &col);
 	fprintf(out, "matcalc: %s:%d:%d: error: %s\n", where, line, col, msg);
 	/* the source line, cut to a readable width around the column */
-	size_t off = loc.first > (int)len ? len : (size_t)loc.first;
-	size_t start = off, end = off;
-	while (start > 0 && src[start - 1] != '\n')
-		start--;
+	size_t off = loc.first < 0 ? 0 : (size_t)loc.first > len ? len : (size_t)loc.first;
+	size_t start = line_start(src, off), end = off;
 	while (end < len && src[end] != '\n')
 		end++;
 	size_t from = start;
-	int skipped_cols = 0;
 	if (off - start > 60) {
 		from = off - 40;
 		while (from < off && ((unsigned char)src[from] & 0xC0) == 0x80)
 			from++;
-		for (size_t i = start; i < from; i++)
-			if (((unsigned char)src[i] & 0xC0) != 0x80)
-				skipped_cols++;
 	}
 	size_t to = end;
 	if (to - off > 60) {
 		to = off + 40;
-		while (to > off && to < len && ((unsigned char)src[to] & 0xC0) == 0x80)
+		while (to > off && ((unsigned char)src[to] & 0xC0) == 0x80)
 			to--;
 	}
-	fprintf(out, "%s", from > start ? "..." : "");
-	for (size_t i = from; i < to; i++) {
+	/* printed as valid UTF-8 with no control characters, one column each */
+	fputs(from > start ? "..." : "", out);
+	for (size_t i = from; i < to;) {
 		unsigned char ch = (unsigned char)src[i];
-		fputc(ch == '\t' ? ' ' : (ch < 0x20 ? '?' : ch), out);
+		size_t k = u8_seq((const unsigned char *)src + i, to - i);
+		if (k > 1)
+			fwrite(src + i, 1, k, out);
+		else
+			fputc(ch == '\t' ? ' ' : (k == 0 || ch < 0x20 || ch == 0x7f) ? '?' : ch, out);
+		i += k ? k : 1;
 	}
 	fprintf(out, "%s\n", to < end ? "..." : "");
-	int pad = col - 1 - skipped_cols + (from > start ? 3 : 0);
+	int pad = columns(src, len, from, off) + (from > start ? 3 : 0);
 	for (int i = 0; i < pad; i++)
 		fputc(' ', out);
 	fputs("^\n", out);

@@ -11,6 +11,9 @@ struct value {
 	double *data;
 };
 
+/* The largest value accepted (entries): bigger requests are an error, not an abort. */
+#define VALUE_MAX_ENTRIES (1L << 26)
+
 struct value *value_new(long rows, long cols); /* zero-filled */
 struct value *value_copy(const struct value *v);
 void value_free(struct value *v);
@@ -21,6 +24,9 @@ bool value_is_literal(const struct syn *rhs);
 /* Binds name to the value of rhs; fixes the symbol's dimensions (an error
  * when they conflict with its declaration). False with the error in s->mc. */
 bool value_bind(struct session *s, const struct syn *lhs, const struct syn *rhs);
+/* Stores v as d's value without touching dimensions (check's temporary
+ * instances); takes ownership of v and frees any earlier value of d. */
+void value_set(struct session *s, const struct decl *d, struct value *v);
 /* The value bound to a symbol, or NULL. */
 const struct value *value_of(struct session *s, const struct decl *d);
 void value_unbind(struct session *s, const struct decl *d);

@@ -1,0 +1,89 @@
+/* rewrite.h - rules as data, and the engine that applies them: matching modulo
+ * associativity and commutativity, conditions, building results, running to a
+ * fixed point under a step limit. */
+#ifndef REWRITE_H
+#define REWRITE_H
+
+#include "session.h"
+
+#define RULE_MAX_VARS 16
+
+/* A condition such as symmetric(A) or const(A, X). */
+struct rule_cond {
+	const char *name; /* interned */
+	int nargs;
+	struct expr *args[2]; /* patterns */
+	bool negated;         /* not_xxx(...) */
+};
+
+/* A rule: LHS -> RHS [if CONDITIONS] @ CITATION, from a rule file. */
+struct rule {
+	const char *section; /* simplify, differential, gradient, ... */
+	const char *file;    /* where it was read, for messages */
+	int line;
+	const char *cite; /* "MC (37)", "algebra" */
+	const char *text; /* the rule as written */
+	struct expr *lhs, *rhs;
+	struct rule_cond *conds;
+	int nconds;
+	int index; /* position in the rule set */
+};
+
+struct rules {
+	struct rule *v;
+	int n, cap;
+};
+
+/* One application of a rule, for --steps. */
+struct step {
+	const struct rule *rule; /* NULL for the engine's own bookkeeping (read-off) */
+	const char *note;        /* when rule is NULL */
+	struct expr *before, *after;
+};
+
+struct steps {
+	struct step *v;
+	int n, cap;
+};
+
+/* Why a run stopped. */
+enum rewrite_stop { REWRITE_FIXPOINT, REWRITE_LIMIT };
+
+struct rewriter {
+	struct session *s;
+	struct rules *rules;
+	const char *section;
+	struct expr *var;       /* the variable of differentiation, or NULL */
+	struct steps *steps;    /* where applications are recorded, or NULL */
+	long limit;             /* most applications in one run */
+	long count;
+	enum rewrite_stop stop;
+	/* memo of normal forms: node -> node */
+	struct expr **memo_k, **memo_v;
+	size_t memo_cap, memo_n;
+	int *fired; /* per rule, for the loop report */
+};
+
+/* Loads every *.rules file of dir into rs (sorted by file name). On a broken
+ * file, sets the error (file:line:col: error: ...) in s->mc... and returns false;
+ * the message is complete, with the source line and caret, in *report (owned). */
+bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char **report);
+bool rules_load_text(struct session *s, struct rules *rs, const char *file, const char *text,
+		     size_t len, char **report);
+void rules_free(struct rules *rs);
+
+/* Rewrites e with the rules of one section until nothing applies (or the
+ * limit is reached: then an error naming the rules that fired most). */
+void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
+		   const char *section, struct expr *var, struct steps *steps);
+void rewriter_done(struct rewriter *rw);
+struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e);
+
+/* Tries one rule at the root of e only: the result, or NULL when it does not apply. */
+struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct expr *e);
+
+void steps_add(struct steps *st, const struct rule *r, const char *note, struct expr *before,
+	       struct expr *after);
+void steps_free(struct steps *st);
+
+#endif
