@@ -7,12 +7,12 @@
 
 #include "config.h"
 
-#include "check.h"
 #include "diff.h"
 #include "eval.h"
 #include "print.h"
 #include "rewrite.h"
 #include "value.h"
+#include "verify.h"
 
 void command_print(struct session *s, const struct expr *e)
 {
@@ -213,9 +213,9 @@ bool command_run(struct session *s, const struct syn *n)
 {
 	if (n->kind == SYN_CALL) {
 		if (strcmp(n->name, "check") == 0)
-			return check_run(s, n);
+			return verify_check(s, n);
 		if (strcmp(n->name, "gradcheck") == 0)
-			return gradcheck_run(s, n);
+			return verify_gradcheck(s, n);
 		if (strcmp(n->name, "eval") == 0)
 			return run_eval(s, n);
 		if (strcmp(n->name, "factor") == 0)

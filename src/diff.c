@@ -452,7 +452,8 @@ struct expr *diff_gradient(struct session *s, struct expr *f, struct expr *x)
 	}
 	struct expr *saved = s->unsym;
 	s->unsym = x;
-	struct expr *g = mk2(s, OP_GRAD, diff_simplify(s, f), x);
+	/* f is simplified inside grad(f, X), so that --steps shows the whole expression */
+	struct expr *g = diff_simplify(s, mk2(s, OP_GRAD, f, x));
 	if (g && !s->no_table)
 		g = run_rules(s, "gradient", x, g);
 	if (g)

@@ -438,24 +438,36 @@ static struct expr *scale(struct mc *mc, double c, struct expr *t)
 	return expr_make(mc, OP_MUL, 2, k, false);
 }
 
-/* Textbook order of a sum's terms: larger terms first, numbers last. */
+/* Textbook order of a sum's terms: positive terms first, then numbers, then
+ * negative terms; larger terms before smaller ones. */
+static bool negative_term(const struct expr *t)
+{
+	return (t->op == OP_MUL && t->kids[0]->op == OP_NUM && t->kids[0]->num < 0) ||
+	       (t->op == OP_NUM && t->num < 0);
+}
+
+static bool number_term(const struct expr *t)
+{
+	const struct expr *r = t->op == OP_MUL ? t->kids[t->nkids - 1] : t;
+	return t->op == OP_NUM || r->op == OP_ONES;
+}
+
+static long term_size(const struct expr *t)
+{
+	long n = expr_leaves(t);
+	return t->op == OP_MUL && t->kids[0]->op == OP_NUM ? n - 1 : n;
+}
+
 static int cmp_terms(const void *pa, const void *pb)
 {
-	struct expr *a = *(struct expr *const *)pa, *b = *(struct expr *const *)pb;
-	struct expr *ra = (a->op == OP_MUL && a->kids[0]->op == OP_NUM) ? a->kids[a->nkids - 1] : a;
-	struct expr *rb = (b->op == OP_MUL && b->kids[0]->op == OP_NUM) ? b->kids[b->nkids - 1] : b;
-	bool na = a->op == OP_NUM || a->op == OP_ONES ||
-		  (a->op == OP_MUL && ra->op == OP_ONES);
-	bool nb = b->op == OP_NUM || b->op == OP_ONES ||
-		  (b->op == OP_MUL && rb->op == OP_ONES);
-	if (na != nb)
-		return na ? 1 : -1;
-	/* positive terms before negative ones: a - b rather than -b + a */
-	bool ga = a->op == OP_MUL && a->kids[0]->op == OP_NUM && a->kids[0]->num < 0;
-	bool gb = b->op == OP_MUL && b->kids[0]->op == OP_NUM && b->kids[0]->num < 0;
+	const struct expr *a = *(struct expr *const *)pa, *b = *(struct expr *const *)pb;
+	bool ga = negative_term(a), gb = negative_term(b);
 	if (ga != gb)
 		return ga ? 1 : -1;
-	long la = expr_leaves(a) - (a != ra && a->op == OP_MUL), lb = expr_leaves(b) - (b != rb && b->op == OP_MUL);
+	bool na = number_term(a), nb = number_term(b);
+	if (na != nb)
+		return na ? 1 : -1;
+	long la = term_size(a), lb = term_size(b);
 	if (la != lb)
 		return la > lb ? -1 : 1;
 	return expr_cmp(a, b);

@@ -216,6 +216,10 @@ static void pr_sum(struct printer *p, const struct expr *e)
 		} else {
 			/* the product with its coefficient negated */
 			double c2 = -t->kids[0]->num;
+			if (c2 == 1 && t->nkids == 2) {
+				pr(p, t->kids[1], P_PROD);
+				continue;
+			}
 			if (c2 != 1) {
 				number(p, c2);
 				sbuf_add(p->b, " ");
@@ -268,13 +272,16 @@ static void pr_infix(struct printer *p, const struct expr *e, const char *op)
 		if (i)
 			sbuf_printf(p->b, " %s ", op);
 		const struct expr *f = e->kids[i];
-		/* a negated first operand needs none: unary minus binds tighter */
-		if (prec_of(f) < P_POSTFIX && !(i == 0 && prec_of(f) == P_UNARY)) {
+		/* a negated first operand needs none: unary minus binds tighter; nor
+		 * does a first operand of the same binary operator (A ⊗ B ⊗ C), as the
+		 * products associate to the left */
+		bool bare = i == 0 && (prec_of(f) == P_UNARY || (f->op == e->op && e->nkids == 2));
+		if (prec_of(f) < P_POSTFIX && !bare) {
 			open_paren(p);
 			pr(p, f, P_EQ);
 			close_paren(p);
 		} else {
-			pr(p, f, i == 0 ? P_UNARY : P_PROD);
+			pr(p, f, P_PROD);
 		}
 	}
 }
@@ -403,7 +410,8 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 		pr_infix(p, e, p->latex ? "\\otimes" : (p->mc->ascii ? "kron" : "⊗"));
 		return;
 	case OP_T:
-		if (e->kids[0]->op == OP_INV) {
+		/* A^-1^T reads well in plain text; in LaTeX it is a double superscript */
+		if (e->kids[0]->op == OP_INV && !p->latex) {
 			pr_base(p, e->kids[0]->kids[0]);
 			sbuf_add(b, p->latex ? "^{-1}" : "^-1");
 			sbuf_add(b, p->latex ? "^\\top" : "^T");

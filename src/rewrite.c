@@ -526,6 +526,11 @@ static struct expr *builtin_step(struct rewriter *rw, struct expr *e)
 	return NULL;
 }
 
+static bool same_shape(struct mc *mc, const struct expr *a, const struct expr *b)
+{
+	return dim_same(mc, a->rows, b->rows) && dim_same(mc, a->cols, b->cols);
+}
+
 /* Tries the section's rules at the root of e; the first that applies wins. */
 static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct rule **which)
 {
@@ -539,9 +544,13 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 		if (r->lhs->op != e->op || !in_sections(rw->section, r->section))
 			continue;
 		struct expr *res = rewrite_apply(rw, r, e);
+		/* a rule never changes a shape: a result that does is refused */
+		if (res && res != e && !same_shape(rw->s->mc, res, e))
+			res = NULL;
 		if (res && res != e) {
 			*which = r;
 			rw->fired[i]++;
+			rw->rules->v[i].hits++;
 			return res;
 		}
 	}

@@ -27,6 +27,7 @@ struct rule {
 	struct rule_cond *conds;
 	int nconds;
 	int index; /* position in the rule set */
+	long hits; /* applications so far in this session (coverage tests, :rules) */
 };
 
 struct rules {
