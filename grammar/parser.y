@@ -28,6 +28,7 @@ static struct syn *op2(struct parse *p, int op, struct syn *a, struct syn *b, YY
 static struct syn *mat_new(struct parse *p, YYLTYPE loc);
 static void mat_push(struct parse *p, struct syn *m, double v);
 static bool mat_row_end(struct parse *p, struct syn *m, YYLTYPE at, bool more);
+static bool mat_finish(struct parse *p, struct syn *m, YYLTYPE end);
 #define CHECK(s) do { if (!(s)) YYABORT; } while (0)
 }
 
@@ -208,7 +209,7 @@ norm:
   NORM_OPEN expr NORM_CLOSE { $$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM; }
 | NORM_OPEN expr NORM_CLOSE '_' IDENT {
 	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
-	if (strcmp($5, "F") != 0) { syn_error(p, @5, "a norm's subscript is 2 or F, not '%s'", $5); YYABORT; }
+	if (strcmp($5, "F") != 0) { syn_error(p, @5, "a norm's subscript is 2 or F, not '%.20s%s'", $5, strlen($5) > 20 ? "..." : ""); YYABORT; }
 	$$->sub = 'F';
   }
 | NORM_OPEN expr NORM_CLOSE '_' NUMBER {
@@ -218,7 +219,7 @@ norm:
   }
 | NORM_OPEN expr NORM_CLOSE '_' '{' IDENT '}' {
 	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
-	if (strcmp($6, "F") != 0) { syn_error(p, @6, "a norm's subscript is 2 or F, not '%s'", $6); YYABORT; }
+	if (strcmp($6, "F") != 0) { syn_error(p, @6, "a norm's subscript is 2 or F, not '%.20s%s'", $6, strlen($6) > 20 ? "..." : ""); YYABORT; }
 	$$->sub = 'F';
   }
 | NORM_OPEN expr NORM_CLOSE '_' '{' NUMBER '}' {
@@ -240,19 +241,8 @@ arg:
 
 /* matrix -> [ row { ; row } ],  row -> number { [,] number } */
 matrix:
-  '[' mrows ']' {
-	$$ = $2;
-	$$->loc = @$;
-	CHECK(mat_row_end(p, $$, @3, false));
-	/* the entries were collected row-major; nodes want them column-major */
-	long r = $$->vr, c = $$->vc;
-	double *cm = parse_alloc(p, (size_t)(r * c) * sizeof(double));
-	for (long i = 0; i < r; i++)
-		for (long j = 0; j < c; j++)
-			cm[j * r + i] = $$->vals[i * c + j];
-	$$->vals = cm;
-	$$->n = 0;
-  }
+  '[' mrows ']' { $$ = $2; $$->loc = @$; CHECK(mat_finish(p, $$, @3)); }
+| '[' mrows ';' ']' { $$ = $2; $$->loc = @$; CHECK(mat_finish(p, $$, @4)); }
 ;
 
 /* The entries go straight into one growing array: a literal of millions of
@@ -379,6 +369,21 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, struct parse *p, void 
 	syn_error(p, *loc, "%s", b.s);
 	sbuf_free(&b);
 	return 0;
+}
+
+/* Checks the last row and turns the entries column-major, as nodes want them. */
+static bool mat_finish(struct parse *p, struct syn *m, YYLTYPE end)
+{
+	if (!mat_row_end(p, m, end, false))
+		return false;
+	long r = m->vr, c = m->vc;
+	double *cm = parse_alloc(p, (size_t)(r * c) * sizeof(double));
+	for (long i = 0; i < r; i++)
+		for (long j = 0; j < c; j++)
+			cm[j * r + i] = m->vals[i * c + j];
+	m->vals = cm;
+	m->n = 0;
+	return true;
 }
 
 static struct syn *depth_check(struct parse *p, struct syn *s)

@@ -154,7 +154,7 @@ void command_list_rules_matching(struct session *s, const char *pattern)
 			free(l);
 			free(rr);
 		} else {
-			fprintf(s->out, "[%s] %s @ %s\n", r->section, r->text, r->cite);
+			fprintf(s->out, "[%s] %s\n", r->section, r->text);
 		}
 	}
 }

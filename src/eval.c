@@ -19,7 +19,7 @@
 struct map_ent {
 	const void *key;
 	long a, b;
-	long n;  /* uses: how many parents reach the node */
+	long n;	 /* uses: how many parents reach the node */
 	void *p; /* memo: struct value *; factorizations: struct fact * */
 };
 
@@ -45,7 +45,8 @@ static struct map_ent *map_get(struct map *m, const void *key, long a, long b, b
 		m->len = 0;
 		for (size_t i = 0; i < old.cap; i++)
 			if (old.e[i].key) {
-				struct map_ent *n = map_get(m, old.e[i].key, old.e[i].a, old.e[i].b, true);
+				struct map_ent *n =
+				    map_get(m, old.e[i].key, old.e[i].a, old.e[i].b, true);
 				n->n = old.e[i].n;
 				n->p = old.e[i].p;
 			}
@@ -113,10 +114,7 @@ static struct value *own(struct ref *r)
 	return r->v;
 }
 
-static struct ref owned(struct value *v)
-{
-	return (struct ref){v, true};
-}
+static struct ref owned(struct value *v) { return (struct ref){v, true}; }
 
 static bool fail(struct ev *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool fail(struct ev *ev, const char *fmt, ...)
@@ -169,10 +167,7 @@ static long ev_dim(struct ev *ev, int d)
 	return -1;
 }
 
-static bool unknown_shape(const struct expr *e)
-{
-	return e->rows < 0 && e->cols < 0;
-}
+static bool unknown_shape(const struct expr *e) { return e->rows < 0 && e->cols < 0; }
 
 static bool is_scalar_node(struct ev *ev, const struct expr *e)
 {
@@ -248,7 +243,7 @@ static struct value *identity(long n)
 
 static struct value *transposed(const struct value *a)
 {
-	struct value *t = value_new(a->cols, a->rows);
+	struct value *t = value_uninit(a->cols, a->rows);
 	if (a->rows == 1 || a->cols == 1) {
 		memcpy(t->data, a->data, (size_t)(a->rows * a->cols) * sizeof(double));
 		return t;
@@ -305,9 +300,10 @@ static struct fact *factor(struct ev *ev, const struct expr *key, const struct v
 		info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, f->a, (lapack_int)n);
 		if (info == 0) {
 			f->chol = true;
+			ev->st->cholesky++;
 			ev->st->flops += (double)n * n * n / 3;
-			LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)n, f->a, (lapack_int)n, anorm,
-				       &rcond);
+			LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)n, f->a, (lapack_int)n,
+				       anorm, &rcond);
 		} else {
 			/* declared spd but the value is not: factor it as a general matrix */
 			memcpy(f->a, a->data, (size_t)(n * n) * sizeof(double));
@@ -319,13 +315,13 @@ static struct fact *factor(struct ev *ev, const struct expr *key, const struct v
 				      (lapack_int)n, f->ipiv);
 		ev->st->flops += 2.0 * n * n * n / 3;
 		if (info == 0)
-			LAPACKE_dgecon(LAPACK_COL_MAJOR, '1', (lapack_int)n, f->a, (lapack_int)n, anorm,
-				       &rcond);
+			LAPACKE_dgecon(LAPACK_COL_MAJOR, '1', (lapack_int)n, f->a, (lapack_int)n,
+				       anorm, &rcond);
 	}
 	if (!(rcond >= DBL_EPSILON)) {
 		char *w = shown(ev, what);
-		fail(ev, "cannot %s %s: it is singular (reciprocal condition number %.2g)", doing, w,
-		     rcond);
+		fail(ev, "cannot %s %s: it is singular (reciprocal condition number %.2g)", doing,
+		     w, rcond);
 		free(w);
 		fact_free(f);
 		m->p = NULL;
@@ -352,7 +348,7 @@ static void fact_solve(struct ev *ev, struct fact *f, bool trans, struct value *
 static struct value *fact_inverse(struct ev *ev, struct fact *f, bool trans)
 {
 	long n = f->n;
-	struct value *v = value_new(n, n);
+	struct value *v = value_uninit(n, n);
 	memcpy(v->data, f->a, (size_t)(n * n) * sizeof(double));
 	ev->st->inverses++;
 	ev->st->flops += 4.0 * n * n * n / 3;
@@ -375,7 +371,7 @@ static struct value *fact_inverse(struct ev *ev, struct fact *f, bool trans)
 /* ---- product chains ---- */
 
 struct factor {
-	struct ref r;               /* the value (of the operand, for an inverse) */
+	struct ref r;		    /* the value (of the operand, for an inverse) */
 	const struct expr *node;    /* the factor as written */
 	const struct expr *operand; /* the node r is the value of */
 	bool trans, inv, spd, deferred, identity;
@@ -454,8 +450,8 @@ static void finish(struct value *x, double alpha, struct value *acc, struct valu
 
 /* Combines two operands: a product, or a solve when one side is an inverse.
  * With acc, adds alpha * result to acc; else returns it in *out (owned). */
-static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b,
-		    double alpha, struct value *acc, struct value **out)
+static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b, double alpha,
+		    struct value *acc, struct value **out)
 {
 	*out = NULL;
 	if (a->inv && b->inv) {
@@ -472,7 +468,7 @@ static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opn
 			multiply(ev, a, b, alpha, 1, acc);
 			return true;
 		}
-		*out = value_new(a->rows, b->cols);
+		*out = value_uninit(a->rows, b->cols);
 		multiply(ev, a, b, alpha, 0, *out);
 		return true;
 	}
@@ -659,7 +655,9 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 		}
 		if (i > 0 && f[i - 1].cols != f[i].rows) {
 			char *a = shown(ev, f[i - 1].node), *b = shown(ev, f[i].node);
-			fail(ev, "cannot multiply %s (%ld×%ld) by %s (%ld×%ld): the values' sizes do not fit",
+			fail(ev,
+			     "cannot multiply %s (%ld×%ld) by %s (%ld×%ld): the values' sizes do "
+			     "not fit",
 			     a, f[i - 1].rows, f[i - 1].cols, b, f[i].rows, f[i].cols);
 			free(a);
 			free(b);
@@ -693,8 +691,8 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 				char sa[64], sb[64];
 				shape_of(acc, sa, sizeof sa);
 				shape_of(res, sb, sizeof sb);
-				fail(ev, "cannot add %s (%s) to a %s sum: the values' sizes differ", w, sb,
-				     sa);
+				fail(ev, "cannot add %s (%s) to a %s sum: the values' sizes differ",
+				     w, sb, sa);
 				free(w);
 				value_free(res);
 				goto out;
@@ -726,7 +724,8 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 			int j = i + len - 1;
 			double best = -1;
 			for (int k = ltr ? j - 1 : i; k < j; k++) {
-				double c = cost[i * n + k] + cost[(k + 1) * n + j] + join_cost(f, i, k, j);
+				double c =
+				    cost[i * n + k] + cost[(k + 1) * n + j] + join_cost(f, i, k, j);
 				if (best < 0 || c < best) {
 					best = c;
 					split[i * n + j] = k;
@@ -734,10 +733,13 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 			}
 			cost[i * n + j] = best;
 		}
-	struct sbuf ob = {0};
-	order_str(ev, f, split, n, 0, n - 1, true, &ob);
-	snprintf(ev->st->order, sizeof ev->st->order, "%s", ob.s ? ob.s : "");
-	sbuf_free(&ob);
+	if (ev->o->stats) {
+		/* printing costs more than a small product: only when asked */
+		struct sbuf ob = {0};
+		order_str(ev, f, split, n, 0, n - 1, true, &ob);
+		snprintf(ev->st->order, sizeof ev->st->order, "%s", ob.s ? ob.s : "");
+		sbuf_free(&ob);
+	}
 	struct opnd r;
 	if (!chain_exec(ev, f, split, n, 0, n - 1, coef, acc, true, &r))
 		goto out;
@@ -797,8 +799,8 @@ static bool ev_add(struct ev *ev, const struct expr *e, long r, long c, struct r
 			if (unknown_shape(k) != (pass == 1))
 				continue;
 			long hr = acc.v ? acc.v->rows : r, hc = acc.v ? acc.v->cols : c;
-			if (acc.v && k->op == OP_MUL && uses(ev, k) == 1 && !is_scalar_node(ev, k) &&
-			    !(acc.v->rows == 1 && acc.v->cols == 1)) {
+			if (acc.v && k->op == OP_MUL && uses(ev, k) == 1 &&
+			    !is_scalar_node(ev, k) && !(acc.v->rows == 1 && acc.v->cols == 1)) {
 				/* a product term goes straight into the sum (beta = 1) */
 				struct ref dummy;
 				if (!ev_mul(ev, k, hr, hc, own(&acc), &dummy))
@@ -855,8 +857,8 @@ static bool ev_entrywise2(struct ev *ev, const struct expr *e, struct ref *a, st
 		double p = xs ? x->data[0] : x->data[i];
 		double q = (n < 0 && !xs) ? y->data[0] : y->data[i];
 		if (divide && q == 0) {
-			char *w = shown(ev, e->kids[1]);
-			fail(ev, "division by zero: an entry of %s is 0", w);
+			char *w = shown(ev, e);
+			fail(ev, "division by zero in %s", w);
 			free(w);
 			return false;
 		}
@@ -959,6 +961,7 @@ static void log_det(struct ev *ev, const struct value *a, bool spd, double *loga
 	*sign = 1;
 	*det = 1;
 	if (spd && LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, lu, (lapack_int)n) == 0) {
+		ev->st->cholesky++;
 		for (long i = 0; i < n; i++) {
 			*logabs += 2 * log(lu[i * n + i]);
 			*det *= lu[i * n + i] * lu[i * n + i];
@@ -1001,7 +1004,8 @@ static bool ev_pow(struct ev *ev, const struct expr *e, struct ref *a, struct re
 		double x = v->data[0];
 		if (x < 0 && p != floor(p)) {
 			char *w = shown(ev, e->kids[0]);
-			fail(ev, "a negative value to a non-integer power: %s is %g, the exponent %g",
+			fail(ev,
+			     "a negative value to a non-integer power: %s is %g, the exponent %g",
 			     w, x, p);
 			free(w);
 			return false;
@@ -1024,9 +1028,9 @@ static bool ev_pow(struct ev *ev, const struct expr *e, struct ref *a, struct re
 	long n = v->rows, k = (long)fabs(p);
 	struct value *base;
 	if (p < 0) {
-		struct fact *f = factor(ev, e->kids[0], v, (e->kids[0]->flags & EF_SPD) &&
-							     !ev->o->general,
-					e->kids[0], "invert");
+		struct fact *f =
+		    factor(ev, e->kids[0], v, (e->kids[0]->flags & EF_SPD) && !ev->o->general,
+			   e->kids[0], "invert");
 		if (!f)
 			return false;
 		base = fact_inverse(ev, f, false);
@@ -1034,11 +1038,12 @@ static bool ev_pow(struct ev *ev, const struct expr *e, struct ref *a, struct re
 		base = value_copy(v);
 	}
 	/* repeated squaring */
-	struct value *res = identity(n), *tmp = value_new(n, n);
+	struct value *res = identity(n), *tmp = value_uninit(n, n);
 	for (; k > 0; k >>= 1) {
 		if (k & 1) {
-			cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1,
-				    res->data, (int)n, base->data, (int)n, 0, tmp->data, (int)n);
+			cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n,
+				    (int)n, 1, res->data, (int)n, base->data, (int)n, 0, tmp->data,
+				    (int)n);
 			struct value *t = res;
 			res = tmp;
 			tmp = t;
@@ -1046,8 +1051,9 @@ static bool ev_pow(struct ev *ev, const struct expr *e, struct ref *a, struct re
 			ev->st->flops += 2.0 * n * n * n;
 		}
 		if (k > 1) {
-			cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1,
-				    base->data, (int)n, base->data, (int)n, 0, tmp->data, (int)n);
+			cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n,
+				    (int)n, 1, base->data, (int)n, base->data, (int)n, 0, tmp->data,
+				    (int)n);
 			struct value *t = base;
 			base = tmp;
 			tmp = t;
@@ -1078,10 +1084,9 @@ static bool ev_symbol(struct ev *ev, const struct expr *e, struct ref *out)
 		if (r < 0)
 			r = 3;
 		if (c < 0)
-			c = e->decl->kind == KIND_VECTOR ? 1 : (dim_find(ev->mc, e->rows) ==
-								dim_find(ev->mc, e->cols)
-							    ? r
-							    : 2);
+			c = e->decl->kind == KIND_VECTOR
+				? 1
+				: (dim_find(ev->mc, e->rows) == dim_find(ev->mc, e->cols) ? r : 2);
 		fail(ev, "%s has no value: bind one, e.g. %s = randn(%ld, %ld)", name, name, r, c);
 	}
 	sbuf_free(&nb);
@@ -1105,7 +1110,7 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 		return true;
 	}
 	case OP_MATRIX: {
-		struct value *v = value_new(e->vrows, e->vcols);
+		struct value *v = value_uninit(e->vrows, e->vcols);
 		memcpy(v->data, e->vals, (size_t)(e->vrows * e->vcols) * sizeof(double));
 		*out = owned(v);
 		return true;
@@ -1123,11 +1128,13 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 	case OP_ONES: {
 		if (r <= 0 || c <= 0) {
 			char *w = shown(ev, e);
-			fail(ev, "the size of %s is not known: bind a value to a symbol of that size", w);
+			fail(ev,
+			     "the size of %s is not known: bind a value to a symbol of that size",
+			     w);
 			free(w);
 			return false;
 		}
-		struct value *v = value_new(r, c);
+		struct value *v = value_uninit(r, c);
 		for (long i = 0; i < r * c; i++)
 			v->data[i] = 1;
 		*out = owned(v);
@@ -1178,14 +1185,14 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 			break;
 		}
 		long R = x->rows * y->rows, C = x->cols * y->cols;
-		struct value *v = value_new(R, C);
+		struct value *v = value_uninit(R, C);
 		for (long j1 = 0; j1 < x->cols; j1++)
 			for (long i1 = 0; i1 < x->rows; i1++) {
 				double s = x->data[j1 * x->rows + i1];
 				for (long j2 = 0; j2 < y->cols; j2++)
 					for (long i2 = 0; i2 < y->rows; i2++)
-						v->data[(j1 * y->cols + j2) * R + i1 * y->rows + i2] =
-							s * y->data[j2 * y->rows + i2];
+						v->data[(j1 * y->cols + j2) * R + i1 * y->rows +
+							i2] = s * y->data[j2 * y->rows + i2];
 			}
 		*out = owned(v);
 		ok = true;

@@ -7,13 +7,14 @@
 /* What one evaluation did: for tests (chain order, solve instead of inverse,
  * shared nodes once) and benchmarks. */
 struct eval_stats {
-	long gemm, gemv, dot;  /* BLAS products */
-	long factorizations;   /* LU (dgetrf) or Cholesky (dpotrf) */
-	long solves;           /* solves with a factored matrix (dgetrs, dpotrs) */
-	long inverses;         /* explicit inverses (dgetri, dpotri) */
-	long nodes;            /* nodes computed; a shared node counts once */
-	double flops;          /* floating-point operations of products and solves */
-	char order[256];       /* the last product chain, parenthesised: "X (X^T Θ)" */
+	long gemm, gemv, dot; /* BLAS products */
+	long factorizations;  /* LU (dgetrf) or Cholesky (dpotrf) */
+	long cholesky;	      /* of which Cholesky, for spd matrices */
+	long solves;	      /* solves with a factored matrix (dgetrs, dpotrs) */
+	long inverses;	      /* explicit inverses (dgetri, dpotri) */
+	long nodes;	      /* nodes computed; a shared node counts once */
+	double flops;	      /* floating-point operations of products and solves */
+	char order[256];      /* the last product chain, parenthesised: "X (X^T Θ)" */
 };
 
 /* Options of one evaluation; all-zero is the plain eval(e). */
@@ -27,10 +28,10 @@ struct eval_opts {
 	struct value *const *leaf_values;
 	int nleaves;
 	long hint_rows, hint_cols; /* the size an I or 0 at the top takes; 0: none */
-	bool general;       /* ignore spd declarations, LU everywhere: finite
-			     * differences perturb a symmetric value off symmetry */
-	bool left_to_right; /* multiply chains left to right (benchmarks) */
-	struct eval_stats *stats; /* filled in when not NULL */
+	bool general;		   /* ignore spd declarations, LU everywhere: finite
+				    * differences perturb a symmetric value off symmetry */
+	bool left_to_right;	   /* multiply chains left to right (benchmarks) */
+	struct eval_stats *stats;  /* filled in when not NULL */
 };
 
 /* Evaluates e with the values bound in the session (each shared node once,

@@ -911,6 +911,14 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 		}
 		if (b->op == OP_NUM && b->num == 1)
 			return a;
+		if (b->op == OP_ZERO) {
+			/* A^0: the identity of A's size, 1 for a scalar */
+			if (expr_is_scalar(mc, a))
+				return expr_num(mc, 1);
+			if (!need_square(mc, a, "a matrix power", unify))
+				return NULL;
+			return expr_ident(mc, DIM_ANY);
+		}
 		if (a->op == OP_NUM && b->op == OP_NUM)
 			return expr_num(mc, pow(a->num, b->num));
 		if (expr_is_scalar(mc, a) || unknown_shape(a))

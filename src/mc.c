@@ -310,12 +310,17 @@ void sbuf_add(struct sbuf *b, const char *s)
 
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {
+	char small[256];
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	int n = vsnprintf(small, sizeof small, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		return;
+	if ((size_t)n < sizeof small) {
+		sbuf_addn(b, small, (size_t)n);
+		return;
+	}
 	char *tmp = mc_xmalloc((size_t)n + 1);
 	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
 	sbuf_addn(b, tmp, (size_t)n);

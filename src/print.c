@@ -15,6 +15,7 @@ struct printer {
 	struct mc *mc;
 	struct sbuf *b;
 	bool latex;
+	int in_norm; /* plain norms open around the node being printed */
 };
 
 static void pr(struct printer *p, const struct expr *e, enum prec ctx);
@@ -150,7 +151,9 @@ static enum prec prec_of(const struct expr *e)
 	}
 }
 
-static bool is_ones_term(const struct expr *t, double *coef, const struct expr **s)
+/* A term c ones(r, c) or c s ones(r, c) with s a scalar: a scalar added to
+ * every entry (SPEC §2), which the sum prints as the scalar alone. */
+static bool is_ones_term(struct mc *mc, const struct expr *t, double *coef, const struct expr **s)
 {
 	if (t->op == OP_ONES) {
 		*coef = 1;
@@ -169,19 +172,44 @@ static bool is_ones_term(const struct expr *t, double *coef, const struct expr *
 			*s = t->kids[k];
 		else if (t->nkids - 1 - k > 1)
 			return false;
-		return true;
+		/* (A + B) ones(n, m) is a matrix product, not a broadcast scalar; and
+		 * x + (α + β) would read back as x + α + β */
+		return !*s || (expr_is_scalar(mc, *s) && (*s)->op != OP_ADD);
 	}
 	return false;
 }
 
+/* One factor of a juxtaposed product: a grouped 1x1 run (y^T x) prints bare;
+ * other products, sums and infix products need parentheses. */
+static void pr_factor(struct printer *p, const struct expr *f)
+{
+	enum prec fp = prec_of(f);
+	if (fp < P_POSTFIX && !(f->op == OP_MUL && fp == P_PROD)) {
+		open_paren(p);
+		pr(p, f, P_EQ);
+		close_paren(p);
+	} else {
+		pr(p, f, P_PROD);
+	}
+}
+
 static void pr_sum(struct printer *p, const struct expr *e)
 {
+	/* the shorthand needs a term that gives the sum its shape: a sum of
+	 * broadcast scalars alone would read back as a scalar */
+	bool shaped = false;
+	for (int i = 0; i < e->nkids; i++) {
+		double c;
+		const struct expr *s;
+		if (!is_ones_term(p->mc, e->kids[i], &c, &s))
+			shaped = true;
+	}
 	for (int i = 0; i < e->nkids; i++) {
 		const struct expr *t = e->kids[i];
 		double c;
 		const struct expr *s;
 		bool neg = false;
-		if (is_ones_term(t, &c, &s)) {
+		if (shaped && is_ones_term(p->mc, t, &c, &s)) {
 			/* a scalar broadcast over the sum's entries prints as the scalar */
 			neg = c < 0;
 			if (i > 0)
@@ -189,11 +217,14 @@ static void pr_sum(struct printer *p, const struct expr *e)
 			else if (neg)
 				sbuf_add(p->b, "-");
 			double ac = fabs(c);
-			if (s) {
-				if (ac != 1) {
-					number(p, ac);
-					sbuf_add(p->b, " ");
-				}
+			if (s && ac != 1) {
+				number(p, ac);
+				sbuf_add(p->b, " ");
+				pr_factor(p, s);
+			} else if (s && i == 0 && neg) {
+				/* a leading unary minus binds to the first operand of s */
+				pr_factor(p, s);
+			} else if (s) {
 				wrapped(p, s, P_PROD, prec_of(s));
 			} else {
 				number(p, ac);
@@ -227,10 +258,7 @@ static void pr_sum(struct printer *p, const struct expr *e)
 			for (int k = 1; k < t->nkids; k++) {
 				if (k > 1)
 					sbuf_add(p->b, " ");
-				const struct expr *f = t->kids[k];
-				enum prec fp = prec_of(f);
-				bool paren = fp < P_POSTFIX && !(f->op == OP_MUL && fp == P_PROD);
-				wrapped(p, f, paren ? P_ATOM : P_PROD, paren ? P_PROD : fp);
+				pr_factor(p, t->kids[k]);
 			}
 		}
 	}
@@ -252,17 +280,7 @@ static void pr_mul(struct printer *p, const struct expr *e)
 	for (int i = k; i < e->nkids; i++) {
 		if (i > k)
 			sbuf_add(p->b, " ");
-		const struct expr *f = e->kids[i];
-		enum prec fp = prec_of(f);
-		/* a grouped 1x1 run (y^T x) prints bare; other products and sums need parentheses */
-		bool paren = fp < P_POSTFIX && !(f->op == OP_MUL && fp == P_PROD);
-		if (paren) {
-			open_paren(p);
-			pr(p, f, P_EQ);
-			close_paren(p);
-		} else {
-			pr(p, f, P_PROD);
-		}
+		pr_factor(p, e->kids[i]);
 	}
 }
 
@@ -407,7 +425,11 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 		pr_infix(p, e, p->latex ? "\\oslash" : "./");
 		return;
 	case OP_KRON:
-		pr_infix(p, e, p->latex ? "\\otimes" : (p->mc->ascii ? "kron" : "⊗"));
+		/* ASCII has no Kronecker operator: the function form parses back */
+		if (!p->latex && p->mc->ascii)
+			pr_call(p, "kron", "", e);
+		else
+			pr_infix(p, e, p->latex ? "\\otimes" : "⊗");
 		return;
 	case OP_T:
 		/* A^-1^T reads well in plain text; in LaTeX it is a double superscript */
@@ -450,15 +472,25 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 		return;
 	}
 	case OP_NORM2:
-	case OP_NORMF:
+	case OP_NORMF: {
+		/* inside a norm, || after an operand closes it: a nested norm goes in
+		 * parentheses, after which || can only open one */
+		bool nested = !p->latex && p->in_norm > 0;
+		if (nested)
+			open_paren(p);
 		sbuf_add(b, p->latex ? "\\left\\| " : "||");
+		p->in_norm++;
 		pr(p, e->kids[0], P_EQ);
+		p->in_norm--;
 		sbuf_add(b, p->latex ? " \\right\\|" : "||");
 		if (e->op == OP_NORMF)
 			sbuf_add(b, "_F");
 		else if (p->latex)
 			sbuf_add(b, "_2");
+		if (nested)
+			close_paren(p);
 		return;
+	}
 	case OP_TR:
 		pr_call(p, "tr", "\\operatorname{tr}", e);
 		return;
@@ -518,7 +550,7 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 
 void print_expr(struct mc *mc, struct sbuf *b, const struct expr *e, enum print_style style)
 {
-	struct printer p = {mc, b, style == PRINT_LATEX};
+	struct printer p = {mc, b, style == PRINT_LATEX, 0};
 	pr(&p, e, P_EQ);
 }
 

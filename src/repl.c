@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <histedit.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ struct repl {
 	struct session *s;
 	EditLine *el;
 	History *hist;
-	char *histfile;  /* owned; NULL when $HOME is unset: no history file */
+	char *histfile;	 /* owned; NULL when $HOME is unset: no history file */
 	bool continuing; /* a statement is unfinished: show the continuation prompt */
 	bool quit;
 };
@@ -50,15 +51,15 @@ static void cmd_seed(struct repl *r, const char *arg);
 static void cmd_rules(struct repl *r, const char *arg);
 
 static const struct repl_command commands[] = {
-	{"help", NULL, "this list", cmd_help},
-	{"vars", NULL, "the declared and defined names", cmd_vars},
-	{"latex", "on|off", "print results as LaTeX", cmd_latex},
-	{"steps", "on|off", "print the derivation with citations", cmd_steps},
-	{"ascii", "on|off", "print Greek letters as ASCII names", cmd_ascii},
-	{"load", "FILE", "run the statements of FILE", cmd_load},
-	{"seed", "N", "seed the random numbers (rand, randn, check)", cmd_seed},
-	{"rules", "[PATTERN]", "list the loaded rules (matching PATTERN)", cmd_rules},
-	{"quit", NULL, "leave (also Ctrl-D)", cmd_quit},
+    {"help", NULL, "this list", cmd_help},
+    {"vars", NULL, "the declared and defined names", cmd_vars},
+    {"latex", "on|off", "print results as LaTeX", cmd_latex},
+    {"steps", "on|off", "print the derivation with citations", cmd_steps},
+    {"ascii", "on|off", "print Greek letters as ASCII names", cmd_ascii},
+    {"load", "FILE", "run the statements of FILE", cmd_load},
+    {"seed", "N", "seed the random numbers (rand, randn, check)", cmd_seed},
+    {"rules", "[PATTERN]", "list the loaded rules (matching PATTERN)", cmd_rules},
+    {"quit", NULL, "leave (also Ctrl-D)", cmd_quit},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
@@ -82,8 +83,8 @@ static void cmd_help(struct repl *r, const char *arg)
 	      out);
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		char left[64];
-		snprintf(left, sizeof left, ":%s%s%s", commands[i].name, commands[i].args ? " " : "",
-			 commands[i].args ? commands[i].args : "");
+		snprintf(left, sizeof left, ":%s%s%s", commands[i].name,
+			 commands[i].args ? " " : "", commands[i].args ? commands[i].args : "");
 		fprintf(out, "  %-20s %s\n", left, commands[i].help);
 	}
 }
@@ -108,8 +109,11 @@ static void describe_decl(struct mc *mc, struct sbuf *b, const struct decl *d)
 		sbuf_printf(b, "vector(%s)", rows);
 		break;
 	case KIND_MATRIX:
-		sbuf_printf(b, "%smatrix(%s, %s)", d->spd ? "spd " : d->symmetric ? "symmetric " : "",
-			    rows, cols);
+		if (d->spd)
+			sbuf_add(b, "spd ");
+		else if (d->symmetric)
+			sbuf_add(b, "symmetric ");
+		sbuf_printf(b, "matrix(%s, %s)", rows, cols);
 		break;
 	}
 }
@@ -231,24 +235,15 @@ static void cmd_seed(struct repl *r, const char *arg)
 	errno = 0;
 	long v = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || v < 0 || v > 0x7fffffffL) {
-		fprintf(s->err, "matcalc: :seed takes a whole number from 0 to 2147483647, not '%s'\n",
+		fprintf(s->err,
+			"matcalc: :seed takes a whole number from 0 to 2147483647, not '%s'\n",
 			arg);
 		return;
 	}
 	value_seed(s, (unsigned long)v);
 }
 
-static void cmd_rules(struct repl *r, const char *arg)
-{
-	command_list_rules_matching(r->s, arg);
-}
-
-/* Until command.c lists rules by pattern, the REPL still links. */
-__attribute__((weak)) void command_list_rules_matching(struct session *s, const char *pattern)
-{
-	(void)pattern;
-	fputs("no rules loaded\n", s->out);
-}
+static void cmd_rules(struct repl *r, const char *arg) { command_list_rules_matching(r->s, arg); }
 
 /* Finds the command a name (or an unambiguous prefix of one) means; NULL after
  * reporting why not. */
@@ -388,10 +383,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_word_byte(unsigned char ch)
-{
-	return isalnum(ch) || ch == '_' || ch >= 0x80;
-}
+static bool is_word_byte(unsigned char ch) { return isalnum(ch) || ch == '_' || ch >= 0x80; }
 
 static size_t display_width(const char *s)
 {
@@ -436,7 +428,7 @@ static void show_cands(struct repl *r, const struct cands *c)
 }
 
 static const char *const keywords[] = {
-	"let", "matrix", "vector", "scalar", "symmetric", "spd",
+    "let", "matrix", "vector", "scalar", "symmetric", "spd",
 };
 
 /* The TAB key: completes the word before the cursor from the names that fit
@@ -608,8 +600,12 @@ static void handle_line(struct repl *r, struct sbuf *pending, const char *line)
 
 int repl_run(struct session *s)
 {
-	/* libedit needs the locale's character set to edit UTF-8 (Greek names) */
-	setlocale(LC_CTYPE, "");
+	fputs("matcalc: type :help for the statements and commands, Ctrl-D to leave\n", stdout);
+	/* libedit edits in the locale's character set; matcalc's input is UTF-8
+	 * (Greek names), so a C or Latin-1 locale is replaced by C.UTF-8 */
+	const char *loc = setlocale(LC_CTYPE, "");
+	if (!loc || strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+		setlocale(LC_CTYPE, "C.UTF-8");
 	struct repl r = {.s = s};
 	HistEvent ev;
 	int rc = 0;
@@ -630,7 +626,8 @@ int repl_run(struct session *s)
 	el_set(r.el, EL_EDITOR, "emacs");
 	el_set(r.el, EL_SIGNAL, 1); /* a signal restores the terminal before it acts */
 	el_set(r.el, EL_HIST, history, r.hist);
-	el_set(r.el, EL_ADDFN, "matcalc-complete", "complete a name or command", repl_complete);
+	/* the wide call: el_set(EL_ADDFN) copies the two strings and never frees them */
+	el_wset(r.el, EL_ADDFN, L"matcalc-complete", L"complete a name or command", repl_complete);
 	el_set(r.el, EL_BIND, "^I", "matcalc-complete", NULL);
 	el_source(r.el, NULL); /* ~/.editrc, e.g. "bind -v" for vi keys */
 

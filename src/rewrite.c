@@ -14,7 +14,9 @@ struct match {
 	struct rewriter *rw;
 	const struct rule *rule;
 	const char *names[RULE_MAX_VARS];
-	struct expr *vals[RULE_MAX_VARS];
+	struct expr *vals[RULE_MAX_VARS]; /* NULL while only the run below is known */
+	struct expr **run[RULE_MAX_VARS]; /* a run of factors a variable took, built on demand */
+	int runlen[RULE_MAX_VARS];
 	int n;
 	/* what the root pattern left over (extension): for a product the factors
 	 * before and after the matched window, for a sum or Hadamard product the
@@ -26,25 +28,47 @@ struct match {
 
 typedef bool (*kont)(struct match *m, void *arg);
 
-static struct expr *lookup(struct match *m, const char *name)
+static struct expr *subproduct(struct match *m, struct expr **v, int n);
+
+static int slot_of(struct match *m, const char *name)
 {
 	for (int i = 0; i < m->n; i++)
 		if (m->names[i] == name)
-			return m->vals[i];
-	return NULL;
+			return i;
+	return -1;
 }
 
-static bool bind_and(struct match *m, const char *name, struct expr *v, kont k, void *arg)
+/* The value of a bound variable (building the product of its run the first
+ * time it is needed), or NULL when unbound or the run is not a valid product. */
+static struct expr *lookup(struct match *m, const char *name)
+{
+	int i = slot_of(m, name);
+	if (i < 0)
+		return NULL;
+	if (!m->vals[i])
+		m->vals[i] = subproduct(m, m->run[i], m->runlen[i]);
+	return m->vals[i];
+}
+
+static bool bind_run_and(struct match *m, const char *name, struct expr *v, struct expr **run,
+			 int len, kont k, void *arg)
 {
 	if (m->n == RULE_MAX_VARS)
 		return false;
 	m->names[m->n] = name;
 	m->vals[m->n] = v;
+	m->run[m->n] = run;
+	m->runlen[m->n] = len;
 	m->n++;
 	if (k(m, arg))
 		return true;
 	m->n--;
 	return false;
+}
+
+static bool bind_and(struct match *m, const char *name, struct expr *v, kont k, void *arg)
+{
+	return bind_run_and(m, name, v, NULL, 0, k, arg);
 }
 
 static bool match(struct match *m, struct expr *p, struct expr *t, kont k, void *arg);
@@ -92,6 +116,8 @@ struct seq_frame {
 
 static struct expr *subproduct(struct match *m, struct expr **v, int n)
 {
+	if (!v)
+		return NULL;
 	if (n == 1)
 		return v[0];
 	struct mc *mc = m->rw->s->mc;
@@ -111,7 +137,19 @@ static bool seq_next(struct match *m, void *arg)
 		return false;
 	struct expr *p = f->P[f->pi];
 	if (p->op == OP_PVAR) {
-		struct expr *v = lookup(m, p->name);
+		int slot = slot_of(m, p->name);
+		if (slot >= 0 && !m->vals[slot]) {
+			/* bound to a run not yet built: compare the runs */
+			int len = m->runlen[slot];
+			if (len <= rt && m->run[slot][0] == f->T[f->ti] && memcmp(m->run[slot], f->T + f->ti, (size_t)len * sizeof *f->T) == 0) {
+				struct seq_frame g = *f;
+				g.pi++;
+				g.ti += len;
+				return seq_next(m, &g);
+			}
+			return false;
+		}
+		struct expr *v = slot >= 0 ? m->vals[slot] : NULL;
 		if (v) {
 			/* a bound variable stands for the same factors again */
 			int len = (v->op == OP_MUL && v->kids[0]->op != OP_NUM) ? v->nkids : 1;
@@ -133,14 +171,25 @@ static bool seq_next(struct match *m, void *arg)
 		}
 		bool last = f->pi == f->np - 1;
 		int minlen = last ? rt : 1, maxlen = last ? rt : rt - (rp - 1);
+		/* A A: when only this variable is left to come, its runs split the rest evenly */
+		int occ = 0, others = 0;
+		for (int i = f->pi; i < f->np; i++) {
+			if (f->P[i]->op == OP_PVAR && f->P[i]->name == p->name)
+				occ++;
+			else
+				others++;
+		}
+		if (occ > 1 && others == 0) {
+			if (rt % occ)
+				return false;
+			minlen = maxlen = rt / occ;
+		}
 		for (int len = minlen; len <= maxlen; len++) {
-			struct expr *sub = subproduct(m, f->T + f->ti, len);
-			if (!sub)
-				continue;
 			struct seq_frame g = *f;
 			g.pi++;
 			g.ti += len;
-			if (bind_and(m, p->name, sub, seq_next, &g))
+			if (bind_run_and(m, p->name, len == 1 ? f->T[f->ti] : NULL, f->T + f->ti, len,
+					 seq_next, &g))
 				return true;
 		}
 		return false;
@@ -380,6 +429,30 @@ static bool finish(struct match *m, void *arg)
 	return true;
 }
 
+/* Whether pattern operand p could match term operand t: a cheap test on the
+ * head operator that spares most of the backtracking. */
+static bool may_match(const struct expr *p, const struct expr *t)
+{
+	if (p->op == OP_PVAR)
+		return true;
+	if (p->op == OP_NUM)
+		return t->op == OP_NUM || t->op == OP_ONES || t->op == OP_MUL;
+	return p->op == t->op;
+}
+
+/* Every fixed operand of an n-ary pattern needs some operand of the term with its head. */
+static bool anchors_present(const struct expr *p, const struct expr *e)
+{
+	for (int i = 0; i < p->nkids; i++) {
+		bool found = false;
+		for (int j = 0; j < e->nkids && !found; j++)
+			found = may_match(p->kids[i], e->kids[j]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct expr *e)
 {
 	struct match m;
@@ -387,10 +460,18 @@ struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct exp
 	m.rw = rw;
 	m.rule = r;
 	struct expr *p = r->lhs;
+	if ((p->op == OP_MUL || p->op == OP_ADD || p->op == OP_HAD) && e->op == p->op &&
+	    !anchors_present(p, e))
+		return NULL;
 	if (p->op == OP_MUL && e->op == OP_MUL && e->nkids > p->nkids) {
 		/* a product pattern matches any run of consecutive factors */
-		for (int from = 0; from < e->nkids; from++)
+		struct expr *first = p->kids[0], *last = p->kids[p->nkids - 1];
+		for (int from = 0; from < e->nkids; from++) {
+			if (!may_match(first, e->kids[from]))
+				continue;
 			for (int to = from + p->nkids; to <= e->nkids; to++) {
+				if (!may_match(last, e->kids[to - 1]))
+					continue;
 				m.pre = e->kids;
 				m.npre = from;
 				m.post = e->kids + to;
@@ -400,6 +481,7 @@ struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct exp
 				if (seq_next(&m, &f))
 					return m.result;
 			}
+		}
 		return NULL;
 	}
 	if ((p->op == OP_ADD || p->op == OP_HAD) && e->op == p->op && e->nkids > p->nkids) {

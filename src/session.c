@@ -689,7 +689,14 @@ static bool run_text(struct session *s, const char *where, const char *src, size
 			parse_free(&p);
 			return false;
 		}
-		loc_report(s->err, where, src, len, p.errloc, p.err ? p.err : "syntax error");
+		struct loc at = p.errloc;
+		/* an early end of input is shown at the end of the last line, not after it */
+		while (at.first > 0 && at.first >= (int)len && (src[at.first - 1] == '\n' || src[at.first - 1] == '\r'))
+			at.first--;
+		const char *msg = p.err ? p.err : "syntax error";
+		if (at.first < (int)len && src[at.first] == ':' && (at.first == 0 || src[at.first - 1] == '\n'))
+			msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
+		loc_report(s->err, where, src, len, at, msg);
 		s->status = 2;
 		parse_free(&p);
 		return false;

@@ -183,19 +183,31 @@ static size_t u8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t k;
+	/* the range of the second byte excludes overlong forms, surrogates and
+	 * code points past U+10FFFF (as the lexer does) */
+	unsigned char lo = 0x80, hi = 0xBF;
 	if (c < 0x80)
 		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
+	if (c >= 0xC2 && c <= 0xDF) {
 		k = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
+	} else if (c >= 0xE0 && c <= 0xEF) {
 		k = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
 		k = 4;
-	else
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
 		return 0;
-	if (k > n)
+	}
+	if (k > n || s[1] < lo || s[1] > hi)
 		return 0;
-	for (size_t i = 1; i < k; i++)
+	for (size_t i = 2; i < k; i++)
 		if ((s[i] & 0xC0) != 0x80)
 			return 0;
 	return k;

@@ -1,4 +1,5 @@
-/* value.c - numeric values: literals, rand/randn/eye/zeros/ones, the session's bindings and printing. */
+/* value.c - numeric values: literals, rand/randn/eye/zeros/ones, the session's bindings and
+ * printing. */
 #include "value.h"
 
 #include <stdio.h>
@@ -9,19 +10,25 @@
 
 #include "print.h"
 
-struct value *value_new(long rows, long cols)
+struct value *value_uninit(long rows, long cols)
 {
 	struct value *v = mc_xmalloc(sizeof *v);
 	v->rows = rows;
 	v->cols = cols;
 	v->data = mc_xmalloc((size_t)(rows * cols) * sizeof(double));
+	return v;
+}
+
+struct value *value_new(long rows, long cols)
+{
+	struct value *v = value_uninit(rows, cols);
 	memset(v->data, 0, (size_t)(rows * cols) * sizeof(double));
 	return v;
 }
 
 struct value *value_copy(const struct value *v)
 {
-	struct value *c = value_new(v->rows, v->cols);
+	struct value *c = value_uninit(v->rows, v->cols);
 	memcpy(c->data, v->data, (size_t)(v->rows * v->cols) * sizeof(double));
 	return c;
 }
@@ -66,8 +73,8 @@ static bool size_arg(struct session *s, const struct syn *call, int i, long *out
 	const struct syn *a = call->kids[i];
 	if (a->kind != SYN_NUM)
 		return mc_fail_at(s->mc, MC_ERR_SHAPE, a->loc,
-				  "%s needs numeric sizes to make a value, e.g. %s(3, 2)", call->name,
-				  call->name);
+				  "%s needs numeric sizes to make a value, e.g. %s(3, 2)",
+				  call->name, call->name);
 	if (a->num < 1 || a->num != floor(a->num) || a->num > (double)VALUE_MAX_ENTRIES)
 		return mc_fail_at(s->mc, MC_ERR_SHAPE, a->loc,
 				  "a size must be a positive whole number");
@@ -76,8 +83,7 @@ static bool size_arg(struct session *s, const struct syn *call, int i, long *out
 }
 
 /* The value of a literal right side; NULL with the error in s->mc. */
-static struct value *literal_value(struct session *s, const struct syn *rhs,
-				   const struct decl *d)
+static struct value *literal_value(struct session *s, const struct syn *rhs, const struct decl *d)
 {
 	struct mc *mc = s->mc;
 	if (rhs->kind == SYN_NUM || rhs->kind == SYN_OP) {
@@ -113,8 +119,8 @@ static struct value *literal_value(struct session *s, const struct syn *rhs,
 		c = d && d->kind == KIND_MATRIX ? r : 1;
 	} else {
 		if (rhs->n != 2) {
-			mc_fail_at(mc, MC_ERR_SHAPE, rhs->loc, "%s takes two sizes: %s(rows, cols)", f,
-				   f);
+			mc_fail_at(mc, MC_ERR_SHAPE, rhs->loc, "%s takes two sizes: %s(rows, cols)",
+				   f, f);
 			return NULL;
 		}
 		if (!size_arg(s, rhs, 0, &r) || !size_arg(s, rhs, 1, &c))
@@ -182,8 +188,9 @@ static bool bind_conflict(struct session *s, const struct decl *d, const struct 
 	sbuf_free(&nb);
 	sbuf_printf(&b, "cannot bind %s to a %ld×%ld value: ", name, v->rows, v->cols);
 	if (d->kind == KIND_SCALAR) {
-		sbuf_printf(&b, "%s is a scalar; to make it a matrix declare it: let %s : matrix(%ld, %ld)",
-			    name, name, v->rows, v->cols);
+		sbuf_printf(
+		    &b, "%s is a scalar; to make it a matrix declare it: let %s : matrix(%ld, %ld)",
+		    name, name, v->rows, v->cols);
 	} else if (d->kind == KIND_VECTOR && v->cols != 1) {
 		char r[64];
 		dim_label(mc, d->rows, r, sizeof r);
@@ -191,10 +198,11 @@ static bool bind_conflict(struct session *s, const struct decl *d, const struct 
 		if (v->rows == 1)
 			sbuf_printf(&b, "; write it as a column: [a; b; c]");
 		else
-			sbuf_printf(&b, "; to make it a matrix declare it: let %s : matrix(%ld, %ld)",
+			sbuf_printf(&b,
+				    "; to make it a matrix declare it: let %s : matrix(%ld, %ld)",
 				    name, v->rows, v->cols);
-	} else if (d->kind == KIND_MATRIX && (never_one(mc, d->rows, v->rows) ||
-					      never_one(mc, d->cols, v->cols))) {
+	} else if (d->kind == KIND_MATRIX &&
+		   (never_one(mc, d->rows, v->rows) || never_one(mc, d->cols, v->cols))) {
 		sbuf_printf(&b,
 			    "%s is a matrix (its name starts with a capital); name a vector in "
 			    "lowercase, or declare it: let %s : matrix(%ld, %ld)",
@@ -212,7 +220,8 @@ static bool bind_conflict(struct session *s, const struct decl *d, const struct 
 			if (i == 1 && dim_find(mc, ds[0]) == dim_find(mc, ds[1]))
 				break;
 			if (raw->name && !raw->auto_named && raw->value < 0 && val >= 0) {
-				sbuf_printf(&b, "%s %s = %ld", any ? " and" : " with", raw->name, val);
+				sbuf_printf(&b, "%s %s = %ld", any ? " and" : " with", raw->name,
+					    val);
 				any = true;
 			}
 		}
@@ -253,8 +262,8 @@ bool value_bind(struct session *s, const struct syn *lhs, const struct syn *rhs)
 			}
 		struct expr *e = session_resolve(s, lhs);
 		if (e && e->op != OP_SYM) {
-			mc_fail_at(mc, MC_ERR_NAME, lhs->loc,
-				   "cannot give %s a value: %s", lhs->name,
+			mc_fail_at(mc, MC_ERR_NAME, lhs->loc, "cannot give %s a value: %s",
+				   lhs->name,
 				   e->op == OP_IDENT  ? "it is the identity"
 				   : e->op == OP_DIFF ? "it is a differential"
 						      : "it is not a symbol");

@@ -14,7 +14,8 @@ struct value {
 /* The largest value accepted (entries): bigger requests are an error, not an abort. */
 #define VALUE_MAX_ENTRIES (1L << 26)
 
-struct value *value_new(long rows, long cols); /* zero-filled */
+struct value *value_new(long rows, long cols);	  /* zero-filled */
+struct value *value_uninit(long rows, long cols); /* entries left unset: the caller fills all */
 struct value *value_copy(const struct value *v);
 void value_free(struct value *v);
 
@@ -35,7 +36,7 @@ void value_free_all(struct session *s);
 /* The session's random numbers (rand, randn, check's instances): reseeded by --seed / :seed. */
 void value_seed(struct session *s, unsigned long seed);
 double value_uniform(struct session *s); /* in [0, 1) */
-double value_normal(struct session *s);  /* standard normal */
+double value_normal(struct session *s);	 /* standard normal */
 
 /* Prints v as the plain printer writes matrices: [1 2; 3 4], [1; 2; 3], or a number. */
 void value_print(struct session *s, struct sbuf *b, const struct value *v);

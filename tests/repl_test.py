@@ -20,7 +20,8 @@ import tempfile
 import termios
 import time
 
-TIMEOUT = 20.0  # seconds per expectation: generous for sanitizer builds
+# seconds per expectation: generous for sanitizer and valgrind runs
+TIMEOUT = float(os.environ.get("REPL_TEST_TIMEOUT", "20"))
 PROMPT = "matcalc> "
 MORE = "   ...> "
 
@@ -45,7 +46,9 @@ def render(raw):
             if m:
                 n = int(m.group(1)) if m.group(1).isdigit() else 1
                 final = m.group(2)
-                if final == "C":
+                if final == "G":
+                    col = n - 1
+                elif final == "C":
                     col += n
                 elif final == "D":
                     col = max(0, col - n)
@@ -158,8 +161,23 @@ class Term:
                     return check(True, what)
                 return check(False, what, self, f"no match for {pattern!r}")
 
-    def prompt(self, what="prompt"):
-        return self.expect(r"^" + re.escape(PROMPT.rstrip()) + r"\Z", what)
+    def prompt(self, what="prompt", more=False):
+        """Waits for the prompt (the continuation prompt with more) as the last
+        thing on screen, then for libedit to put the terminal in raw mode: a
+        key sent before that is read by the tty's line discipline instead
+        (echoed twice, and a Ctrl-D lost)."""
+        shown = (MORE if more else PROMPT).rstrip()
+        if not self.expect(r"^" + re.escape(shown) + r"\Z", what):
+            return False
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                if not termios.tcgetattr(self.fd)[3] & termios.ICANON:
+                    return True
+            except termios.error:
+                return True
+            self._read(time.monotonic() + 0.01)
+        return check(False, what + ": terminal in raw mode", self)
 
     def wait(self, timeout=TIMEOUT):
         """Reads until the child ends; returns its exit status (None: still running)."""
@@ -198,10 +216,10 @@ def check(ok, what, term=None, why=""):
     return False
 
 
-def make_env(home):
+def make_env(home, lc_all="C.UTF-8"):
     env = {k: v for k, v in os.environ.items() if k not in ("HOME", "EDITRC", "INPUTRC")}
     env["TERM"] = "xterm"
-    env["LC_ALL"] = "C.UTF-8"
+    env["LC_ALL"] = lc_all
     if home is not None:
         env["HOME"] = home
     return env
@@ -237,7 +255,7 @@ def session_main(exe, tmp):
         t.prompt()
 
         t.send("tr(A\n")
-        t.expect(r"^" + re.escape(MORE.rstrip()) + r"\Z", "continuation prompt while a bracket is open")
+        t.prompt(more=True, what="continuation prompt while a bracket is open")
         t.send(")\n")
         t.expect(r"^tr\(A\)\n", "the statement over two lines runs")
         t.prompt("back to the main prompt after the statement")
@@ -259,6 +277,8 @@ def session_main(exe, tmp):
         t.expect_line(re.escape(PROMPT) + r"let S : symmetric", "TAB completes a keyword")
         t.send(" matrix(n, n)\n")
         t.prompt()
+        t.send("let Θ : matrix(n, n)\n")  # UTF-8 typed through libedit
+        t.prompt()
         t.send("The\t")
         t.expect_line(re.escape(PROMPT) + r"Theta", "TAB completes an ASCII Greek name")
         t.send(" + S\n")
@@ -267,12 +287,16 @@ def session_main(exe, tmp):
 
         t.send(":frobnicate\n")
         t.expect(r"^matcalc: unknown command ':frobnicate' \(try :help\)\n", "unknown command")
+        t.prompt()
         t.send(":latex maybe\n")
         t.expect(r"^matcalc: :latex takes on or off, not 'maybe'\n", "bad argument of :latex")
+        t.prompt()
         t.send(":seed x1\n")
         t.expect(r"^matcalc: :seed takes a whole number", "bad argument of :seed")
+        t.prompt()
         t.send(":vars everything\n")
         t.expect(r"^matcalc: :vars takes no argument\n", "argument to a command without one")
+        t.prompt()
         t.send(":load /nonexistent/file.mc\n")
         t.expect(r"^matcalc: cannot open /nonexistent/file\.mc: ", "missing :load file")
         t.prompt()
@@ -286,16 +310,25 @@ def session_main(exe, tmp):
         t.expect(r"^f = tr\(Z\^T Z\)\n", ":vars shows a definition")
         t.prompt()
 
+        start = t.pos
+        t.send(":rules (37)\n")
+        t.expect(r"^\[\w+\] .*@ MC \(37\)", ":rules PATTERN lists a matching rule with its citation")
+        t.prompt()
+        shown = t.text()[start:t.pos]
+        check("(33)" not in shown, ":rules PATTERN leaves out the rules that do not match", t)
+
         t.send(":help\n")
         t.expect(r"^  :load FILE +run the statements of FILE\n", ":help lists the commands")
         t.expect(r"^  :quit +", ":help lists :quit")
         t.prompt()
 
-        t.send(":la\t")
-        t.expect_line(re.escape(PROMPT) + r":latex", "TAB completes a : command")
-        t.send("o\t")
-        t.expect_line(re.escape(PROMPT) + r":latex on", "TAB completes the argument of :latex")
+        t.send(":st\t")
+        t.expect_line(re.escape(PROMPT) + r":steps", "TAB completes a : command")
+        t.send("of\t")
+        t.expect_line(re.escape(PROMPT) + r":steps off", "TAB completes the argument of :steps")
         t.send("\n")
+        t.prompt()
+        t.send(":latex on\n")
         t.prompt()
         t.send("A\n")
         t.expect(r"^\\mathbf\{A\}\n", ":latex on prints LaTeX")
@@ -311,7 +344,7 @@ def session_main(exe, tmp):
         t.prompt()
 
         t.send("(A\n")
-        t.expect(r"^" + re.escape(MORE.rstrip()) + r"\Z", "continuation prompt")
+        t.prompt(more=True, what="continuation prompt")
         t.send(":vars\n")
         t.expect(r"^matcalc: unfinished statement dropped\n", "a command ends an unfinished statement")
         t.prompt("main prompt after the dropped statement")
@@ -344,14 +377,18 @@ def session_main(exe, tmp):
 
 
 def session_no_home(exe):
-    """$HOME unset: no history file, and the REPL works."""
-    t = Term(exe, make_env(None))
+    """$HOME unset: no history file, and the REPL works (in the C locale too)."""
+    t = Term(exe, make_env(None, lc_all="C"))
     try:
         t.prompt("prompt without HOME")
         t.send("let y : vector(n)\n")
         t.prompt()
         t.send("y^T y\n")
         t.expect(r"^y\^T y\n", "works without HOME")
+        t.prompt()
+        t.send("θ^T y\n")  # LC_ALL=C: the REPL still reads UTF-8
+        t.expect(r"^(θ\^T y|y\^T θ)\n", "a Greek name typed in the C locale")
+        t.prompt()
         t.send(":quit\n")
         check(t.wait() == 0, "exit 0 without HOME", t, f"status {t.status}")
     finally:
@@ -365,8 +402,9 @@ def session_unwritable_home(exe, tmp):
         t.prompt("prompt with an unwritable HOME")
         t.send("x^T x\n")
         t.expect(r"^x\^T x\n", "works with an unwritable HOME")
+        t.prompt()
         t.send("tr(\n")
-        t.expect(r"^" + re.escape(MORE.rstrip()) + r"\Z", "continuation prompt")
+        t.prompt(more=True, what="continuation prompt")
         t.send("\x04")  # end of input inside a statement: reported, exit 0
         t.expect(r"error: ", "end of input inside a statement is reported")
         check(t.wait() == 0, "exit 0 with an unwritable HOME", t, f"status {t.status}")

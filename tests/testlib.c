@@ -27,14 +27,17 @@ void ts_flush(struct tsession *t)
 
 void ts_reset(struct tsession *t)
 {
-	ts_flush(t);
-	rewind(t->fout);
-	rewind(t->ferr);
-	if (t->out)
-		t->out[0] = '\0';
-	if (t->err)
-		t->err[0] = '\0';
+	/* new streams: a rewound memstream keeps the old bytes past a shorter write */
+	fclose(t->fout);
+	fclose(t->ferr);
+	free(t->out);
+	free(t->err);
+	t->out = t->err = NULL;
 	t->outlen = t->errlen = 0;
+	t->fout = open_memstream(&t->out, &t->outlen);
+	t->ferr = open_memstream(&t->err, &t->errlen);
+	t->s->out = t->fout;
+	t->s->err = t->ferr;
 }
 
 void ts_close(struct tsession *t)
