@@ -11,6 +11,7 @@
 #include "eval.h"
 #include "print.h"
 #include "rewrite.h"
+#include "solve.h"
 #include "value.h"
 #include "verify.h"
 
@@ -191,8 +192,55 @@ static struct expr *one_arg(struct session *s, const struct syn *n)
 	return e;
 }
 
+/* solve(E = 0, Θ): prints "Θ = ..." (or evaluates the solution) */
+static bool run_solve(struct session *s, const struct syn *n, bool evaluate)
+{
+	if (n->n != 2 || n->kids[0]->kind != SYN_EQ)
+		return mc_fail_at(s->mc, MC_ERR_SYNTAX, n->loc,
+				  "solve takes an equation and a symbol: solve(grad(f, X) = 0, X)");
+	/* the equation as one node, so that its sides' shapes are unified */
+	struct expr *eqn = session_resolve(s, n->kids[0]);
+	struct expr *x = eqn ? session_resolve(s, n->kids[1]) : NULL;
+	if (!x)
+		return false;
+	struct expr *lhs = eqn->kids[0], *rhs = eqn->kids[1];
+	if (x->op != OP_SYM)
+		return mc_fail_at(s->mc, MC_ERR_SYNTAX, n->kids[1]->loc,
+				  "solve needs a symbol to solve for, not an expression");
+	bool saved = s->steps;
+	s->steps = false;
+	if (lhs->flags & EF_HAS_OP)
+		lhs = command_derive(s, lhs, n->kids[0]->kids[0]->loc);
+	if (lhs && (rhs->flags & EF_HAS_OP))
+		rhs = command_derive(s, rhs, n->kids[0]->kids[1]->loc);
+	s->steps = saved;
+	if (!lhs || !rhs)
+		return false;
+	bool vec = false;
+	struct expr *sol = solve_linear(s, lhs, rhs, x, &vec);
+	if (!sol) {
+		mc_set_loc(s->mc, n->loc);
+		return false;
+	}
+	if (evaluate) {
+		if (vec)
+			return mc_fail_at(s->mc, MC_ERR_EVAL, n->loc,
+					  "eval of a solution in vec form is not supported: bind "
+					  "values and use eval on the printed expression");
+		return print_value(s, sol);
+	}
+	struct expr *shown = vec ? expr_make1(s->mc, OP_VEC, x, false) : x;
+	struct expr *eq = shown ? expr_make2(s->mc, OP_EQ, shown, sol, false) : NULL;
+	if (!eq)
+		return false;
+	command_print(s, eq);
+	return true;
+}
+
 static bool run_eval(struct session *s, const struct syn *n)
 {
+	if (n->n == 1 && n->kids[0]->kind == SYN_CALL && strcmp(n->kids[0]->name, "solve") == 0)
+		return run_solve(s, n->kids[0], true);
 	struct expr *e = one_arg(s, n);
 	return e && print_value(s, e);
 }
@@ -221,7 +269,7 @@ bool command_run(struct session *s, const struct syn *n)
 		if (strcmp(n->name, "factor") == 0)
 			return run_factor(s, n);
 		if (strcmp(n->name, "solve") == 0)
-			return not_yet(s, n, "solve");
+			return run_solve(s, n, false);
 	}
 	if (n->kind == SYN_EQ)
 		return mc_fail_at(s->mc, MC_ERR_SYNTAX, n->loc,

@@ -470,6 +470,11 @@ static int cmp_terms(const void *pa, const void *pb)
 	long la = term_size(a), lb = term_size(b);
 	if (la != lb)
 		return la > lb ? -1 : 1;
+	/* a multiple of I after the other terms: X^T X + λ I */
+	bool ia = a->op == OP_IDENT || (a->op == OP_MUL && a->kids[a->nkids - 1]->op == OP_IDENT);
+	bool ib = b->op == OP_IDENT || (b->op == OP_MUL && b->kids[b->nkids - 1]->op == OP_IDENT);
+	if (ia != ib)
+		return ia ? 1 : -1;
 	return expr_cmp(a, b);
 }
 

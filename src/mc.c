@@ -363,15 +363,21 @@ int dim_product(struct mc *mc, int a, int b)
 		return a;
 	if (va >= 0 && vb >= 0)
 		return dim_const(mc, va * vb);
+	char na[64], nb[64], name[160];
+	dim_print(mc, a, na, sizeof na);
+	dim_print(mc, b, nb, sizeof nb);
+	snprintf(name, sizeof name, "%s*%s", na, nb);
+	if (a > b) {
+		/* n*m and m*n are one size (named as first met) */
+		int t = a;
+		a = b;
+		b = t;
+	}
 	for (int i = 0; i < mc->nprod; i++) {
 		int *t = &mc->prod_dims[3 * i];
 		if (dim_find(mc, t[0]) == a && dim_find(mc, t[1]) == b)
 			return t[2];
 	}
-	char na[64], nb[64], name[160];
-	dim_print(mc, a, na, sizeof na);
-	dim_print(mc, b, nb, sizeof nb);
-	snprintf(name, sizeof name, "%s*%s", na, nb);
 	int d = dim_new(mc, -1, name, true);
 	if (mc->nprod == mc->capprod) {
 		mc->capprod = mc->capprod ? 2 * mc->capprod : 16;
