@@ -351,40 +351,43 @@ static bool cond_holds(struct match *m, const struct rule_cond *c)
 	struct expr *b = c->nargs > 1 ? inst(m, c->args[1]) : NULL;
 	if (c->nargs > 1 && !b)
 		return false;
-	const char *n = c->name;
 	bool unknown = a->rows < 0 && a->cols < 0;
-	if (strcmp(n, "scalar") == 0)
-		return expr_is_scalar(mc, a);
-	if (strcmp(n, "vector") == 0)
-		return dim_is_one(mc, a->cols) && !dim_is_one(mc, a->rows) && a->rows >= 0;
-	if (strcmp(n, "matrix") == 0)
-		return unknown || (!dim_is_one(mc, a->rows) && !dim_is_one(mc, a->cols));
-	if (strcmp(n, "square") == 0)
-		return unknown || expr_is_square(mc, a);
 	/* the unconstrained gradient in a symmetric X must not use X = X^T before it is read off */
 	struct expr *u = m->rw->s->unsym;
-	if (strcmp(n, "symmetric") == 0)
+	switch (c->kind) {
+	case COND_SCALAR:
+		return expr_is_scalar(mc, a);
+	case COND_VECTOR:
+		return dim_is_one(mc, a->cols) && !dim_is_one(mc, a->rows) && a->rows >= 0;
+	case COND_MATRIX:
+		return unknown || (!dim_is_one(mc, a->rows) && !dim_is_one(mc, a->cols));
+	case COND_NONSCALAR:
+		return !expr_is_scalar(mc, a);
+	case COND_SQUARE:
+		return unknown || expr_is_square(mc, a);
+	case COND_SYMMETRIC:
 		return (a->flags & EF_SYMMETRIC) && !(u && expr_contains(a, u));
-	if (strcmp(n, "spd") == 0)
+	case COND_SPD:
 		return (a->flags & EF_SPD) && !(u && expr_contains(a, u));
-	if (strcmp(n, "const") == 0) {
+	case COND_CONST: {
 		struct expr *x = b ? b : m->rw->var;
 		return !(a->flags & EF_HAS_DIFF) && (!x || !expr_contains(a, x));
 	}
-	if (strcmp(n, "nodiff") == 0)
+	case COND_NODIFF:
 		return !(a->flags & EF_HAS_DIFF);
-	if (strcmp(n, "hasdiff") == 0)
+	case COND_HASDIFF:
 		return (a->flags & EF_HAS_DIFF) != 0;
-	if (strcmp(n, "num") == 0)
+	case COND_NUM:
 		return a->op == OP_NUM;
-	if (strcmp(n, "notnum") == 0)
+	case COND_NOTNUM:
 		return a->op != OP_NUM;
-	if (strcmp(n, "int") == 0)
+	case COND_INT:
 		return a->op == OP_NUM && a->num == (long)a->num;
-	if (strcmp(n, "nonscalar") == 0)
-		return !expr_is_scalar(mc, a);
-	if (strcmp(n, "diffvar") == 0)
+	case COND_DIFFVAR:
 		return a == m->rw->var;
+	case COND_COUNT:
+		break;
+	}
 	return false;
 }
 
@@ -543,10 +546,21 @@ void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
 	rw->fired = calloc((size_t)(rules->n + 1), sizeof *rw->fired);
 	if (!rw->fired)
 		abort();
+	rw->differential = in_sections(section, "differential");
+	for (int i = 0; i < rules->n; i++) {
+		const struct rule *r = &rules->v[i];
+		if (!in_sections(section, r->section))
+			continue;
+		enum expr_op op = r->lhs->op;
+		rw->byop[op] = mc_xrealloc(rw->byop[op], (size_t)(rw->nbyop[op] + 1) * sizeof(int));
+		rw->byop[op][rw->nbyop[op]++] = i;
+	}
 }
 
 void rewriter_done(struct rewriter *rw)
 {
+	for (int op = 0; op < OP_COUNT; op++)
+		free(rw->byop[op]);
 	free(rw->memo_k);
 	free(rw->memo_v);
 	free(rw->fired);
@@ -600,7 +614,7 @@ static void memo_put(struct rewriter *rw, struct expr *e, struct expr *v)
  * for the variable and 0 for any other symbol (the definition of d). */
 static struct expr *builtin_step(struct rewriter *rw, struct expr *e)
 {
-	if (e->op != OP_D || !in_sections(rw->section, "differential"))
+	if (e->op != OP_D || !rw->differential)
 		return NULL;
 	struct expr *a = e->kids[0];
 	if (a->op == OP_SYM)
@@ -621,10 +635,9 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 		*which = NULL;
 		return b;
 	}
-	for (int i = 0; i < rw->rules->n; i++) {
+	for (int k = 0; k < rw->nbyop[e->op]; k++) {
+		int i = rw->byop[e->op][k];
 		const struct rule *r = &rw->rules->v[i];
-		if (r->lhs->op != e->op || !in_sections(rw->section, r->section))
-			continue;
 		struct expr *res = rewrite_apply(rw, r, e);
 		/* a rule never changes a shape: a result that does is refused */
 		if (res && res != e && !same_shape(rw->s->mc, res, e))

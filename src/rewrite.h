@@ -8,8 +8,17 @@
 
 #define RULE_MAX_VARS 16
 
+/* The conditions a rule can state (their names in rule files are these, lower case). */
+enum cond_kind {
+	COND_SCALAR, COND_VECTOR, COND_MATRIX, COND_SQUARE, COND_SYMMETRIC, COND_SPD, COND_CONST,
+	COND_NODIFF, COND_HASDIFF, COND_NUM, COND_INT, COND_NOTNUM, COND_DIFFVAR, COND_NONSCALAR,
+	COND_COUNT
+};
+extern const char *const rule_cond_names[COND_COUNT];
+
 /* A condition such as symmetric(A) or const(A, X). */
 struct rule_cond {
+	enum cond_kind kind;
 	const char *name; /* interned */
 	int nargs;
 	struct expr *args[2]; /* patterns */
@@ -63,6 +72,10 @@ struct rewriter {
 	struct expr **memo_k, **memo_v;
 	size_t memo_cap, memo_n;
 	int *fired; /* per rule, for the loop report */
+	/* the rules of the active sections, indexed by the head operator of their left side */
+	int *byop[OP_COUNT];
+	int nbyop[OP_COUNT];
+	bool differential; /* the section list has [differential]: d(X) of symbols is built in */
 };
 
 /* Loads every *.rules file of dir into rs (sorted by file name). On a broken

@@ -8,9 +8,12 @@
 #include "print.h"
 #include "rewrite.h"
 
-static const char *const known_conds[] = {
-	"scalar", "vector", "matrix", "square", "symmetric", "spd", "const", "nodiff",
-	"hasdiff", "num", "int", "notnum", "diffvar", "nonscalar", NULL,
+const char *const rule_cond_names[COND_COUNT] = {
+	[COND_SCALAR] = "scalar",     [COND_VECTOR] = "vector",   [COND_MATRIX] = "matrix",
+	[COND_SQUARE] = "square",     [COND_SYMMETRIC] = "symmetric", [COND_SPD] = "spd",
+	[COND_CONST] = "const",       [COND_NODIFF] = "nodiff",   [COND_HASDIFF] = "hasdiff",
+	[COND_NUM] = "num",           [COND_INT] = "int",         [COND_NOTNUM] = "notnum",
+	[COND_DIFFVAR] = "diffvar",   [COND_NONSCALAR] = "nonscalar",
 };
 
 static const char *const known_sections[] = {
@@ -233,19 +236,20 @@ static bool add_rule(struct loader *ld, struct rules *rs, const struct syn *r, c
 	for (int i = 0; i < ru->nconds; i++) {
 		const struct syn *c = r->kids[2 + i];
 		int k;
-		for (k = 0; known_conds[k]; k++)
-			if (strcmp(known_conds[k], c->name) == 0)
+		for (k = 0; k < COND_COUNT; k++)
+			if (strcmp(rule_cond_names[k], c->name) == 0)
 				break;
-		if (!known_conds[k]) {
+		if (k == COND_COUNT) {
 			struct sbuf names = {0};
-			for (k = 0; known_conds[k]; k++)
-				sbuf_printf(&names, "%s%s", k ? " " : "", known_conds[k]);
+			for (k = 0; k < COND_COUNT; k++)
+				sbuf_printf(&names, "%s%s", k ? " " : "", rule_cond_names[k]);
 			lerr(ld, c->loc, "unknown condition '%s' (known: %s)", c->name, names.s);
 			sbuf_free(&names);
 			return false;
 		}
 		if (c->n < 1 || c->n > 2)
 			return lerr(ld, c->loc, "a condition takes one or two arguments");
+		ru->conds[i].kind = (enum cond_kind)k;
 		ru->conds[i].name = mc_intern(mc, c->name);
 		ru->conds[i].nargs = c->n;
 		for (int a = 0; a < c->n; a++) {

@@ -7,7 +7,7 @@ sh tests/install-deps.sh --test
 build=${BUILD:-build}
 if [ ! -f "$build/build.ninja" ]; then
 	# shellcheck disable=SC2086
-	meson setup "$build" ${MESON_ARGS:-} >/dev/null
+	meson setup "$build" ${MESON_ARGS:-}
 fi
 ninja -C "$build"
 meson test -C "$build" --num-processes 2 --print-errorlogs
