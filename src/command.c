@@ -282,8 +282,21 @@ bool command_run(struct session *s, const struct syn *n)
 		return false;
 	if (eval_all_bound(s, e))
 		return print_value(s, e);
-	if (!s->steps_shown)
+	if (!s->steps_shown && s->latex && n->kind == SYN_CALL && strcmp(n->name, "grad") == 0 &&
+	    n->n == 2 && n->kids[0]->kind == SYN_IDENT && session_def(s, n->kids[0]->name)) {
+		/* a named function's gradient reads as on a slide: ∇_θ f = ... */
+		struct expr *x = session_resolve(s, n->kids[1]);
+		char *xs = x ? print_str(s->mc, x, PRINT_LATEX) : NULL;
+		char *r = print_str(s->mc, e, PRINT_LATEX);
+		struct sbuf f = {0};
+		print_name(s->mc, &f, n->kids[0]->name);
+		fprintf(s->out, "\\nabla_{%s} %s = %s\n", xs ? xs : "", f.s, r);
+		sbuf_free(&f);
+		free(xs);
+		free(r);
+	} else if (!s->steps_shown) {
 		command_print(s, e);
+	}
 	s->steps_shown = false;
 	return true;
 }

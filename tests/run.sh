@@ -10,4 +10,13 @@ if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" ${MESON_ARGS:-}
 fi
 ninja -C "$build"
-meson test -C "$build" --num-processes 2 --print-errorlogs
+log=$(mktemp)
+status=0
+meson test -C "$build" --num-processes 2 --print-errorlogs | tee "$log" || status=$?
+# one closing line a CI reader understands, from meson's own summary
+ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+timeout=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+rm -f "$log"
+echo "$build: ${ok:-0} passed, $(( ${fail:-0} + ${timeout:-0} )) failed"
+exit "$status"
