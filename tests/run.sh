@@ -11,12 +11,16 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build"
 log=$(mktemp)
-status=0
-meson test -C "$build" --num-processes 2 --print-errorlogs | tee "$log" || status=$?
+{
+	rc=0
+	meson test -C "$build" --num-processes 2 --print-errorlogs || rc=$?
+	echo "$rc" >"$log.rc"
+} | tee "$log"
+status=$(cat "$log.rc")
 # one closing line a CI reader understands, from meson's own summary
 ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 timeout=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
-rm -f "$log"
+rm -f "$log" "$log.rc"
 echo "$build: ${ok:-0} passed, $(( ${fail:-0} + ${timeout:-0} )) failed"
 exit "$status"
