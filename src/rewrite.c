@@ -533,6 +533,39 @@ static bool in_sections(const char *sections, const char *section)
 	return false;
 }
 
+static const struct rule_index *rule_index(struct rules *rules, const char *sections)
+{
+	for (int i = 0; i < rules->nidx; i++)
+		if (strcmp(rules->idx[i].sections, sections) == 0)
+			return &rules->idx[i];
+	rules->idx = mc_xrealloc(rules->idx, (size_t)(rules->nidx + 1) * sizeof *rules->idx);
+	struct rule_index *ix = &rules->idx[rules->nidx++];
+	memset(ix, 0, sizeof *ix);
+	ix->sections = mc_xstrdup(sections);
+	ix->differential = in_sections(sections, "differential");
+	for (int i = 0; i < rules->n; i++) {
+		const struct rule *r = &rules->v[i];
+		if (!in_sections(sections, r->section))
+			continue;
+		enum expr_op op = r->lhs->op;
+		ix->byop[op] = mc_xrealloc(ix->byop[op], (size_t)(ix->nbyop[op] + 1) * sizeof(int));
+		ix->byop[op][ix->nbyop[op]++] = i;
+	}
+	return ix;
+}
+
+void rules_free_index(struct rules *rules)
+{
+	for (int i = 0; i < rules->nidx; i++) {
+		for (int op = 0; op < OP_COUNT; op++)
+			free(rules->idx[i].byop[op]);
+		free(rules->idx[i].sections);
+	}
+	free(rules->idx);
+	rules->idx = NULL;
+	rules->nidx = 0;
+}
+
 void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
 		   const char *section, struct expr *var, struct steps *steps)
 {
@@ -543,24 +576,11 @@ void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
 	rw->var = var;
 	rw->steps = steps;
 	rw->limit = 20000;
-	rw->fired = calloc((size_t)(rules->n + 1), sizeof *rw->fired);
-	if (!rw->fired)
-		abort();
-	rw->differential = in_sections(section, "differential");
-	for (int i = 0; i < rules->n; i++) {
-		const struct rule *r = &rules->v[i];
-		if (!in_sections(section, r->section))
-			continue;
-		enum expr_op op = r->lhs->op;
-		rw->byop[op] = mc_xrealloc(rw->byop[op], (size_t)(rw->nbyop[op] + 1) * sizeof(int));
-		rw->byop[op][rw->nbyop[op]++] = i;
-	}
+	rw->ix = rule_index(rules, section);
 }
 
 void rewriter_done(struct rewriter *rw)
 {
-	for (int op = 0; op < OP_COUNT; op++)
-		free(rw->byop[op]);
 	free(rw->memo_k);
 	free(rw->memo_v);
 	free(rw->fired);
@@ -614,7 +634,7 @@ static void memo_put(struct rewriter *rw, struct expr *e, struct expr *v)
  * for the variable and 0 for any other symbol (the definition of d). */
 static struct expr *builtin_step(struct rewriter *rw, struct expr *e)
 {
-	if (e->op != OP_D || !rw->differential)
+	if (e->op != OP_D || !rw->ix->differential)
 		return NULL;
 	struct expr *a = e->kids[0];
 	if (a->op == OP_SYM)
@@ -635,8 +655,8 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 		*which = NULL;
 		return b;
 	}
-	for (int k = 0; k < rw->nbyop[e->op]; k++) {
-		int i = rw->byop[e->op][k];
+	for (int k = 0; k < rw->ix->nbyop[e->op]; k++) {
+		int i = rw->ix->byop[e->op][k];
 		const struct rule *r = &rw->rules->v[i];
 		struct expr *res = rewrite_apply(rw, r, e);
 		/* a rule never changes a shape: a result that does is refused */
@@ -644,7 +664,13 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 			res = NULL;
 		if (res && res != e) {
 			*which = r;
-			rw->fired[i]++;
+			if (!rw->fired && rw->count > rw->limit / 2) {
+				rw->fired = calloc((size_t)rw->rules->n + 1, sizeof *rw->fired);
+				if (!rw->fired)
+					abort();
+			}
+			if (rw->fired)
+				rw->fired[i]++;
 			rw->rules->v[i].hits++;
 			return res;
 		}
@@ -681,11 +707,13 @@ static struct expr *norm(struct rewriter *rw, struct expr *e)
 	struct expr *cur = e;
 	for (;;) {
 		if (cur->nkids) {
-			struct expr **k = mc_xmalloc((size_t)cur->nkids * sizeof *k);
+			struct expr *small[8];
+			struct expr **k = cur->nkids <= 8 ? small : mc_xmalloc((size_t)cur->nkids * sizeof *k);
 			for (int i = 0; i < cur->nkids; i++)
 				k[i] = norm(rw, cur->kids[i]);
 			cur = rebuild(rw, cur, k);
-			free(k);
+			if (k != small)
+				free(k);
 		}
 		if (rw->count >= rw->limit) {
 			rw->stop = REWRITE_LIMIT;
@@ -754,7 +782,7 @@ struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e)
 		struct sbuf b = {0};
 		sbuf_printf(&b, "the rules did not reach a fixed point in %ld steps; most applied:",
 			    rw->limit);
-		for (int shown = 0; shown < 3; shown++) {
+		for (int shown = 0; shown < 3 && rw->fired; shown++) {
 			int best = -1;
 			for (int i = 0; i < rw->rules->n; i++)
 				if (rw->fired[i] > 0 && (best < 0 || rw->fired[i] > rw->fired[best]))

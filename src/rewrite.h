@@ -39,9 +39,19 @@ struct rule {
 	long hits; /* applications so far in this session (coverage tests, :rules) */
 };
 
+/* The rules of a list of sections, indexed by the head operator of their left side. */
+struct rule_index {
+	char *sections; /* owned */
+	int *byop[OP_COUNT];
+	int nbyop[OP_COUNT];
+	bool differential; /* the list has [differential]: d(X) of symbols is built in */
+};
+
 struct rules {
 	struct rule *v;
 	int n, cap;
+	struct rule_index *idx; /* made on first use of each section list */
+	int nidx;
 };
 
 /* One application of a rule, for --steps. */
@@ -71,11 +81,8 @@ struct rewriter {
 	/* memo of normal forms: node -> node */
 	struct expr **memo_k, **memo_v;
 	size_t memo_cap, memo_n;
-	int *fired; /* per rule, for the loop report */
-	/* the rules of the active sections, indexed by the head operator of their left side */
-	int *byop[OP_COUNT];
-	int nbyop[OP_COUNT];
-	bool differential; /* the section list has [differential]: d(X) of symbols is built in */
+	int *fired; /* per rule, counted once the run is long: for the loop report */
+	const struct rule_index *ix;
 };
 
 /* Loads every *.rules file of dir into rs (sorted by file name). On a broken
@@ -85,6 +92,7 @@ bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char *
 bool rules_load_text(struct session *s, struct rules *rs, const char *file, const char *text,
 		     size_t len, char **report);
 void rules_free(struct rules *rs);
+void rules_free_index(struct rules *rs);
 
 /* Rewrites e with the rules of one section until nothing applies (or the
  * limit is reached: then an error naming the rules that fired most). */

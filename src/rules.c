@@ -374,6 +374,7 @@ bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char *
 
 void rules_free(struct rules *rs)
 {
+	rules_free_index(rs);
 	free(rs->v);
 	memset(rs, 0, sizeof *rs);
 }
