@@ -478,6 +478,11 @@ static int cmp_terms(const void *pa, const void *pb)
 	return expr_cmp(a, b);
 }
 
+static bool unknown_shape(const struct expr *e)
+{
+	return e->rows < 0 && e->cols < 0;
+}
+
 static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unify)
 {
 	struct list terms = {0};
@@ -528,9 +533,10 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 	if (!nonscalar && !any_pattern) {
 		rows = cols = mc->dim_one;
 	}
-	/* I in a sum forces it square */
+	/* I in a sum (also -I, λ I) forces it square */
 	for (int i = 0; i < flat.n; i++)
-		if (flat.v[i]->op == OP_IDENT && nonscalar && !same_dim(mc, rows, cols, unify)) {
+		if (unknown_shape(flat.v[i]) && flat.v[i]->op != OP_ZERO && !(flat.v[i]->flags & EF_HAS_PVAR) &&
+		    nonscalar && !same_dim(mc, rows, cols, unify)) {
 			char b[128];
 			struct expr tmp = {.rows = rows, .cols = cols};
 			expr_shape_str(mc, &tmp, b, sizeof b);
@@ -539,6 +545,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 			return NULL;
 		}
 	/* collect like terms: coefficient arithmetic */
+	bool regroup = false;
 	struct list bases = {0};
 	double *coefs = NULL;
 	int cap = 0;
@@ -576,12 +583,20 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 							       : scale(mc, coefs[j], bases.v[j]);
 		if (!t)
 			goto fail;
+		if (t->op == OP_ADD) /* 0.5 (y + 4) + 0.5 (y + 4): the sum's terms join this one */
+			regroup = true;
 		list_push(&terms, t);
 	}
 	free(bases.v);
 	free(coefs);
 	free(flat.v);
 	struct expr *res;
+	if (regroup) {
+		/* collect again with the inner sum's terms in this one */
+		res = make_add(mc, terms.n, terms.v, unify);
+		free(terms.v);
+		return res;
+	}
 	if (terms.n == 0)
 		res = expr_zero(mc, DIM_ANY, DIM_ANY);
 	else if (terms.n == 1)
@@ -616,10 +631,6 @@ static void flatten_mul(struct list *l, struct expr *e)
 		list_push(l, e);
 }
 
-static bool unknown_shape(const struct expr *e)
-{
-	return e->rows < 0 && e->cols < 0;
-}
 
 /* A run of matrix factors whose product is 1x1 (like y^T x), kept as one
  * scalar factor. */
@@ -771,7 +782,8 @@ static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unif
 			cols = t->cols;
 			continue;
 		}
-		if (t->op == OP_MUL && t->nkids == 2 && t->kids[1]->op == OP_ONES) {
+		if (t->op == OP_MUL && t->nkids == 2 && t->kids[1]->op == OP_ONES &&
+		    expr_is_scalar(mc, t->kids[0])) {
 			list_push(&scal, t->kids[0]);
 			rows = t->kids[1]->rows;
 			cols = t->kids[1]->cols;
@@ -924,8 +936,16 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 				return NULL;
 			return expr_ident(mc, DIM_ANY);
 		}
-		if (a->op == OP_NUM && b->op == OP_NUM)
-			return expr_num(mc, pow(a->num, b->num));
+		if (b->op == OP_NUM && b->num == -1)
+			return expr_make1(mc, OP_INV, a, unify); /* e^-1 reads as an inverse too */
+		if (a->op == OP_NUM && b->op == OP_NUM) {
+			double v = pow(a->num, b->num);
+			if (v != v || v == HUGE_VAL || v == -HUGE_VAL) {
+				mc_fail(mc, MC_ERR_SHAPE, "%g^%g is not a real number", a->num, b->num);
+				return NULL;
+			}
+			return expr_num(mc, v);
+		}
 		if (expr_is_scalar(mc, a) || unknown_shape(a))
 			return make_node(mc, op, a->rows, a->cols, EF_SYMMETRIC, 2, kids);
 		if (b->op != OP_NUM || b->num != floor(b->num)) {

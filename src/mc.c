@@ -64,9 +64,10 @@ void mc_free(struct mc *mc)
 		free(b);
 		b = n;
 	}
-	for (size_t i = 0; i < mc->nstrs; i++)
-		free(mc->strs[i]);
-	free(mc->strs);
+	for (size_t i = 0; i < mc->nnames; i++)
+		free(mc->names[i].str);
+	free(mc->names);
+	free(mc->name_hash);
 	free(mc->table);
 	free(mc->dims);
 	free(mc->prod_dims);
@@ -107,18 +108,68 @@ char *mc_strdup(struct mc *mc, const char *s)
 	return d;
 }
 
+static size_t str_hash(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void name_hash_insert(struct mc *mc, int idx)
+{
+	size_t mask = mc->name_hash_size - 1;
+	size_t i = str_hash(mc->names[idx].str) & mask;
+	while (mc->name_hash[i] >= 0)
+		i = (i + 1) & mask;
+	mc->name_hash[i] = idx;
+}
+
+static int name_find(struct mc *mc, const char *s)
+{
+	if (!mc->name_hash_size)
+		return -1;
+	size_t mask = mc->name_hash_size - 1;
+	for (size_t i = str_hash(s) & mask; mc->name_hash[i] >= 0; i = (i + 1) & mask)
+		if (strcmp(mc->names[mc->name_hash[i]].str, s) == 0)
+			return mc->name_hash[i];
+	return -1;
+}
+
+static int name_index(struct mc *mc, const char *s)
+{
+	int i = name_find(mc, s);
+	if (i >= 0)
+		return i;
+	if (mc->nnames == mc->capnames) {
+		mc->capnames = mc->capnames ? 2 * mc->capnames : 64;
+		mc->names = mc_xrealloc(mc->names, mc->capnames * sizeof *mc->names);
+	}
+	if (2 * (mc->nnames + 1) > mc->name_hash_size) {
+		free(mc->name_hash);
+		mc->name_hash_size = mc->name_hash_size ? 2 * mc->name_hash_size : 128;
+		mc->name_hash = mc_xmalloc(mc->name_hash_size * sizeof *mc->name_hash);
+		for (size_t k = 0; k < mc->name_hash_size; k++)
+			mc->name_hash[k] = -1;
+		for (size_t k = 0; k < mc->nnames; k++)
+			name_hash_insert(mc, (int)k);
+	}
+	i = (int)mc->nnames++;
+	mc->names[i] = (struct mc_name){mc_xstrdup(s), NULL, -1};
+	name_hash_insert(mc, i);
+	return i;
+}
+
 const char *mc_intern(struct mc *mc, const char *s)
 {
-	/* few distinct names in a session: a linear scan is fine */
-	for (size_t i = 0; i < mc->nstrs; i++)
-		if (strcmp(mc->strs[i], s) == 0)
-			return mc->strs[i];
-	if (mc->nstrs == mc->capstrs) {
-		mc->capstrs = mc->capstrs ? 2 * mc->capstrs : 64;
-		mc->strs = mc_xrealloc(mc->strs, mc->capstrs * sizeof *mc->strs);
-	}
-	mc->strs[mc->nstrs] = mc_xstrdup(s);
-	return mc->strs[mc->nstrs++];
+	int i = name_index(mc, s); /* may move mc->names */
+	return mc->names[i].str;
+}
+
+struct mc_name *mc_name_info(struct mc *mc, const char *s)
+{
+	int i = name_index(mc, s);
+	return &mc->names[i];
 }
 
 static bool vfail(struct mc *mc, enum mc_errkind kind, const struct loc *loc, const char *fmt,
@@ -187,11 +238,13 @@ int dim_new(struct mc *mc, long value, const char *name, bool auto_named)
 
 int dim_named(struct mc *mc, const char *name)
 {
-	const char *in = mc_intern(mc, name);
-	for (int i = 0; i < mc->ndims; i++)
-		if (mc->dims[i].name == in)
-			return i;
-	return dim_new(mc, -1, in, false);
+	struct mc_name *info = mc_name_info(mc, name);
+	if (info->dim < 0) {
+		int d = dim_new(mc, -1, info->str, false);
+		info = mc_name_info(mc, name); /* dim_new may have grown the name table */
+		info->dim = d;
+	}
+	return info->dim;
 }
 
 int dim_const(struct mc *mc, long value)

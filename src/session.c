@@ -36,11 +36,7 @@ void session_free(struct session *s)
 
 const struct decl *session_decl(struct session *s, const char *name)
 {
-	const char *in = mc_intern(s->mc, name);
-	for (int i = s->ndecls - 1; i >= 0; i--)
-		if (s->decls[i]->name == in)
-			return s->decls[i];
-	return NULL;
+	return mc_name_info(s->mc, name)->decl;
 }
 
 const struct def *session_def(struct session *s, const char *name)
@@ -63,6 +59,10 @@ static void drop_def(struct session *s, const char *in)
 
 static void drop_decl(struct session *s, const char *in)
 {
+	struct mc_name *info = mc_name_info(s->mc, in);
+	if (!info->decl)
+		return;
+	info->decl = NULL;
 	for (int i = 0; i < s->ndecls; i++)
 		if (s->decls[i]->name == in) {
 			value_unbind(s, s->decls[i]);
@@ -91,7 +91,13 @@ static struct decl *add_decl(struct session *s, const char *name, enum decl_kind
 		s->decls = mc_xrealloc(s->decls, (size_t)s->capdecls * sizeof *s->decls);
 	}
 	s->decls[s->ndecls++] = d;
+	mc_name_info(s->mc, in)->decl = d;
 	return d;
+}
+
+const struct decl *session_declare_scalar(struct session *s, const char *name)
+{
+	return add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
 }
 
 /* The kind a name has when nobody declared it: from its initial (SPEC 2). */
@@ -126,6 +132,7 @@ static const struct decl *implicit_decl(struct session *s, const char *name)
 	} else {
 		int r = dim_named(s->mc, auto1);
 		s->mc->dims[r].auto_named = true;
+		s->mc->dims[r].not_one = true; /* a vector by its name stays a vector */
 		d = add_decl(s, name, KIND_VECTOR, r, s->mc->dim_one, true);
 	}
 	return d;
@@ -432,6 +439,10 @@ static struct expr *resolve_op(struct session *s, const struct syn *n)
 		r = expr_make2(mc, OP_MUL, a, b, true);
 		break;
 	case SOP_DIV:
+		if (b->op == OP_ZERO) {
+			fail_at(s, n->kids[1], MC_ERR_SHAPE, "division by zero");
+			return NULL;
+		}
 		if (!expr_is_scalar(mc, b)) {
 			char sh[128];
 			expr_shape_str(mc, b, sh, sizeof sh);

@@ -70,6 +70,9 @@ struct expr *session_resolve(struct session *s, const struct syn *syn);
 const struct decl *session_decl(struct session *s, const char *name);
 const struct def *session_def(struct session *s, const char *name);
 
+/* Makes name an implicit scalar (a = 2.5 for an undeclared, lowercase a). */
+const struct decl *session_declare_scalar(struct session *s, const char *name);
+
 /* Reports mc's error (with the statement's location when it has none) and
  * clears it. */
 void session_report(struct session *s, struct loc fallback);

@@ -275,6 +275,9 @@ bool value_bind(struct session *s, const struct syn *lhs, const struct syn *rhs)
 		}
 		d = e->decl;
 	}
+	/* a number given to a name that is a vector only by its initial makes it a scalar */
+	if (d->implicit && d->kind == KIND_VECTOR && v->rows == 1 && v->cols == 1)
+		d = session_declare_scalar(s, d->name);
 	bool same = dim_find(mc, d->rows) == dim_find(mc, d->cols);
 	if (!dim_fits(mc, d->rows, v->rows) || !dim_fits(mc, d->cols, v->cols) ||
 	    (same && v->rows != v->cols)) {

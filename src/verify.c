@@ -127,7 +127,8 @@ static void inst_begin(struct instance *in, struct session *s)
 	in->capsaved = s->capbinds;
 	s->binds = NULL;
 	s->nbinds = s->capbinds = 0;
-	qsort(in->syms, (size_t)in->nsyms, sizeof *in->syms, cmp_decl);
+	if (in->nsyms > 1)
+		qsort(in->syms, (size_t)in->nsyms, sizeof *in->syms, cmp_decl);
 	in->diff_vals = mc_xmalloc((size_t)(in->ndiffs + 1) * sizeof *in->diff_vals);
 	memset(in->diff_vals, 0, (size_t)(in->ndiffs + 1) * sizeof *in->diff_vals);
 }
@@ -638,8 +639,10 @@ bool verify_check(struct session *s, const struct syn *call)
 	in.s = s;
 	inst_collect(&in, a);
 	inst_collect(&in, b);
-	if (gside >= 0)
+	if (gside >= 0) {
 		inst_collect(&in, cl.f);
+		inst_collect(&in, cl.x); /* X gets a value even when f does not use it */
+	}
 	inst_begin(&in, s);
 	/* with no correct gradient compare() evaluates the claim and the
 	 * finite differences only */

@@ -143,7 +143,7 @@ static struct expr *gen_scalar(struct gen *g, int depth)
 		/* a scalar power: numeric or symbolic exponent */
 		struct expr *b = gen(g, g->one, g->one, depth - 1);
 		/* a numeric exponent is a whole number, so folding keeps numbers
-		 * exact; not -1 (known_bug_pow_minus_one) */
+		 * exact; not -1 (test_pow_minus_one) */
 		static const double ex[] = {2, 3, 4, -2};
 		struct expr *x = pick(g, 2) ? expr_num(g->mc, ex[pick(g, 4)])
 					    : gen(g, g->one, g->one, depth - 2);
@@ -449,7 +449,7 @@ END_TEST
 /* src/expr.c expr_make(OP_POW): an exponent of 1 gives the base back, but an
  * exponent of -1 makes a POW node, while the parser reads e^-1 (and e^(-1))
  * as OP_INV: pow(e, -1) prints as e^-1 and comes back as a different node. */
-START_TEST(known_bug_pow_minus_one)
+START_TEST(test_pow_minus_one)
 {
 	struct gen g;
 	gen_open(&g, 1);
@@ -465,7 +465,7 @@ END_TEST
  * whose coefficient adds up to 1 comes back as a nested sum:
  * 0.5 (y + 4) + 0.5 (y + 4) + y, built in one call, is ((y + 4) + y), which
  * prints as y + 4 + y and parses back as 2 y + 4 (seed 130, #4550). */
-START_TEST(known_bug_add_coefficient_one_not_flattened)
+START_TEST(test_add_coefficient_one_not_flattened)
 {
 	struct gen g;
 	gen_open(&g, 1);
@@ -487,12 +487,8 @@ static Suite *roundtrip_suite(void)
 	TCase *tc = tcase_create("print-parse");
 	tcase_add_test(tc, test_roundtrip_every_operator);
 	tcase_add_test(tc, test_roundtrip_random);
-	/* Not registered until src/expr.c folds pow(e, -1) into inv(e) and
-	 * flattens a collected sum:
-	 * tcase_add_test(tc, known_bug_pow_minus_one);
-	 * tcase_add_test(tc, known_bug_add_coefficient_one_not_flattened); */
-	(void)known_bug_pow_minus_one;
-	(void)known_bug_add_coefficient_one_not_flattened;
+	tcase_add_test(tc, test_pow_minus_one);
+	tcase_add_test(tc, test_add_coefficient_one_not_flattened);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
