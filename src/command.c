@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "diff.h"
+#include "emit.h"
 #include "eval.h"
 #include "print.h"
 #include "rewrite.h"
@@ -277,9 +278,12 @@ bool command_run(struct session *s, const struct syn *n)
 	struct expr *e = session_resolve(s, n);
 	if (!e)
 		return false;
+	struct expr *call = e;
 	e = (e->flags & EF_HAS_OP) ? command_derive(s, e, n->loc) : diff_simplify(s, e);
 	if (!e)
 		return false;
+	if (s->emit_numpy || s->emit_c)
+		return emit_statement(s, call, e, s->out);
 	if (eval_all_bound(s, e))
 		return print_value(s, e);
 	if (!s->steps_shown && s->latex && n->kind == SYN_CALL && strcmp(n->name, "grad") == 0 &&

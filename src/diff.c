@@ -235,12 +235,10 @@ struct expr *diff_simplify(struct session *s, struct expr *e)
 		struct expr *r = run_rules(s, "simplify", NULL, e);
 		if (!r)
 			return NULL;
-		r = map_kids(s, r, collect_node);
-		if (!r)
-			return NULL;
-		if (r == e)
-			break;
-		e = r;
+		struct expr *c = map_kids(s, r, collect_node);
+		if (!c || c == r)
+			return c; /* the rules were at a fixed point and nothing was collected */
+		e = c;
 	}
 	return e;
 }

@@ -734,36 +734,35 @@ static struct frag py_mul(struct em *em, const struct expr *e, int hr, int hc, b
 	struct chain ch;
 	chain_plan(em, e, hr, hc, &ch, &sc, &nsc);
 	struct frag *parts = mc_xmalloc((size_t)(nsc + 2) * sizeof *parts);
-	int np = 0;
+	int nparts = 0;
 	double coef = negate ? -1 : 1;
 	for (int i = 0; i < nsc; i++)
 		if (sc[i]->op == OP_NUM)
 			coef *= sc[i]->num;
 	if (coef != 1 && coef != -1)
-		parts[np++] = py_num(fabs(coef));
+		parts[nparts++] = py_num(fabs(coef));
 	for (int i = 0; i < nsc; i++)
 		if (sc[i]->op != OP_NUM)
-			parts[np++] = py_ref(em, sc[i], DIM_ANY, DIM_ANY);
+			parts[nparts++] = py_ref(em, sc[i], DIM_ANY, DIM_ANY);
 	if (ch.n > 0) {
 		struct pyseg s = py_seg(em, &ch, 0, ch.n - 1);
 		if (s.inv)
 			s.f = py_call("np.linalg.inv", inv_matrix(&s, s.trans), NULL);
-		parts[np++] = s.f;
+		parts[nparts++] = s.f;
 	} else if (ch.dropped_identity) {
 		int r = rows_of(e, hr);
-		parts[np++] = py_filled(em, "eye", r, r, e);
+		parts[nparts++] = py_filled(em, "eye", r, r, e);
 	}
-	struct frag f;
-	if (np == 0)
-		f = py_num(fabs(coef));
-	else
-		f = py_product(parts, np);
+	if (nparts == 0)
+		parts[nparts++] = py_num(fabs(coef));
 	if (coef < 0) {
-		int d = f.depth + 1;
-		char *x = take(f, PY_UNARY);
-		f = frag_printf(np > 1 ? PY_MUL : PY_UNARY, d, "-%s", x);
+		/* the sign goes on the first factor: -2 * x, -lambda_ * x, -(X @ y) */
+		int d = parts[0].depth + 1;
+		char *x = take(parts[0], PY_UNARY);
+		parts[0] = frag_printf(PY_UNARY, d, "-%s", x);
 		free(x);
 	}
+	struct frag f = py_product(parts, nparts);
 	free(parts);
 	free(sc);
 	chain_free(&ch);
@@ -790,18 +789,18 @@ static struct frag py_ones_scalar(struct em *em, const struct expr *t, bool *neg
 	if (t->op == OP_ONES)
 		return frag_printf(PY_ATOM, 0, "1");
 	struct frag *parts = mc_xmalloc((size_t)t->nkids * sizeof *parts);
-	int np = 0;
+	int nparts = 0;
 	double coef = 1;
 	for (int i = 0; i < t->nkids - 1; i++)
 		if (t->kids[i]->op == OP_NUM)
 			coef *= t->kids[i]->num;
 	*neg = coef < 0;
 	if (fabs(coef) != 1)
-		parts[np++] = py_num(fabs(coef));
+		parts[nparts++] = py_num(fabs(coef));
 	for (int i = 0; i < t->nkids - 1; i++)
 		if (t->kids[i]->op != OP_NUM)
-			parts[np++] = py_ref(em, t->kids[i], DIM_ANY, DIM_ANY);
-	struct frag f = py_product(parts, np);
+			parts[nparts++] = py_ref(em, t->kids[i], DIM_ANY, DIM_ANY);
+	struct frag f = py_product(parts, nparts);
 	free(parts);
 	return f;
 }

@@ -566,6 +566,9 @@ void rules_free_index(struct rules *rules)
 	rules->nidx = 0;
 }
 
+static struct rw_memo *session_memo(struct session *s, const struct rule_index *ix,
+				    const struct expr *var);
+
 void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
 		   const char *section, struct expr *var, struct steps *steps)
 {
@@ -577,57 +580,102 @@ void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
 	rw->steps = steps;
 	rw->limit = 20000;
 	rw->ix = rule_index(rules, section);
+	/* with steps shown every run starts afresh, so that each step is seen */
+	if (steps)
+		rw->memo = calloc(1, sizeof *rw->memo);
+	else
+		rw->memo = session_memo(s, rw->ix, var);
+	if (!rw->memo)
+		abort();
 }
 
 void rewriter_done(struct rewriter *rw)
 {
-	free(rw->memo_k);
-	free(rw->memo_v);
+	if (rw->steps) {
+		free(rw->memo->k);
+		free(rw->memo->v);
+		free(rw->memo);
+	}
 	free(rw->fired);
 	memset(rw, 0, sizeof *rw);
 }
 
-static size_t memo_slot(struct rewriter *rw, const struct expr *e)
+static struct rw_memo *session_memo(struct session *s, const struct rule_index *ix,
+				    const struct expr *var)
 {
-	return (size_t)(e->hash * 2654435761u) & (rw->memo_cap - 1);
+	for (int i = 0; i < s->nmemos; i++) {
+		struct rw_memo *m = &s->memos[i];
+		if (m->ix == ix && m->var == var && m->unsym == s->unsym)
+			return m;
+	}
+	s->memos = mc_xrealloc(s->memos, (size_t)(s->nmemos + 1) * sizeof *s->memos);
+	struct rw_memo *m = &s->memos[s->nmemos++];
+	memset(m, 0, sizeof *m);
+	m->ix = ix;
+	m->var = var;
+	m->unsym = s->unsym;
+	return m;
+}
+
+void rewrite_memo_clear(struct session *s)
+{
+	for (int i = 0; i < s->nmemos; i++) {
+		free(s->memos[i].k);
+		free(s->memos[i].v);
+	}
+	free(s->memos);
+	s->memos = NULL;
+	s->nmemos = 0;
+}
+
+static size_t memo_slot(const struct rw_memo *m, const struct expr *e)
+{
+	return (size_t)(e->hash * 2654435761u) & (m->cap - 1);
 }
 
 static struct expr *memo_get(struct rewriter *rw, const struct expr *e)
 {
-	if (!rw->memo_cap)
+	struct rw_memo *m = rw->memo;
+	if (!m->cap)
 		return NULL;
-	for (size_t i = memo_slot(rw, e);; i = (i + 1) & (rw->memo_cap - 1)) {
-		if (!rw->memo_k[i])
+	for (size_t i = memo_slot(m, e);; i = (i + 1) & (m->cap - 1)) {
+		if (!m->k[i])
 			return NULL;
-		if (rw->memo_k[i] == e)
-			return rw->memo_v[i];
+		if (m->k[i] == e)
+			return m->v[i];
 	}
+}
+
+static void memo_insert(struct rw_memo *m, struct expr *e, struct expr *v)
+{
+	size_t i = memo_slot(m, e);
+	while (m->k[i] && m->k[i] != e)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->k[i])
+		m->n++;
+	m->k[i] = e;
+	m->v[i] = v;
 }
 
 static void memo_put(struct rewriter *rw, struct expr *e, struct expr *v)
 {
-	if (2 * (rw->memo_n + 1) > rw->memo_cap) {
-		size_t oc = rw->memo_cap;
-		struct expr **ok = rw->memo_k, **ov = rw->memo_v;
-		rw->memo_cap = oc ? 2 * oc : 256;
-		rw->memo_k = calloc(rw->memo_cap, sizeof *rw->memo_k);
-		rw->memo_v = calloc(rw->memo_cap, sizeof *rw->memo_v);
-		if (!rw->memo_k || !rw->memo_v)
+	struct rw_memo *m = rw->memo;
+	if (2 * (m->n + 1) > m->cap) {
+		size_t oc = m->cap;
+		struct expr **ok = m->k, **ov = m->v;
+		m->cap = oc ? 2 * oc : 256;
+		m->k = calloc(m->cap, sizeof *m->k);
+		m->v = calloc(m->cap, sizeof *m->v);
+		if (!m->k || !m->v)
 			abort();
-		rw->memo_n = 0;
+		m->n = 0;
 		for (size_t i = 0; i < oc; i++)
 			if (ok[i])
-				memo_put(rw, ok[i], ov[i]);
+				memo_insert(m, ok[i], ov[i]);
 		free(ok);
 		free(ov);
 	}
-	size_t i = memo_slot(rw, e);
-	while (rw->memo_k[i] && rw->memo_k[i] != e)
-		i = (i + 1) & (rw->memo_cap - 1);
-	if (!rw->memo_k[i])
-		rw->memo_n++;
-	rw->memo_k[i] = e;
-	rw->memo_v[i] = v;
+	memo_insert(m, e, v);
 }
 
 /* The engine's own step in the differential section: d of a symbol is dX

@@ -66,6 +66,16 @@ struct steps {
 	int n, cap;
 };
 
+/* A memo of normal forms, node -> node, for one section list, variable and
+ * symmetric-variable setting. Kept in the session while one statement runs
+ * (rewrite_memo_clear between statements: later unifications change what holds). */
+struct rw_memo {
+	const struct rule_index *ix;
+	const struct expr *var, *unsym;
+	struct expr **k, **v;
+	size_t cap, n;
+};
+
 /* Why a run stopped. */
 enum rewrite_stop { REWRITE_FIXPOINT, REWRITE_LIMIT };
 
@@ -78,9 +88,7 @@ struct rewriter {
 	long limit;             /* most applications in one run */
 	long count;
 	enum rewrite_stop stop;
-	/* memo of normal forms: node -> node */
-	struct expr **memo_k, **memo_v;
-	size_t memo_cap, memo_n;
+	struct rw_memo *memo; /* normal forms found so far: the session's, for this section list */
 	int *fired; /* per rule, counted once the run is long: for the loop report */
 	const struct rule_index *ix;
 };
@@ -103,6 +111,9 @@ struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e);
 
 /* Tries one rule at the root of e only: the result, or NULL when it does not apply. */
 struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct expr *e);
+
+/* Forgets the session's memos of normal forms. */
+void rewrite_memo_clear(struct session *s);
 
 void steps_add(struct steps *st, const struct rule *r, const char *note, struct expr *before,
 	       struct expr *after);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "rewrite.h"
 #include "value.h"
 #include "print.h"
 
@@ -26,6 +27,7 @@ void session_free(struct session *s)
 	if (!s)
 		return;
 	value_free_all(s);
+	rewrite_memo_clear(s);
 	free(s->decls);
 	free(s->defs);
 	free(s->binds);
@@ -713,7 +715,10 @@ static bool run_text(struct session *s, const char *where, const char *src, size
 		return false;
 	}
 	for (int i = 0; i < p.nitems && ok; i++) {
-		if (!run_stmt(s, p.items[i])) {
+		rewrite_memo_clear(s);
+		bool done = run_stmt(s, p.items[i]);
+		rewrite_memo_clear(s);
+		if (!done) {
 			if (!mc_failed(s->mc))
 				mc_fail(s->mc, MC_ERR_EVAL, "statement failed");
 			session_report(s, p.items[i]->loc);

@@ -8,6 +8,7 @@
 #include "syn.h"
 
 struct rules;
+struct rw_memo;
 struct steps;
 struct value;
 
@@ -36,7 +37,9 @@ struct session {
 	struct steps *cur_steps; /* where the derivation's steps go (--steps), or NULL */
 	bool steps_shown;      /* the last derivation printed its steps (and so its result) */
 	bool no_table;
-	struct expr *unsym;    /* while differentiating in it: a symmetric variable is not treated as symmetric */         /* differentiate by differentials only, skipping [gradient] rules */
+	struct expr *unsym;
+	struct rw_memo *memos; /* normal forms while a statement runs (src/rewrite.c) */
+	int nmemos;    /* while differentiating in it: a symmetric variable is not treated as symmetric */         /* differentiate by differentials only, skipping [gradient] rules */
 	/* options */
 	bool latex, steps, emit_numpy, emit_c;
 	unsigned long seed;
