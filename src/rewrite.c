@@ -467,12 +467,20 @@ struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct exp
 	    !anchors_present(p, e))
 		return NULL;
 	if (p->op == OP_MUL && e->op == OP_MUL && e->nkids > p->nkids) {
-		/* a product pattern matches any run of consecutive factors */
+		/* a product pattern matches any run of consecutive factors; one made of
+		 * variables only (A A) takes one factor each, or every run of every
+		 * product would be tried */
 		struct expr *first = p->kids[0], *last = p->kids[p->nkids - 1];
+		bool vars_only = true;
+		for (int i = 0; i < p->nkids; i++)
+			vars_only &= p->kids[i]->op == OP_PVAR;
 		for (int from = 0; from < e->nkids; from++) {
 			if (!may_match(first, e->kids[from]))
 				continue;
-			for (int to = from + p->nkids; to <= e->nkids; to++) {
+			int maxto = vars_only ? from + p->nkids : e->nkids;
+			if (maxto > e->nkids)
+				maxto = e->nkids;
+			for (int to = from + p->nkids; to <= maxto; to++) {
 				if (!may_match(last, e->kids[to - 1]))
 					continue;
 				m.pre = e->kids;
