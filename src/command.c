@@ -49,10 +49,15 @@ static void print_steps(struct session *s, struct expr *start, const struct step
 		if (next && strcmp(next, cite) == 0)
 			continue;
 		char *a = print_str(s->mc, st->v[i].after, style);
+		/* the differential of the function being worked out is not the result:
+		 * those lines say d = */
+		bool differential = expr_has_op(st->v[i].after, OP_D) ||
+				    (st->v[i].after->flags & EF_HAS_DIFF);
 		if (s->latex)
-			fprintf(s->out, "%s&= %s \\tag*{%s}", any ? " \\\\\n" : " ", a, cite);
+			fprintf(s->out, "%s&%s= %s \\tag*{%s}", any ? " \\\\\n" : " ",
+				differential ? "\\mathrm{d} " : "", a, cite);
 		else
-			fprintf(s->out, "  = %s    [%s]\n", a, cite);
+			fprintf(s->out, "  %s= %s    [%s]\n", differential ? "d " : "", a, cite);
 		any = true;
 		free(a);
 	}

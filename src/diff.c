@@ -715,7 +715,11 @@ static struct expr *derive(struct session *s, struct expr *e)
 		break;
 	}
 	case OP_JAC:
-		r = jacobian(s, diff_simplify(s, f), x);
+		/* a scalar function's Jacobian is its gradient as a row */
+		if (expr_is_scalar(s->mc, f) && !expr_is_scalar(s->mc, x))
+			r = mk1(s, OP_T, diff_gradient(s, f, x));
+		else
+			r = jacobian(s, diff_simplify(s, f), x);
 		break;
 	case OP_D: {
 		/* the differential with respect to every symbol of f: take them one by one */

@@ -36,6 +36,23 @@ struct eout {
 	int rows, cols; /* the size an I or 0 of unknown size takes */
 };
 
+/* A product of consecutive chain factors (X θ inside X^T X θ): not a node,
+ * but the same factors give the same value wherever they stand, so NumPy
+ * computes a repeated one once, like a shared node. */
+struct segent {
+	const struct expr **key; /* the factors as they stand (owned array) */
+	int n;
+	uint32_t hash;
+	int uses, temp;
+};
+
+/* A line of the generated C: its right-hand side and temporary. */
+struct cline {
+	char *rhs; /* owned */
+	uint32_t hash;
+	int temp;
+};
+
 struct em {
 	struct session *s;
 	struct mc *mc;
@@ -49,6 +66,10 @@ struct em {
 	bool counting;	   /* NumPy's first pass: count uses, print nothing */
 	bool need_sigmoid; /* NumPy: the module defines _sigmoid */
 	bool used_logdet;
+	struct segent *segs; /* NumPy: products of chain factors, by their factors */
+	size_t nsegs, capsegs;
+	struct cline *lines; /* C: every right-hand side printed, by its text */
+	size_t nlines, caplines;
 };
 
 static struct ninfo *info(struct em *em, const struct expr *e)
@@ -644,21 +665,86 @@ static struct frag py_filled(struct em *em, const char *fn, int r, int c, const 
 
 /* A segment of a product chain while it is put together. */
 struct pyseg {
-	struct frag f; /* the value; for an inverse leaf the matrix inverted */
-	bool inv;      /* a lone factor M^-1 (or M^-T: trans), not yet applied */
-	bool trans;
+	struct frag f; /* the value; for a lone factor the operand inside T / ^-1 */
+	bool inv;      /* a lone factor M^-1 (or M^-T), not yet applied */
+	bool trans;    /* a lone factor's transpose, not yet applied (2-D only) */
 	int rows, cols;
 };
 
-/* M or M.T of an inverse leaf: the matrix whose inverse multiplies. */
-static struct frag inv_matrix(struct pyseg *s, bool transpose)
+/* The value of a segment that is no inverse; consumes s's text. */
+static struct frag seg_value(struct pyseg *s)
 {
-	return transpose ? py_suffix(s->f, ".T") : s->f;
+	return s->trans ? py_suffix(s->f, ".T") : s->f;
+}
+
+/* Its transpose: X^T of a lone X^T is X again, not X.T.T. */
+static struct frag seg_value_t(struct pyseg *s)
+{
+	return s->trans ? s->f : py_suffix(s->f, ".T");
+}
+
+static uint32_t seg_hash(const struct expr *const *k, int n)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < n; i++)
+		h = (h ^ k[i]->id) * 16777619u;
+	return h;
+}
+
+/* The entry of the factors ch->f[i..j], made on first sight. */
+static struct segent *seg_info(struct em *em, const struct chain *ch, int i, int j)
+{
+	int n = j - i + 1;
+	const struct expr **key = mc_xmalloc((size_t)n * sizeof *key);
+	for (int l = 0; l < n; l++)
+		key[l] = ch->f[i + l].node;
+	uint32_t h = seg_hash(key, n);
+	if (2 * (em->nsegs + 1) > em->capsegs) {
+		struct segent *old = em->segs;
+		size_t oldcap = em->capsegs;
+		em->capsegs = oldcap ? 2 * oldcap : 64;
+		em->segs = mc_xmalloc(em->capsegs * sizeof *em->segs);
+		memset(em->segs, 0, em->capsegs * sizeof *em->segs);
+		for (size_t m = 0; m < oldcap; m++) {
+			if (!old[m].key)
+				continue;
+			size_t q = old[m].hash & (em->capsegs - 1);
+			while (em->segs[q].key)
+				q = (q + 1) & (em->capsegs - 1);
+			em->segs[q] = old[m];
+		}
+		free(old);
+	}
+	size_t q = h & (em->capsegs - 1);
+	for (; em->segs[q].key; q = (q + 1) & (em->capsegs - 1)) {
+		struct segent *se = &em->segs[q];
+		if (se->hash == h && se->n == n && memcmp(se->key, key, (size_t)n * sizeof *key) == 0) {
+			free(key);
+			return se;
+		}
+	}
+	em->segs[q] = (struct segent){key, n, h, 0, -1};
+	em->nsegs++;
+	return &em->segs[q];
 }
 
 static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 {
 	struct pyseg s = {0};
+	struct segent *se = NULL;
+	if (i < j) {
+		bool keyed = true;
+		for (int l = i; l <= j; l++)
+			keyed &= !unknown_shape(ch->f[l].node);
+		se = keyed ? seg_info(em, ch, i, j) : NULL;
+	}
+	if (se && (em->counting ? se->uses++ > 0 : se->temp >= 0)) {
+		/* computed before (the first pass counts, as for nodes) */
+		s.f = frag_printf(PY_ATOM, 0, em->counting ? "_" : "t%d", se->temp);
+		s.rows = ch->f[i].rows;
+		s.cols = ch->f[j].cols;
+		return s;
+	}
 	if (i == j) {
 		struct leaf *l = &ch->f[i];
 		int r = l->trans ? l->cols : l->rows, c = l->trans ? l->rows : l->cols;
@@ -667,8 +753,6 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 		s.cols = l->cols;
 		s.inv = l->inv;
 		s.trans = l->trans && ndim(em, r, c) == 2;
-		if (!s.inv && s.trans)
-			s.f = py_suffix(s.f, ".T");
 		return s;
 	}
 	int k = ch->split[i * ch->n + j];
@@ -676,39 +760,43 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 	s.rows = a.rows;
 	s.cols = b.cols;
 	if (a.inv) {
-		/* A^-1 B: a solve with A */
-		if (b.inv)
-			b.f = py_call("np.linalg.inv", inv_matrix(&b, b.trans), NULL);
-		struct frag m = inv_matrix(&a, a.trans);
-		int d = dmax(m.depth, b.f.depth) + 1;
-		char *x = take(m, PY_ADD), *y = take(b.f, PY_ADD);
-		s.f = frag_printf(PY_ATOM, d, "np.linalg.solve(%s, %s)", x, y);
-		free(x);
-		free(y);
+		/* A^-1 B: a solve with A (A^-T B: with A.T) */
+		struct frag y = b.inv ? py_call("np.linalg.inv", seg_value(&b), NULL) : seg_value(&b);
+		struct frag m = seg_value(&a);
+		int d = dmax(m.depth, y.depth) + 1;
+		char *xs = take(m, PY_ADD), *ys = take(y, PY_ADD);
+		s.f = frag_printf(PY_ATOM, d, "np.linalg.solve(%s, %s)", xs, ys);
+		free(xs);
+		free(ys);
 	} else if (b.inv) {
-		/* B A^-1 = (A^-T B^T)^T: a solve with A^T */
-		struct frag m = inv_matrix(&b, !b.trans);
+		/* B A^-1 = (A^-T B^T)^T: a solve with A.T */
+		struct frag m = seg_value_t(&b);
 		bool vec = is_one(em, a.rows);
-		if (!vec)
-			a.f = py_suffix(a.f, ".T");
-		int d = dmax(m.depth, a.f.depth) + 1;
-		char *x = take(m, PY_ADD), *y = take(a.f, PY_ADD);
-		s.f = frag_printf(PY_ATOM, d, "np.linalg.solve(%s, %s)%s", x, y, vec ? "" : ".T");
-		free(x);
-		free(y);
+		struct frag y = vec ? seg_value(&a) : seg_value_t(&a);
+		int d = dmax(m.depth, y.depth) + 1;
+		char *xs = take(m, PY_ADD), *ys = take(y, PY_ADD);
+		s.f = frag_printf(PY_ATOM, d, "np.linalg.solve(%s, %s)%s", xs, ys, vec ? "" : ".T");
+		free(xs);
+		free(ys);
 	} else if (is_one(em, a.cols)) {
 		/* an inner size of 1: a scaling, or an outer product of two vectors */
+		struct frag x = seg_value(&a), y = seg_value(&b);
 		if (is_one(em, a.rows) || is_one(em, b.cols))
-			s.f = py_bin(a.f, PY_MUL, "*", b.f, PY_UNARY, PY_MUL);
+			s.f = py_bin(x, PY_MUL, "*", y, PY_UNARY, PY_MUL);
 		else {
-			int d = dmax(a.f.depth, b.f.depth) + 1;
-			char *x = take(a.f, PY_ADD), *y = take(b.f, PY_ADD);
-			s.f = frag_printf(PY_ATOM, d, "np.outer(%s, %s)", x, y);
-			free(x);
-			free(y);
+			int d = dmax(x.depth, y.depth) + 1;
+			char *xs = take(x, PY_ADD), *ys = take(y, PY_ADD);
+			s.f = frag_printf(PY_ATOM, d, "np.outer(%s, %s)", xs, ys);
+			free(xs);
+			free(ys);
 		}
 	} else {
-		s.f = py_bin(a.f, PY_MUL, "@", b.f, PY_UNARY, PY_MUL);
+		s.f = py_bin(seg_value(&a), PY_MUL, "@", seg_value(&b), PY_UNARY, PY_MUL);
+	}
+	if (se && !em->counting && se->uses >= 2) {
+		s.f = py_temp(em, s.f);
+		se->temp = em->ntemps - 1;
+		return s;
 	}
 	s.f = py_spill(em, s.f);
 	return s;
@@ -719,9 +807,12 @@ static struct frag py_product(struct frag *parts, int n)
 {
 	if (n == 0)
 		return frag_printf(PY_ATOM, 0, "1");
+	if (n == 1)
+		return parts[0];
+	/* every factor that is itself a product in parentheses: 2 * (x @ x) */
 	struct frag acc = parts[0];
 	for (int i = 1; i < n; i++)
-		acc = py_bin(acc, PY_MUL, "*", parts[i], PY_UNARY, PY_MUL);
+		acc = py_bin(acc, i == 1 ? PY_UNARY : PY_MUL, "*", parts[i], PY_UNARY, PY_MUL);
 	return acc;
 }
 
@@ -746,9 +837,8 @@ static struct frag py_mul(struct em *em, const struct expr *e, int hr, int hc, b
 			parts[nparts++] = py_ref(em, sc[i], DIM_ANY, DIM_ANY);
 	if (ch.n > 0) {
 		struct pyseg s = py_seg(em, &ch, 0, ch.n - 1);
-		if (s.inv)
-			s.f = py_call("np.linalg.inv", inv_matrix(&s, s.trans), NULL);
-		parts[nparts++] = s.f;
+		parts[nparts++] = s.inv ? py_call("np.linalg.inv", seg_value(&s), NULL)
+					: seg_value(&s);
 	} else if (ch.dropped_identity) {
 		int r = rows_of(e, hr);
 		parts[nparts++] = py_filled(em, "eye", r, r, e);
@@ -980,14 +1070,20 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 	case OP_MUL:
 		return py_mul(em, e, hr, hc, false);
 	case OP_HAD: {
+		/* operands that are products go in parentheses: (W.T @ y) * t0 reads
+		 * better than W.T @ y * t0, which Python groups the same way */
 		struct frag acc = py_ref(em, a, r, c);
+		if (acc.prec == PY_MUL) {
+			int d = acc.depth;
+			acc = (struct frag){take(acc, PY_UNARY), PY_ATOM, d};
+		}
 		for (int i = 1; i < e->nkids; i++)
 			acc = py_bin(acc, PY_MUL, "*", py_ref(em, e->kids[i], r, c), PY_UNARY,
 				     PY_MUL);
 		return acc;
 	}
 	case OP_EDIV:
-		return py_bin(py_ref(em, a, r, c), PY_MUL, "/", py_ref(em, e->kids[1], r, c),
+		return py_bin(py_ref(em, a, r, c), PY_UNARY, "/", py_ref(em, e->kids[1], r, c),
 			      PY_UNARY, PY_MUL);
 	case OP_KRON:
 		return py_kron(em, e);
@@ -1036,8 +1132,15 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 	case OP_SIGMOID:
 		em->need_sigmoid = true;
 		return py_call("_sigmoid", py_ref(em, a, r, c), NULL);
-	case OP_SOFTPLUS:
-		return py_call("np.logaddexp", py_ref(em, a, r, c), NULL);
+	case OP_SOFTPLUS: {
+		/* log(1 + exp(x)) without overflow */
+		struct frag f = py_ref(em, a, r, c);
+		int d = f.depth + 1;
+		char *x = take(f, PY_ADD);
+		struct frag g = frag_printf(PY_ATOM, d, "np.logaddexp(0, %s)", x);
+		free(x);
+		return g;
+	}
 	case OP_RELU:
 		return py_call("np.maximum", py_ref(em, a, r, c), ", 0");
 	default: {
@@ -1075,17 +1178,47 @@ static struct frag py_ref(struct em *em, const struct expr *e, int hr, int hc)
 
 /* ---- C ---- */
 
-/* A new temporary t<K> = the printf'd right-hand side; returns K. */
+/* A temporary t<K> = the printf'd right-hand side; returns K. The helpers
+ * are pure, so a right-hand side printed before is that temporary again:
+ * products inside different chains (X θ in X^T X θ and in y - X θ) are
+ * computed once. */
 static int c_line(struct em *em, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int c_line(struct em *em, const char *fmt, ...)
 {
-	int t = em->ntemps++;
-	sbuf_printf(&em->body, "\tstruct mcg_m t%d = ", t);
+	struct sbuf rhs = {0};
 	va_list ap;
 	va_start(ap, fmt);
-	sbuf_vprintf(&em->body, fmt, ap);
+	sbuf_vprintf(&rhs, fmt, ap);
 	va_end(ap);
-	sbuf_add(&em->body, ";\n");
+	uint32_t h = 2166136261u;
+	for (const char *p = rhs.s; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	if (2 * (em->nlines + 1) > em->caplines) {
+		struct cline *old = em->lines;
+		size_t oldcap = em->caplines;
+		em->caplines = oldcap ? 2 * oldcap : 256;
+		em->lines = mc_xmalloc(em->caplines * sizeof *em->lines);
+		memset(em->lines, 0, em->caplines * sizeof *em->lines);
+		for (size_t i = 0; i < oldcap; i++) {
+			if (!old[i].rhs)
+				continue;
+			size_t j = old[i].hash & (em->caplines - 1);
+			while (em->lines[j].rhs)
+				j = (j + 1) & (em->caplines - 1);
+			em->lines[j] = old[i];
+		}
+		free(old);
+	}
+	size_t j = h & (em->caplines - 1);
+	for (; em->lines[j].rhs; j = (j + 1) & (em->caplines - 1))
+		if (em->lines[j].hash == h && strcmp(em->lines[j].rhs, rhs.s) == 0) {
+			sbuf_free(&rhs);
+			return em->lines[j].temp;
+		}
+	int t = em->ntemps++;
+	sbuf_printf(&em->body, "\tstruct mcg_m t%d = %s;\n", t, rhs.s);
+	em->lines[j] = (struct cline){sbuf_take(&rhs), h, t};
+	em->nlines++;
 	return t;
 }
 
@@ -1178,10 +1311,14 @@ static int c_mul(struct em *em, const struct expr *e, int hr, int hc)
 			num *= sc[i]->num;
 	char buf[64];
 	num_text(num, buf, sizeof buf);
-	sbuf_add(&coef, buf);
+	if (num != 1)
+		sbuf_add(&coef, buf);
 	for (int i = 0; i < nsc; i++)
 		if (sc[i]->op != OP_NUM)
-			sbuf_printf(&coef, " * mcg_s(t%d)", c_ref(em, sc[i], DIM_ANY, DIM_ANY));
+			sbuf_printf(&coef, "%smcg_s(t%d)", coef.len ? " * " : "",
+				    c_ref(em, sc[i], DIM_ANY, DIM_ANY));
+	if (!coef.len)
+		sbuf_add(&coef, "1");
 	int t;
 	if (ch.n > 0) {
 		struct cseg s = c_seg(em, &ch, 0, ch.n - 1);
@@ -1735,7 +1872,9 @@ static void describe(struct em *em, struct expr *call, const struct eout *out, i
 	for (int i = 0; i < nout; i++) {
 		char *w = print_str(em->mc, out[i].e, PRINT_PLAIN);
 		struct sbuf l = {0};
-		sbuf_printf(&l, "%s:%*s%s", out[i].label, (int)(10 - strlen(out[i].label)), "", w);
+		char label[16];
+		snprintf(label, sizeof label, "%s:", out[i].label);
+		sbuf_printf(&l, "%-10s%s", label, w);
 		comment(b, prefix, l.s);
 		sbuf_free(&l);
 		free(w);
@@ -1750,6 +1889,12 @@ static void emit_free(struct em *em)
 	}
 	free(em->args);
 	free(em->tab);
+	for (size_t i = 0; i < em->capsegs; i++)
+		free(em->segs[i].key);
+	free(em->segs);
+	for (size_t i = 0; i < em->caplines; i++)
+		free(em->lines[i].rhs);
+	free(em->lines);
 	sbuf_free(&em->body);
 }
 
@@ -1782,10 +1927,10 @@ static bool emit_numpy(struct em *em, struct expr *call, const struct eout *out,
 	sbuf_add(b, "# fun(");
 	for (int i = 0; i < em->nargs; i++)
 		sbuf_printf(b, "%s%s", i ? ", " : "", em->args[i].name);
-	sbuf_add(b, ") returns (");
+	sbuf_add(b, nout > 1 ? ") returns (" : ") returns ");
 	for (int i = 0; i < nout; i++)
 		sbuf_printf(b, "%s%s", i ? ", " : "", out[i].label);
-	sbuf_add(b, ") for\n");
+	sbuf_add(b, nout > 1 ? ") for\n" : " for\n");
 	describe(em, call, out, nout, "# ", b);
 	sbuf_add(b, "# Arguments: floats for scalars, 1-D arrays for vectors, 2-D arrays for\n"
 		    "# matrices; results have the same forms (an n x 1 or 1 x n result is 1-D).\n");

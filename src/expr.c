@@ -301,6 +301,16 @@ bool expr_contains(const struct expr *e, const struct expr *sub)
 	return false;
 }
 
+bool expr_has_op(const struct expr *e, enum expr_op op)
+{
+	if (e->op == op)
+		return true;
+	for (int i = 0; i < e->nkids; i++)
+		if (expr_has_op(e->kids[i], op))
+			return true;
+	return false;
+}
+
 void expr_shape_str(struct mc *mc, const struct expr *e, char *buf, size_t n)
 {
 	char r[64], c[64];
@@ -894,6 +904,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 		return make_node(mc, op, r, c, 0, 2, kids);
 	}
 	case OP_KRON:
+		if (a->op == OP_ZERO || b->op == OP_ZERO)
+			return expr_zero(mc, DIM_ANY, DIM_ANY);
 		return make_node(mc, op, dim_product(mc, a->rows, b->rows),
 				 dim_product(mc, a->cols, b->cols),
 				 a->flags & b->flags & EF_SYMMETRIC, 2, kids);

@@ -129,6 +129,7 @@ bool expr_is_vector(struct mc *mc, const struct expr *e); /* n x 1 */
 bool expr_is_square(struct mc *mc, const struct expr *e);
 bool expr_is_num(const struct expr *e, double v);
 bool expr_contains(const struct expr *e, const struct expr *sub);
+bool expr_has_op(const struct expr *e, enum expr_op op); /* some node of e has op */
 /* Describes a shape as "n×m" into buf. */
 void expr_shape_str(struct mc *mc, const struct expr *e, char *buf, size_t n);
 

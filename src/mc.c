@@ -436,6 +436,8 @@ int dim_product(struct mc *mc, int a, int b)
 		mc->capprod = mc->capprod ? 2 * mc->capprod : 16;
 		mc->prod_dims = mc_xrealloc(mc->prod_dims, 3 * (size_t)mc->capprod * sizeof(int));
 	}
+	/* a product of a matrix's sizes is never 1 either */
+	mc->dims[d].not_one = mc->dims[a].not_one || mc->dims[b].not_one;
 	int *t = &mc->prod_dims[3 * mc->nprod++];
 	t[0] = a;
 	t[1] = b;

@@ -63,6 +63,29 @@ void print_name(struct mc *mc, struct sbuf *b, const char *name)
 	}
 }
 
+/* The letters of a name in LaTeX: a Greek letter anywhere becomes its command
+ * (aλ is a\lambda), since LaTeX without unicode-math rejects Unicode in math;
+ * '_' inside a subscript is escaped. */
+static void latex_letters(struct printer *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		const char *g = (unsigned char)s[i] >= 0x80 ? greek_ascii(s + i) : NULL;
+		if (g && i + 2 <= n) {
+			sbuf_printf(p->b, "\\%s", g);
+			i += 2; /* Greek letters are two bytes in UTF-8 */
+			/* \theta a would read as \thetaa without the space */
+			if (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+				sbuf_add(p->b, " ");
+		} else if (s[i] == '_') {
+			sbuf_add(p->b, "\\_");
+			i++;
+		} else {
+			sbuf_addn(p->b, s + i, 1);
+			i++;
+		}
+	}
+}
+
 /* LaTeX of a name: the head letter styled by kind, the rest a subscript. */
 static void latex_name(struct printer *p, const char *name, int kind)
 {
@@ -77,29 +100,20 @@ static void latex_name(struct printer *p, const char *name, int kind)
 		while (s[headlen] && s[headlen] != '_' && !(s[headlen] >= '0' && s[headlen] <= '9'))
 			headlen++;
 	}
-	char head[128];
-	if (greek)
-		snprintf(head, sizeof head, "\\%s", g);
-	else
-		snprintf(head, sizeof head, "%.*s", (int)(headlen < 100 ? headlen : 100), s);
 	bool multi = !greek && headlen > 1;
 	if (kind == KIND_SCALAR)
-		sbuf_printf(p->b, multi ? "\\mathit{%s}" : "%s", head);
-	else if (greek)
-		sbuf_printf(p->b, "\\boldsymbol{%s}", head);
+		sbuf_add(p->b, multi ? "\\mathit{" : "");
 	else
-		sbuf_printf(p->b, "\\mathbf{%s}", head);
+		sbuf_add(p->b, greek ? "\\boldsymbol{" : "\\mathbf{");
+	latex_letters(p, s, headlen);
+	if (kind != KIND_SCALAR || multi)
+		sbuf_add(p->b, "}");
 	const char *rest = s + headlen;
 	if (*rest == '_')
 		rest++;
 	if (*rest) {
 		sbuf_add(p->b, "_{");
-		for (const char *r = rest; *r; r++) {
-			if (*r == '_')
-				sbuf_add(p->b, "\\_");
-			else
-				sbuf_addn(p->b, r, 1);
-		}
+		latex_letters(p, rest, strlen(rest));
 		sbuf_add(p->b, "}");
 	}
 }
@@ -332,11 +346,52 @@ static void pr_call(struct printer *p, const char *name, const char *latex, cons
 	close_paren(p);
 }
 
+/* One factor of a dimension's name in LaTeX: n_X_1 is n_{X_{1}} (a flat
+ * n_X_1 would be a double subscript), n_theta is n_{\theta}, and a head of
+ * several letters is \mathit text. */
+static void latex_dim_part(struct printer *p, const char *s, size_t n)
+{
+	size_t k = 0;
+	while (k < n && s[k] != '_')
+		k++;
+	char head[64];
+	snprintf(head, sizeof head, "%.*s", (int)(k < 63 ? k : 63), s);
+	const char *g = greek_canonical(head);
+	bool digits = k > 0 && strspn(head, "0123456789") == k;
+	if (g != head && strlen(g) == 2)
+		sbuf_printf(p->b, "\\%s", head);
+	else if (k <= 1 || digits || (unsigned char)head[0] >= 0x80)
+		latex_letters(p, s, k);
+	else {
+		sbuf_add(p->b, "\\mathit{");
+		latex_letters(p, s, k);
+		sbuf_add(p->b, "}");
+	}
+	if (k + 1 < n) {
+		sbuf_add(p->b, "_{");
+		latex_dim_part(p, s + k + 1, n - k - 1);
+		sbuf_add(p->b, "}");
+	}
+}
+
 static void pr_dim(struct printer *p, int d)
 {
-	char buf[64];
+	char buf[256];
 	dim_print(p->mc, d, buf, sizeof buf);
-	sbuf_add(p->b, buf);
+	if (!p->latex) {
+		sbuf_add(p->b, buf);
+		return;
+	}
+	/* a product size n*m is written n m */
+	for (const char *s = buf; *s;) {
+		size_t n = strcspn(s, "*");
+		latex_dim_part(p, s, n);
+		s += n;
+		if (*s == '*') {
+			sbuf_add(p->b, " ");
+			s++;
+		}
+	}
 }
 
 static void pr(struct printer *p, const struct expr *e, enum prec ctx)
