@@ -41,12 +41,9 @@ static char *derive_case(struct tsession *t, const struct gcase *c, bool no_tabl
 	split_case(c->input, decl, expr, sizeof decl);
 	if (decl[0])
 		ck_assert_msg(ts_run(t, decl), "declarations of %s failed: %s", c->input, t->err);
-	struct parse p;
-	ck_assert_msg(parse_text(&p, t->s->mc, expr, strlen(expr), false), "%s: %s", expr, p.err);
-	ck_assert_int_eq(p.nitems, 1);
-	struct expr *e = session_resolve(t->s, p.items[0]->kids[0]);
-	parse_free(&p);
-	ck_assert_msg(e != NULL, "%s: %s", expr, t->s->mc->err.msg);
+	char *err;
+	struct expr *e = ts_resolve(t, expr, &err);
+	ck_assert_msg(e != NULL, "%s: %s", expr, err);
 	t->s->no_table = no_table;
 	t->s->cur_steps = st;
 	struct expr *r = diff_derive(t->s, e);
@@ -202,10 +199,9 @@ START_TEST(test_loop_is_reported)
 	const char *text = "[simplify]\ntr(A B) -> tr(B A) @ loop\n";
 	ck_assert(rules_load_text(t.s, &rs, "loop.rules", text, strlen(text), &report));
 	ck_assert(ts_run(&t, "let A, B : matrix(n, n)"));
-	struct parse p;
-	ck_assert(parse_text(&p, t.s->mc, "tr(A B)", 7, false));
-	struct expr *e = session_resolve(t.s, p.items[0]->kids[0]);
-	parse_free(&p);
+	char *err;
+	struct expr *e = ts_resolve(&t, "tr(A B)", &err);
+	ck_assert_ptr_nonnull(e);
 	struct rewriter rw;
 	rewriter_init(&rw, t.s, &rs, "simplify", NULL, NULL);
 	rw.limit = 1000;
@@ -248,11 +244,9 @@ START_TEST(test_matching)
 	split_case(c.input, decl, expr, sizeof decl);
 	if (decl[0])
 		ck_assert(ts_run(&t, decl));
-	struct parse p;
-	ck_assert(parse_text(&p, t.s->mc, expr, strlen(expr), false));
-	struct expr *e = session_resolve(t.s, p.items[0]->kids[0]);
-	parse_free(&p);
-	ck_assert_ptr_nonnull(e);
+	char *err;
+	struct expr *e = ts_resolve(&t, expr, &err);
+	ck_assert_msg(e != NULL, "%s", err);
 	struct rewriter rw;
 	rewriter_init(&rw, t.s, &rs, "simplify", NULL, NULL);
 	struct expr *r = rewrite_to_fixpoint(&rw, e);

@@ -8,32 +8,12 @@
 
 /* ---- helpers ---- */
 
-/* Resolves the one expression of text in t's session; NULL with *err (owned). */
-static struct expr *resolve_text(struct tsession *t, const char *text, char **err)
-{
-	struct parse p;
-	struct expr *e = NULL;
-	*err = NULL;
-	if (!parse_text(&p, t->s->mc, text, strlen(text), false)) {
-		*err = mc_xstrdup(p.err ? p.err : "syntax error");
-	} else if (p.nitems != 1 || p.items[0]->kind != STMT_EXPR) {
-		*err = mc_xstrdup("not one expression");
-	} else {
-		e = session_resolve(t->s, p.items[0]->kids[0]);
-		if (!e) {
-			*err = mc_xstrdup(t->s->mc->err.msg ? t->s->mc->err.msg : "?");
-			mc_clear_error(t->s->mc);
-		}
-	}
-	parse_free(&p);
-	return e;
-}
 
 /* Resolves text, which must succeed. */
 static struct expr *must(struct tsession *t, const char *text)
 {
 	char *err;
-	struct expr *e = resolve_text(t, text, &err);
+	struct expr *e = ts_resolve(t, text, &err);
 	ck_assert_msg(e != NULL, "%s: %s", text, err ? err : "");
 	return e;
 }
@@ -42,7 +22,7 @@ static struct expr *must(struct tsession *t, const char *text)
 static char *must_fail(struct tsession *t, const char *text)
 {
 	char *err;
-	struct expr *e = resolve_text(t, text, &err);
+	struct expr *e = ts_resolve(t, text, &err);
 	ck_assert_msg(e == NULL, "%s should fail", text);
 	return err;
 }

@@ -94,27 +94,6 @@ static char *parse_dump(const char *text)
 	return sbuf_take(&b);
 }
 
-/* Resolves the one expression statement of text in t's session; NULL with
- * *err set (owned) when it does not parse or resolve. */
-static struct expr *resolve_text(struct tsession *t, const char *text, char **err)
-{
-	struct parse p;
-	struct expr *e = NULL;
-	*err = NULL;
-	if (!parse_text(&p, t->s->mc, text, strlen(text), false)) {
-		*err = mc_xstrdup(p.err ? p.err : "syntax error");
-	} else if (p.nitems != 1 || p.items[0]->kind != STMT_EXPR) {
-		*err = mc_xstrdup("not one expression");
-	} else {
-		e = session_resolve(t->s, p.items[0]->kids[0]);
-		if (!e) {
-			*err = mc_xstrdup(t->s->mc->err.msg ? t->s->mc->err.msg : "?");
-			mc_clear_error(t->s->mc);
-		}
-	}
-	parse_free(&p);
-	return e;
-}
 
 /* ---- syntax trees: precedence, LaTeX tokens, statements ---- */
 
@@ -529,13 +508,13 @@ START_TEST(test_print)
 	if (print_cases[_i].setup)
 		ck_assert_msg(ts_run(&t, print_cases[_i].setup), "setup: %s", t.err);
 	char *err;
-	struct expr *e = resolve_text(&t, print_cases[_i].in, &err);
+	struct expr *e = ts_resolve(&t, print_cases[_i].in, &err);
 	ck_assert_msg(e != NULL, "%s: %s", print_cases[_i].in, err);
 	char *got = print_str(t.s->mc, e, PRINT_PLAIN);
 	ck_assert_msg(strcmp(got, print_cases[_i].out) == 0, "%s\n  expected %s\n  got      %s",
 		      print_cases[_i].in, print_cases[_i].out, got);
 	/* the printed form parses back to the same node */
-	struct expr *back = resolve_text(&t, got, &err);
+	struct expr *back = ts_resolve(&t, got, &err);
 	ck_assert_msg(back == e, "%s does not parse back to itself (%s)", got, err ? err : "");
 	free(got);
 	ts_close(&t);
@@ -561,12 +540,12 @@ START_TEST(test_ascii)
 	ts_open(&t);
 	t.s->mc->ascii = true;
 	char *err;
-	struct expr *e = resolve_text(&t, ascii_cases[_i].in, &err);
+	struct expr *e = ts_resolve(&t, ascii_cases[_i].in, &err);
 	ck_assert_msg(e != NULL, "%s: %s", ascii_cases[_i].in, err);
 	char *got = print_str(t.s->mc, e, PRINT_PLAIN);
 	ck_assert_msg(strcmp(got, ascii_cases[_i].out) == 0, "%s\n  expected %s\n  got      %s",
 		      ascii_cases[_i].in, ascii_cases[_i].out, got);
-	struct expr *back = resolve_text(&t, got, &err);
+	struct expr *back = ts_resolve(&t, got, &err);
 	ck_assert_msg(back == e, "%s does not parse back to itself (%s)", got, err ? err : "");
 	free(got);
 	ts_close(&t);
@@ -707,7 +686,7 @@ START_TEST(test_operator_result_shapes)
 	ck_assert(ts_run(&t, DECLS));
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *err;
-		struct expr *e = resolve_text(&t, cases[i].in, &err);
+		struct expr *e = ts_resolve(&t, cases[i].in, &err);
 		ck_assert_msg(e != NULL, "%s: %s", cases[i].in, err);
 		ck_assert_msg(e->flags & EF_HAS_OP, "%s: not marked as needing differentiation",
 			      cases[i].in);

@@ -1,6 +1,8 @@
 /* testlib.c - helpers shared by the Check suites. */
 #include "testlib.h"
 
+#include "mc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,4 +65,24 @@ char *ts_eval(const char *text, bool *ok)
 		out[--n] = '\0';
 	ts_close(&t);
 	return out;
+}
+
+struct expr *ts_resolve(struct tsession *t, const char *text, char **err)
+{
+	struct parse p;
+	struct expr *e = NULL;
+	*err = NULL;
+	if (!parse_text(&p, t->s->mc, text, strlen(text), false)) {
+		*err = mc_xstrdup(p.err ? p.err : "syntax error");
+	} else if (p.nitems != 1 || p.items[0]->kind != STMT_EXPR) {
+		*err = mc_xstrdup("not one expression");
+	} else {
+		e = session_resolve(t->s, p.items[0]->kids[0]);
+		if (!e) {
+			*err = mc_xstrdup(t->s->mc->err.msg ? t->s->mc->err.msg : "?");
+			mc_clear_error(t->s->mc);
+		}
+	}
+	parse_free(&p);
+	return e;
 }

@@ -23,6 +23,10 @@ void ts_flush(struct tsession *t);
 void ts_reset(struct tsession *t);
 void ts_close(struct tsession *t);
 
+/* Resolves the one expression statement of text in t's session (no simplification);
+ * NULL with *err set (owned) when it does not parse or resolve. */
+struct expr *ts_resolve(struct tsession *t, const char *text, char **err);
+
 /* Runs text in a fresh session and returns its output (owned; free it), with
  * the trailing newline removed. *ok is whether it succeeded. */
 char *ts_eval(const char *text, bool *ok);
