@@ -287,7 +287,6 @@ static bool split_term(struct session *s, struct expr *t, struct elist *scal, st
 		}
 		el_push(scal, run);
 	}
-	free(chain.v);
 	for (int i = 0; i < scal->n; i++)
 		if (scal->v[i]->flags & EF_HAS_DIFF) {
 			if (*piece)
@@ -334,6 +333,25 @@ static struct expr *readoff(struct session *s, struct expr *df, struct expr *x)
 			goto out;
 		}
 		struct expr *m = piece;
+		/* tr(s M) with the d in the scalar s only (s an I of no size away from
+		 * being pulled out by a rule): s tr(M) */
+		while (piece->op == OP_TR && piece->kids[0]->op == OP_MUL) {
+			struct expr *in = piece->kids[0], *sd = NULL;
+			struct elist rest = {0};
+			for (int k = 0; k < in->nkids; k++) {
+				if (expr_is_scalar(s->mc, in->kids[k]) && (in->kids[k]->flags & EF_HAS_DIFF) && !sd)
+					sd = in->kids[k];
+				else
+					el_push(&rest, in->kids[k]);
+			}
+			struct expr *inner = sd ? mk(s, OP_MUL, rest.n, rest.v) : NULL;
+			free(rest.v);
+			if (!inner || (inner->flags & EF_HAS_DIFF))
+				break;
+			el_push(&scal, mk1(s, OP_TR, inner));
+			piece = sd;
+		}
+		m = piece;
 		if (piece->op == OP_TR)
 			m = piece->kids[0];
 		else if (piece->op == OP_SUM) {
@@ -403,6 +421,19 @@ out:
 }
 
 /* ---- gradients ---- */
+
+static struct expr *sum_as_trace(struct session *s, struct expr *e)
+{
+	if (e->op != OP_SUM || !(e->flags & EF_HAS_DIFF) || e->kids[0]->op == OP_HAD ||
+	    expr_is_scalar(s->mc, e->kids[0]))
+		return e;
+	struct expr *m = e->kids[0];
+	struct expr *j = expr_ones(s->mc, m->cols, m->rows);
+	struct expr *r = mk1(s, OP_TR, mk2(s, OP_MUL, j, m));
+	if (!r)
+		mc_clear_error(s->mc);
+	return r ? r : e;
+}
 
 /* Names the operator d(...) stopped at, for the "no rule" error. */
 static const struct expr *find_stuck_d(const struct expr *e)
@@ -475,6 +506,12 @@ static struct expr *derive_grads(struct session *s, struct expr *e)
 		if (!df)
 			return NULL;
 		df = run_rules(s, "simplify,readoff", x, df);
+		if (df && expr_has_op(df, OP_SUM)) {
+			/* sum(M) = tr(J M), J all ones: then the trace rules bring a d inside
+			 * a Hadamard product out (sum((W ⊙ dW) b)) */
+			df = map_kids(s, df, sum_as_trace);
+			df = run_rules(s, "simplify,readoff", x, df);
+		}
 		if (df)
 			df = map_kids(s, df, collect_node);
 		struct expr *g = df ? readoff(s, df, x) : NULL;

@@ -18,7 +18,9 @@ struct earg {
 	const struct expr *sym;
 	char *ascii; /* the symbol's ASCII name, the sort key (owned) */
 	char *name;  /* its parameter name: ascii, made safe for the language (owned) */
-	bool used;   /* referenced by the generated body (C: unused ones are cast to void) */
+	/* referenced by the generated body: the value, its rows, its columns
+	 * (C casts what is not to void: -Wunused-parameter) */
+	bool used, used_rows, used_cols;
 };
 
 /* What the emitter knows of a node: looked up by pointer (nodes are hash-consed). */
@@ -115,25 +117,13 @@ static char *xprintf(const char *fmt, ...)
 
 /* ---- shapes and sizes ---- */
 
-static bool is_one(struct em *em, int d)
-{
-	return d >= 0 && dim_is_one(em->mc, d);
-}
+static bool is_one(struct em *em, int d) { return d >= 0 && dim_is_one(em->mc, d); }
 
-static bool unknown_shape(const struct expr *e)
-{
-	return e->rows < 0 && e->cols < 0;
-}
+static bool unknown_shape(const struct expr *e) { return e->rows < 0 && e->cols < 0; }
 
-static int rows_of(const struct expr *e, int hr)
-{
-	return e->rows >= 0 ? e->rows : hr;
-}
+static int rows_of(const struct expr *e, int hr) { return e->rows >= 0 ? e->rows : hr; }
 
-static int cols_of(const struct expr *e, int hc)
-{
-	return e->cols >= 0 ? e->cols : hc;
-}
+static int cols_of(const struct expr *e, int hc) { return e->cols >= 0 ? e->cols : hc; }
 
 static bool is_scalar(struct em *em, const struct expr *e)
 {
@@ -162,12 +152,12 @@ static char *dim_code(struct em *em, int d, int depth)
 		const char *nm = em->args[i].name;
 		bool vector = a->decl->kind == KIND_VECTOR;
 		if (a->rows >= 0 && !dim_is_one(mc, a->rows) && dim_find(mc, a->rows) == r) {
-			em->args[i].used = true;
+			em->args[i].used_rows = true;
 			return em->c ? xprintf(vector ? "%s_len" : "%s_rows", nm)
 				     : xprintf("%s.shape[0]", nm);
 		}
 		if (a->cols >= 0 && !dim_is_one(mc, a->cols) && dim_find(mc, a->cols) == r) {
-			em->args[i].used = true;
+			em->args[i].used_cols = true;
 			return em->c ? xprintf("%s_cols", nm) : xprintf("%s.shape[1]", nm);
 		}
 	}
@@ -178,7 +168,8 @@ static char *dim_code(struct em *em, int d, int depth)
 		const int *t = &mc->prod_dims[3 * i];
 		if (dim_find(mc, t[2]) != r || dim_find(mc, t[0]) == r || dim_find(mc, t[1]) == r)
 			continue;
-		char *a = dim_code(em, t[0], depth + 1), *b = a ? dim_code(em, t[1], depth + 1) : NULL;
+		char *a = dim_code(em, t[0], depth + 1),
+		     *b = a ? dim_code(em, t[1], depth + 1) : NULL;
 		if (a && b) {
 			char *p = xprintf("(%s * %s)", a, b);
 			free(a);
@@ -287,7 +278,7 @@ static void chain_plan(struct em *em, const struct expr *e, int hr, int hc, stru
 			ch->f[i].rows = i > 0 ? ch->f[i - 1].cols : rows_of(e, hr);
 		if (ch->f[i].cols < 0)
 			ch->f[i].cols = i + 1 < ch->n && ch->f[i + 1].rows >= 0 ? ch->f[i + 1].rows
-										 : cols_of(e, hc);
+										: cols_of(e, hc);
 	}
 	int n = ch->n;
 	ch->split = mc_xmalloc((size_t)(n * n + 1) * sizeof *ch->split);
@@ -321,13 +312,13 @@ static void chain_free(struct chain *ch)
 
 /* ---- arguments and names ---- */
 
+/* clang-format off */
 static const char *const py_reserved[] = {
-    "False", "None",	 "True",     "and",	 "as",	     "assert", "async",	  "await",
-    "break", "class",	 "continue", "def",	 "del",	     "elif",   "else",	  "except",
-    "finally", "for",	 "from",     "global",	 "if",	     "import", "in",	  "is",
-    "lambda", "nonlocal", "not",     "or",	 "pass",     "raise",  "return",  "try",
-    "while", "with",	 "yield",    "np",	 "fun",	     "value",  "gradient", "hessian",
-    "jacobian", NULL};
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+    "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
+    "try", "while", "with", "yield", "np", "fun", "value", "gradient", "hessian", "jacobian",
+    NULL};
 
 static const char *const c_reserved[] = {
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
@@ -340,6 +331,7 @@ static const char *const c_reserved[] = {
     "isunordered", "math_errhandling", "INFINITY", "NAN", "HUGE_VAL", "HUGE_VALF", "HUGE_VALL",
     "MAX", "MIN", "ABS", "g", "fun", "value", "gradient", "hessian", "jacobian", "main",
     "blasint", "bfloat16", NULL};
+/* clang-format on */
 
 static bool reserved(struct em *em, const char *name)
 {
@@ -355,9 +347,9 @@ static bool reserved(struct em *em, const char *name)
 			return true;
 	}
 	if (em->c) {
-		static const char *const prefixes[] = {"mcg", "cblas", "Cblas", "CBLAS", "LAPACK",
-						       "lapack", "openblas", "OPENBLAS", "FP_",
-						       "M_", "__", NULL};
+		static const char *const prefixes[] = {"mcg",	 "cblas",  "Cblas",    "CBLAS",
+						       "LAPACK", "lapack", "openblas", "OPENBLAS",
+						       "FP_",	 "M_",	   "__",       NULL};
 		for (const char *const *p = prefixes; *p; p++)
 			if (strncmp(name, *p, strlen(*p)) == 0)
 				return true;
@@ -365,45 +357,39 @@ static bool reserved(struct em *em, const char *name)
 	return false;
 }
 
-/* The names a C parameter brings along: X_rows, X_cols, x_len. */
-static void c_names(const struct earg *a, const char *name, char out[3][160])
+/* The names a parameter brings along: in C, X_rows and X_cols, or x_len.
+ * Owned strings in out[0..2], NULL where there is none. */
+static void param_names(struct em *em, const struct earg *a, const char *name, char *out[3])
 {
-	snprintf(out[0], 160, "%s", name);
-	out[1][0] = out[2][0] = '\0';
-	if (a->sym->decl->kind == KIND_VECTOR)
-		snprintf(out[1], 160, "%s_len", name);
-	else if (a->sym->decl->kind == KIND_MATRIX) {
-		snprintf(out[1], 160, "%s_rows", name);
-		snprintf(out[2], 160, "%s_cols", name);
+	out[0] = mc_xstrdup(name);
+	out[1] = out[2] = NULL;
+	if (em->c && a->sym->decl->kind == KIND_VECTOR)
+		out[1] = xprintf("%s_len", name);
+	if (em->c && a->sym->decl->kind == KIND_MATRIX) {
+		out[1] = xprintf("%s_rows", name);
+		out[2] = xprintf("%s_cols", name);
 	}
 }
 
 static bool name_clash(struct em *em, int upto, const struct earg *a, const char *name)
 {
-	char mine[3][160];
-	if (em->c)
-		c_names(a, name, mine);
-	else {
-		snprintf(mine[0], 160, "%s", name);
-		mine[1][0] = mine[2][0] = '\0';
-	}
+	char *mine[3];
+	bool clash = false;
+	param_names(em, a, name, mine);
 	for (int k = 0; k < 3; k++)
-		if (mine[k][0] && reserved(em, mine[k]))
-			return true;
-	for (int i = 0; i < upto; i++) {
-		char theirs[3][160];
-		if (em->c)
-			c_names(&em->args[i], em->args[i].name, theirs);
-		else {
-			snprintf(theirs[0], 160, "%s", em->args[i].name);
-			theirs[1][0] = theirs[2][0] = '\0';
-		}
+		clash |= mine[k] && reserved(em, mine[k]);
+	for (int i = 0; i < upto && !clash; i++) {
+		char *theirs[3];
+		param_names(em, &em->args[i], em->args[i].name, theirs);
 		for (int k = 0; k < 3; k++)
 			for (int l = 0; l < 3; l++)
-				if (mine[k][0] && theirs[l][0] && strcmp(mine[k], theirs[l]) == 0)
-					return true;
+				clash |= mine[k] && theirs[l] && strcmp(mine[k], theirs[l]) == 0;
+		for (int l = 0; l < 3; l++)
+			free(theirs[l]);
 	}
-	return false;
+	for (int k = 0; k < 3; k++)
+		free(mine[k]);
+	return clash;
 }
 
 /* The symbol's name in ASCII: Greek letters spelt out, anything else escaped. */
@@ -483,13 +469,35 @@ static struct earg *arg_of(struct em *em, const struct expr *sym)
 	return NULL;
 }
 
-/* The declaration of an argument, as matcalc would read it back. */
+/* A size as the declarations print it; a product of sizes (the rows of
+ * A ⊗ B) as its factors, n_A*n_B, whatever name its class carries. */
+static void dim_text(struct em *em, int d, char *buf, size_t n, int depth)
+{
+	struct mc *mc = em->mc;
+	int r = dim_find(mc, d);
+	if (d >= 0 && dim_value(mc, d) < 0 && depth < 16)
+		for (int i = 0; i < mc->nprod; i++) {
+			const int *t = &mc->prod_dims[3 * i];
+			if (dim_find(mc, t[2]) != r || dim_find(mc, t[0]) == r ||
+			    dim_find(mc, t[1]) == r)
+				continue;
+			char a[64], b[64];
+			dim_text(em, t[0], a, sizeof a, depth + 1);
+			dim_text(em, t[1], b, sizeof b, depth + 1);
+			snprintf(buf, n, "%s*%s", a, b);
+			return;
+		}
+	dim_print(mc, d, buf, n);
+}
+
+/* The declaration of an argument, as matcalc would read it back (a product
+ * size aside). */
 static void decl_str(struct em *em, const struct expr *sym, struct sbuf *b)
 {
 	const struct decl *d = sym->decl;
-	char r[64], c[64];
-	dim_print(em->mc, sym->rows, r, sizeof r);
-	dim_print(em->mc, sym->cols, c, sizeof c);
+	char r[160], c[160];
+	dim_text(em, sym->rows, r, sizeof r, 0);
+	dim_text(em, sym->cols, c, sizeof c, 0);
 	sbuf_add(b, "let ");
 	print_name(em->mc, b, sym->name);
 	sbuf_add(b, " : ");
@@ -502,9 +510,48 @@ static void decl_str(struct em *em, const struct expr *sym, struct sbuf *b)
 		break;
 	case KIND_MATRIX:
 		sbuf_printf(b, "%smatrix(%s, %s)",
-			    d->spd ? "spd " : d->symmetric ? "symmetric " : "", r, c);
+			    d->spd	   ? "spd "
+			    : d->symmetric ? "symmetric "
+					   : "",
+			    r, c);
 		break;
 	}
+}
+
+/* Generated code assigns every temporary once, and what it calls is pure:
+ * a right-hand side printed before is that temporary again. Returns the
+ * temporary holding rhs, or -1 after recording that it will be the next one
+ * (takes rhs). */
+static int line_reuse(struct em *em, char *rhs)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = rhs; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	if (2 * (em->nlines + 1) > em->caplines) {
+		struct cline *old = em->lines;
+		size_t oldcap = em->caplines;
+		em->caplines = oldcap ? 2 * oldcap : 256;
+		em->lines = mc_xmalloc(em->caplines * sizeof *em->lines);
+		memset(em->lines, 0, em->caplines * sizeof *em->lines);
+		for (size_t i = 0; i < oldcap; i++) {
+			if (!old[i].rhs)
+				continue;
+			size_t j = old[i].hash & (em->caplines - 1);
+			while (em->lines[j].rhs)
+				j = (j + 1) & (em->caplines - 1);
+			em->lines[j] = old[i];
+		}
+		free(old);
+	}
+	size_t j = h & (em->caplines - 1);
+	for (; em->lines[j].rhs; j = (j + 1) & (em->caplines - 1))
+		if (em->lines[j].hash == h && strcmp(em->lines[j].rhs, rhs) == 0) {
+			free(rhs);
+			return em->lines[j].temp;
+		}
+	em->lines[j] = (struct cline){rhs, h, em->ntemps};
+	em->nlines++;
+	return -1;
 }
 
 /* ---- NumPy ---- */
@@ -522,7 +569,7 @@ struct frag {
 };
 
 static struct frag frag_printf(int prec, int depth, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static struct frag frag_printf(int prec, int depth, const char *fmt, ...)
 {
 	struct sbuf b = {0};
@@ -544,10 +591,7 @@ static char *take(struct frag f, int minprec)
 	return s;
 }
 
-static int dmax(int a, int b)
-{
-	return a > b ? a : b;
-}
+static int dmax(int a, int b) { return a > b ? a : b; }
 
 /* fn(a) or fn(a, extra). */
 static struct frag py_call(const char *fn, struct frag a, const char *extra)
@@ -579,15 +623,15 @@ static struct frag py_suffix(struct frag a, const char *suffix)
 	return r;
 }
 
-/* The shortest decimal that reads back as the same double. */
-static void num_text(double v, char *buf, size_t n)
+/* The shortest decimal that reads back as the same double (in C when c). */
+static void num_text(double v, char *buf, size_t n, bool c)
 {
 	if (isinf(v)) {
-		snprintf(buf, n, v > 0 ? "np.inf" : "-np.inf");
+		snprintf(buf, n, "%s%s", v > 0 ? "" : "-", c ? "INFINITY" : "np.inf");
 		return;
 	}
 	if (isnan(v)) {
-		snprintf(buf, n, "np.nan");
+		snprintf(buf, n, "%s", c ? "NAN" : "np.nan");
 		return;
 	}
 	for (int p = 1; p <= 17; p++) {
@@ -600,7 +644,7 @@ static void num_text(double v, char *buf, size_t n)
 static struct frag py_num(double v)
 {
 	char buf[64];
-	num_text(v, buf, sizeof buf);
+	num_text(v, buf, sizeof buf, false);
 	return frag_printf(buf[0] == '-' ? PY_UNARY : PY_ATOM, 0, "%s", buf);
 }
 
@@ -626,9 +670,11 @@ static bool py_shareable(const struct expr *e)
 
 static struct frag py_temp(struct em *em, struct frag f)
 {
-	int t = em->ntemps++;
-	sbuf_printf(&em->body, "    t%d = %s\n", t, f.s);
-	free(f.s);
+	int t = line_reuse(em, f.s);
+	if (t < 0) {
+		t = em->ntemps++;
+		sbuf_printf(&em->body, "    t%d = %s\n", t, f.s);
+	}
 	return frag_printf(PY_ATOM, 0, "t%d", t);
 }
 
@@ -638,6 +684,17 @@ static struct frag py_spill(struct em *em, struct frag f)
 	return !em->counting && f.depth > PY_MAX_DEPTH ? py_temp(em, f) : f;
 }
 
+/* A size as a function argument: (a * b) needs no parentheses there. */
+static char *bare(char *s)
+{
+	size_t n = strlen(s);
+	if (n >= 2 && s[0] == '(' && s[n - 1] == ')') {
+		memmove(s, s + 1, n - 2);
+		s[n - 2] = '\0';
+	}
+	return s;
+}
+
 /* np.eye / np.zeros / np.ones of the size r x c. */
 static struct frag py_filled(struct em *em, const char *fn, int r, int c, const struct expr *e)
 {
@@ -645,18 +702,18 @@ static struct frag py_filled(struct em *em, const char *fn, int r, int c, const 
 	if (nd == 0)
 		return frag_printf(PY_ATOM, 0, "%s", strcmp(fn, "zeros") == 0 ? "0.0" : "1.0");
 	if (strcmp(fn, "eye") == 0) {
-		char *n = dim_need(em, r >= 0 ? r : c, e);
+		char *n = bare(dim_need(em, r >= 0 ? r : c, e));
 		struct frag f = frag_printf(PY_ATOM, 1, "np.eye(%s)", n);
 		free(n);
 		return f;
 	}
 	if (nd == 1) {
-		char *n = dim_need(em, is_one(em, r) ? c : r, e);
+		char *n = bare(dim_need(em, is_one(em, r) ? c : r, e));
 		struct frag f = frag_printf(PY_ATOM, 1, "np.%s(%s)", fn, n);
 		free(n);
 		return f;
 	}
-	char *a = dim_need(em, r, e), *b = dim_need(em, c, e);
+	char *a = bare(dim_need(em, r, e)), *b = bare(dim_need(em, c, e));
 	struct frag f = frag_printf(PY_ATOM, 1, "np.%s((%s, %s))", fn, a, b);
 	free(a);
 	free(b);
@@ -668,19 +725,17 @@ struct pyseg {
 	struct frag f; /* the value; for a lone factor the operand inside T / ^-1 */
 	bool inv;      /* a lone factor M^-1 (or M^-T), not yet applied */
 	bool trans;    /* a lone factor's transpose, not yet applied (2-D only) */
+	bool sym;      /* a lone factor known symmetric: its transpose is itself */
 	int rows, cols;
 };
 
 /* The value of a segment that is no inverse; consumes s's text. */
-static struct frag seg_value(struct pyseg *s)
-{
-	return s->trans ? py_suffix(s->f, ".T") : s->f;
-}
+static struct frag seg_value(struct pyseg *s) { return s->trans ? py_suffix(s->f, ".T") : s->f; }
 
 /* Its transpose: X^T of a lone X^T is X again, not X.T.T. */
 static struct frag seg_value_t(struct pyseg *s)
 {
-	return s->trans ? s->f : py_suffix(s->f, ".T");
+	return s->trans || s->sym ? s->f : py_suffix(s->f, ".T");
 }
 
 static uint32_t seg_hash(const struct expr *const *k, int n)
@@ -718,7 +773,8 @@ static struct segent *seg_info(struct em *em, const struct chain *ch, int i, int
 	size_t q = h & (em->capsegs - 1);
 	for (; em->segs[q].key; q = (q + 1) & (em->capsegs - 1)) {
 		struct segent *se = &em->segs[q];
-		if (se->hash == h && se->n == n && memcmp(se->key, key, (size_t)n * sizeof *key) == 0) {
+		if (se->hash == h && se->n == n &&
+		    memcmp(se->key, key, (size_t)n * sizeof *key) == 0) {
 			free(key);
 			return se;
 		}
@@ -740,7 +796,8 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 	}
 	if (se && (em->counting ? se->uses++ > 0 : se->temp >= 0)) {
 		/* computed before (the first pass counts, as for nodes) */
-		s.f = frag_printf(PY_ATOM, 0, em->counting ? "_" : "t%d", se->temp);
+		s.f = em->counting ? frag_printf(PY_ATOM, 0, "_")
+				   : frag_printf(PY_ATOM, 0, "t%d", se->temp);
 		s.rows = ch->f[i].rows;
 		s.cols = ch->f[j].cols;
 		return s;
@@ -752,7 +809,8 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 		s.rows = l->rows;
 		s.cols = l->cols;
 		s.inv = l->inv;
-		s.trans = l->trans && ndim(em, r, c) == 2;
+		s.sym = (l->operand->flags & EF_SYMMETRIC) != 0;
+		s.trans = l->trans && ndim(em, r, c) == 2 && !s.sym;
 		return s;
 	}
 	int k = ch->split[i * ch->n + j];
@@ -761,7 +819,8 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 	s.cols = b.cols;
 	if (a.inv) {
 		/* A^-1 B: a solve with A (A^-T B: with A.T) */
-		struct frag y = b.inv ? py_call("np.linalg.inv", seg_value(&b), NULL) : seg_value(&b);
+		struct frag y =
+		    b.inv ? py_call("np.linalg.inv", seg_value(&b), NULL) : seg_value(&b);
 		struct frag m = seg_value(&a);
 		int d = dmax(m.depth, y.depth) + 1;
 		char *xs = take(m, PY_ADD), *ys = take(y, PY_ADD);
@@ -795,7 +854,7 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 	}
 	if (se && !em->counting && se->uses >= 2) {
 		s.f = py_temp(em, s.f);
-		se->temp = em->ntemps - 1;
+		se->temp = atoi(s.f.s + 1);
 		return s;
 	}
 	s.f = py_spill(em, s.f);
@@ -837,8 +896,8 @@ static struct frag py_mul(struct em *em, const struct expr *e, int hr, int hc, b
 			parts[nparts++] = py_ref(em, sc[i], DIM_ANY, DIM_ANY);
 	if (ch.n > 0) {
 		struct pyseg s = py_seg(em, &ch, 0, ch.n - 1);
-		parts[nparts++] = s.inv ? py_call("np.linalg.inv", seg_value(&s), NULL)
-					: seg_value(&s);
+		parts[nparts++] =
+		    s.inv ? py_call("np.linalg.inv", seg_value(&s), NULL) : seg_value(&s);
 	} else if (ch.dropped_identity) {
 		int r = rows_of(e, hr);
 		parts[nparts++] = py_filled(em, "eye", r, r, e);
@@ -943,15 +1002,20 @@ static struct frag py_kron(struct em *em, const struct expr *e)
 		return py_bin(x, PY_MUL, "*", y, PY_UNARY, PY_MUL);
 	int na = ndim(em, a->rows, a->cols), nb = ndim(em, b->rows, b->cols);
 	bool acol = na == 1 && is_one(em, a->cols), bcol = nb == 1 && is_one(em, b->cols);
-	if (na == 1 && nb == 1 && acol == bcol) /* both columns, or both rows */
-		return py_call("np.kron", py_bin(x, PY_ADD, ",", y, PY_ADD, PY_ADD), NULL);
-	/* NumPy reads a 1-D operand as a row: make the orientation explicit */
-	if (na == 1)
-		x = py_suffix(x, acol ? "[:, None]" : "[None, :]");
-	if (nb == 1)
-		y = py_suffix(y, bcol ? "[:, None]" : "[None, :]");
-	struct frag k = py_call("np.kron", py_bin(x, PY_ADD, ",", y, PY_ADD, PY_ADD), NULL);
-	if (ndim(em, e->rows, e->cols) == 1)
+	/* NumPy reads a 1-D operand as a row: the orientation is made explicit,
+	 * unless both are columns or both rows */
+	if (!(na == 1 && nb == 1 && acol == bcol)) {
+		if (na == 1)
+			x = py_suffix(x, acol ? "[:, None]" : "[None, :]");
+		if (nb == 1)
+			y = py_suffix(y, bcol ? "[:, None]" : "[None, :]");
+	}
+	int d = dmax(x.depth, y.depth) + 1;
+	char *xs = take(x, PY_ADD), *ys = take(y, PY_ADD);
+	struct frag k = frag_printf(PY_ATOM, d, "np.kron(%s, %s)", xs, ys);
+	free(xs);
+	free(ys);
+	if (ndim(em, e->rows, e->cols) == 1 && !(na == 1 && nb == 1 && acol == bcol))
 		k = py_suffix(k, ".ravel()");
 	return k;
 }
@@ -1014,8 +1078,7 @@ static struct frag py_unsupported(struct em *em, const struct expr *e)
 {
 	if (!mc_failed(em->mc)) {
 		char *w = print_str(em->mc, e, PRINT_PLAIN);
-		mc_fail(em->mc, MC_ERR_NOTIMPL,
-			"cannot emit %s: %s", w,
+		mc_fail(em->mc, MC_ERR_NOTIMPL, "cannot emit %s: %s", w,
 			e->op == OP_DIFF ? "a differential has no value (emit grad(f, X) instead)"
 					 : "work out the derivative first");
 		free(w);
@@ -1040,7 +1103,7 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 		bool vec = e->vrows == 1 || e->vcols == 1;
 		if (e->vrows == 1 && e->vcols == 1) {
 			char buf[64];
-			num_text(e->vals[0], buf, sizeof buf);
+			num_text(e->vals[0], buf, sizeof buf, false);
 			return frag_printf(buf[0] == '-' ? PY_UNARY : PY_ATOM, 0, "%s", buf);
 		}
 		sbuf_add(&b, "np.array([");
@@ -1050,7 +1113,8 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 			long n = vec ? e->vrows * e->vcols : e->vcols;
 			for (long j = 0; j < n; j++) {
 				char buf[64];
-				num_text(vec ? e->vals[j] : e->vals[j * e->vrows + i], buf, sizeof buf);
+				double v = vec ? e->vals[j] : e->vals[j * e->vrows + i];
+				num_text(v, buf, sizeof buf, false);
 				sbuf_printf(&b, "%s%s", j ? ", " : "", buf);
 			}
 			if (!vec)
@@ -1089,12 +1153,13 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 		return py_kron(em, e);
 	case OP_T: {
 		struct frag f = py_ref(em, a, c, r);
-		return ndim(em, rows_of(a, c), cols_of(a, r)) == 2 ? py_suffix(f, ".T") : f;
+		bool sym = a->flags & EF_SYMMETRIC;
+		return ndim(em, rows_of(a, c), cols_of(a, r)) == 2 && !sym ? py_suffix(f, ".T") : f;
 	}
 	case OP_INV:
 		if (is_scalar(em, e))
-			return py_bin(frag_printf(PY_ATOM, 0, "1"), PY_MUL, "/", py_ref(em, a, r, c),
-				      PY_UNARY, PY_MUL);
+			return py_bin(frag_printf(PY_ATOM, 0, "1"), PY_MUL, "/",
+				      py_ref(em, a, r, c), PY_UNARY, PY_MUL);
 		return py_call("np.linalg.inv", py_ref(em, a, r, c), NULL);
 	case OP_POW:
 		return py_pow(em, e, r, c);
@@ -1127,8 +1192,8 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 		em->used_logdet = true;
 		if (is_scalar(em, a))
 			return py_call("np.log", py_ref(em, a, DIM_ANY, DIM_ANY), NULL);
-		return py_suffix(py_call("np.linalg.slogdet", py_ref(em, a, DIM_ANY, DIM_ANY), NULL),
-				 "[1]");
+		return py_suffix(
+		    py_call("np.linalg.slogdet", py_ref(em, a, DIM_ANY, DIM_ANY), NULL), "[1]");
 	case OP_SIGMOID:
 		em->need_sigmoid = true;
 		return py_call("_sigmoid", py_ref(em, a, r, c), NULL);
@@ -1170,7 +1235,7 @@ static struct frag py_ref(struct em *em, const struct expr *e, int hr, int hc)
 	struct frag f = py_compute(em, e, hr, hc);
 	if (share && n->uses >= 2) {
 		f = py_temp(em, f);
-		n->temp = em->ntemps - 1;
+		n->temp = atoi(f.s + 1);
 		return f;
 	}
 	return py_spill(em, f);
@@ -1178,10 +1243,9 @@ static struct frag py_ref(struct em *em, const struct expr *e, int hr, int hc)
 
 /* ---- C ---- */
 
-/* A temporary t<K> = the printf'd right-hand side; returns K. The helpers
- * are pure, so a right-hand side printed before is that temporary again:
- * products inside different chains (X θ in X^T X θ and in y - X θ) are
- * computed once. */
+/* A temporary t<K> = the printf'd right-hand side; returns K. A right-hand
+ * side printed before is that temporary again: products inside different
+ * chains (X θ in X^T X θ and in y - X θ) are computed once. */
 static int c_line(struct em *em, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int c_line(struct em *em, const char *fmt, ...)
 {
@@ -1190,36 +1254,12 @@ static int c_line(struct em *em, const char *fmt, ...)
 	va_start(ap, fmt);
 	sbuf_vprintf(&rhs, fmt, ap);
 	va_end(ap);
-	uint32_t h = 2166136261u;
-	for (const char *p = rhs.s; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	if (2 * (em->nlines + 1) > em->caplines) {
-		struct cline *old = em->lines;
-		size_t oldcap = em->caplines;
-		em->caplines = oldcap ? 2 * oldcap : 256;
-		em->lines = mc_xmalloc(em->caplines * sizeof *em->lines);
-		memset(em->lines, 0, em->caplines * sizeof *em->lines);
-		for (size_t i = 0; i < oldcap; i++) {
-			if (!old[i].rhs)
-				continue;
-			size_t j = old[i].hash & (em->caplines - 1);
-			while (em->lines[j].rhs)
-				j = (j + 1) & (em->caplines - 1);
-			em->lines[j] = old[i];
-		}
-		free(old);
-	}
-	size_t j = h & (em->caplines - 1);
-	for (; em->lines[j].rhs; j = (j + 1) & (em->caplines - 1))
-		if (em->lines[j].hash == h && strcmp(em->lines[j].rhs, rhs.s) == 0) {
-			sbuf_free(&rhs);
-			return em->lines[j].temp;
-		}
-	int t = em->ntemps++;
-	sbuf_printf(&em->body, "\tstruct mcg_m t%d = %s;\n", t, rhs.s);
-	em->lines[j] = (struct cline){sbuf_take(&rhs), h, t};
-	em->nlines++;
-	return t;
+	char *text = sbuf_take(&rhs);
+	int t = line_reuse(em, text); /* text stays valid when it is new: the table holds it */
+	if (t >= 0)
+		return t;
+	sbuf_printf(&em->body, "\tstruct mcg_m t%d = %s;\n", em->ntemps, text);
+	return em->ntemps++;
 }
 
 static int c_ref(struct em *em, const struct expr *e, int hr, int hc);
@@ -1310,7 +1350,7 @@ static int c_mul(struct em *em, const struct expr *e, int hr, int hc)
 		if (sc[i]->op == OP_NUM)
 			num *= sc[i]->num;
 	char buf[64];
-	num_text(num, buf, sizeof buf);
+	num_text(num, buf, sizeof buf, true);
 	if (num != 1)
 		sbuf_add(&coef, buf);
 	for (int i = 0; i < nsc; i++)
@@ -1368,14 +1408,14 @@ static int c_compute(struct em *em, const struct expr *e, int hr, int hc)
 	}
 	case OP_NUM: {
 		char buf[64];
-		num_text(e->num, buf, sizeof buf);
+		num_text(e->num, buf, sizeof buf, true);
 		return c_line(em, "mcg_num(&g, %s)", buf);
 	}
 	case OP_MATRIX: {
 		struct sbuf b = {0};
 		for (long i = 0; i < e->vrows * e->vcols; i++) {
 			char buf[64];
-			num_text(e->vals[i], buf, sizeof buf);
+			num_text(e->vals[i], buf, sizeof buf, true);
 			sbuf_printf(&b, "%s%s", i ? ", " : "", buf);
 		}
 		int t = c_line(em, "mcg_lit(&g, %ld, %ld, (const double[]){%s})", e->vrows,
@@ -1589,7 +1629,8 @@ static const char c_runtime[] =
     "}\n"
     "\n"
     "/* a + beta b; a 1 x 1 side is added to every entry of the other. */\n"
-    "static inline struct mcg_m mcg_add(struct mcg *g, struct mcg_m a, struct mcg_m b, double beta)\n"
+    "static inline struct mcg_m mcg_add(struct mcg *g, struct mcg_m a, struct mcg_m b, double "
+    "beta)\n"
     "{\n"
     "\tint sa = a.r == 1 && a.c == 1, sb = b.r == 1 && b.c == 1;\n"
     "\tint r = sa ? b.r : a.r, c = sa ? b.c : a.c;\n"
@@ -1602,7 +1643,8 @@ static const char c_runtime[] =
     "}\n"
     "\n"
     "/* a .* b, or a ./ b; a 1 x 1 side applies to every entry of the other. */\n"
-    "static inline struct mcg_m mcg_had(struct mcg *g, struct mcg_m a, struct mcg_m b, int divide)\n"
+    "static inline struct mcg_m mcg_had(struct mcg *g, struct mcg_m a, struct mcg_m b, int "
+    "divide)\n"
     "{\n"
     "\tint sa = a.r == 1 && a.c == 1, sb = b.r == 1 && b.c == 1;\n"
     "\tint r = sa ? b.r : a.r, c = sa ? b.c : a.c;\n"
@@ -1625,7 +1667,8 @@ static const char c_runtime[] =
     "}\n"
     "\n"
     "/* op(a) op(b), op transposing when ta / tb is set (dgemm). */\n"
-    "static inline struct mcg_m mcg_mul(struct mcg *g, struct mcg_m a, int ta, struct mcg_m b, int tb)\n"
+    "static inline struct mcg_m mcg_mul(struct mcg *g, struct mcg_m a, int ta, struct mcg_m b, int "
+    "tb)\n"
     "{\n"
     "\tint ar = ta ? a.c : a.r, ak = ta ? a.r : a.c;\n"
     "\tint bk = tb ? b.c : b.r, bc = tb ? b.r : b.c;\n"
@@ -1633,7 +1676,8 @@ static const char c_runtime[] =
     "\t\treturn mcg_fail(g, MCG_SIZE);\n"
     "\tstruct mcg_m m = mcg_new(g, ar, bc);\n"
     "\tif (m.d)\n"
-    "\t\tcblas_dgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,\n"
+    "\t\tcblas_dgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : "
+    "CblasNoTrans,\n"
     "\t\t\t    ar, bc, ak, 1.0, a.d, a.r, b.d, b.r, 0.0, m.d, ar);\n"
     "\treturn m;\n"
     "}\n"
@@ -1813,9 +1857,10 @@ static bool outputs(struct em *em, struct expr *call, struct expr *result, struc
 	*var = NULL;
 	*nout = 0;
 	if (call->op == OP_D || (result->flags & (EF_HAS_DIFF | EF_HAS_PVAR))) {
-		mc_fail(em->mc, MC_ERR_NOTIMPL,
-			"--emit=%s: a differential has no value to compute; emit grad(f, X) instead",
-			em->c ? "c" : "numpy");
+		mc_fail(
+		    em->mc, MC_ERR_NOTIMPL,
+		    "--emit=%s: a differential has no value to compute; emit grad(f, X) instead",
+		    em->c ? "c" : "numpy");
 		return false;
 	}
 	if (call->op != OP_GRAD && call->op != OP_HESS && call->op != OP_JAC) {
@@ -1942,10 +1987,13 @@ static bool emit_numpy(struct em *em, struct expr *call, const struct eout *out,
 		sbuf_free(&d);
 	}
 	if (nout == 3 && !is_one(em, out[1].cols))
-		sbuf_add(b, "# The Hessian is with respect to vec of the matrix (its columns stacked).\n");
+		sbuf_add(
+		    b,
+		    "# The Hessian is with respect to vec of the matrix (its columns stacked).\n");
 	if (em->used_logdet)
-		sbuf_add(b, "# logdet(A) is np.linalg.slogdet(A)[1] = log|det A|: log det A wherever\n"
-			    "# det A > 0 (as for symmetric positive definite A).\n");
+		sbuf_add(b,
+			 "# logdet(A) is np.linalg.slogdet(A)[1] = log|det A|: log det A wherever\n"
+			 "# det A > 0 (as for symmetric positive definite A).\n");
 	sbuf_add(b, "import numpy as np\n\n\n");
 	if (em->need_sigmoid)
 		sbuf_add(b, "def _sigmoid(x):\n"
@@ -2027,9 +2075,12 @@ static bool emit_c(struct em *em, struct expr *call, const struct eout *out, int
 		free(sz);
 	}
 	if (nout == 3 && !is_one(em, out[1].cols))
-		sbuf_add(b, " * The Hessian is with respect to vec of the matrix (its columns stacked).\n");
+		sbuf_add(
+		    b,
+		    " * The Hessian is with respect to vec of the matrix (its columns stacked).\n");
 	if (em->used_logdet)
-		sbuf_add(b, " * logdet(A) is computed as log|det A|, which is log det A wherever det A > 0.\n");
+		sbuf_add(b, " * logdet(A) is computed as log|det A|, which is log det A wherever "
+			    "det A > 0.\n");
 	sbuf_add(b, " * fun returns 0, or 1 for a singular matrix, 2 for sizes that do not fit,\n"
 		    " * 3 when out of memory, 4 for a fractional power of a matrix.\n"
 		    " * Build: cc -c FILE.c $(pkg-config --cflags openblas lapacke)\n"
@@ -2039,14 +2090,17 @@ static bool emit_c(struct em *em, struct expr *call, const struct eout *out, int
 	sbuf_printf(b, "\n%s\n{\n", sig.s);
 	sbuf_add(b, "\tstruct mcg g = {NULL, 0, 0, 0};\n");
 	for (int i = 0; i < em->nargs; i++) {
+		/* an argument only the sizes need (the variable of a zero gradient) */
 		const struct earg *a = &em->args[i];
 		if (a->used)
 			continue;
 		sbuf_printf(b, "\t(void)%s;\n", a->name);
-		if (a->sym->decl->kind == KIND_VECTOR)
+		if (a->sym->decl->kind == KIND_VECTOR && !a->used_rows)
 			sbuf_printf(b, "\t(void)%s_len;\n", a->name);
-		else if (a->sym->decl->kind == KIND_MATRIX)
-			sbuf_printf(b, "\t(void)%s_rows;\n\t(void)%s_cols;\n", a->name, a->name);
+		if (a->sym->decl->kind == KIND_MATRIX && !a->used_rows)
+			sbuf_printf(b, "\t(void)%s_rows;\n", a->name);
+		if (a->sym->decl->kind == KIND_MATRIX && !a->used_cols)
+			sbuf_printf(b, "\t(void)%s_cols;\n", a->name);
 	}
 	sbuf_add(b, em->body.s ? em->body.s : "");
 	sbuf_add(b, "\tif (!g.err) {\n");

@@ -1433,6 +1433,13 @@ bool eval_all_bound(struct session *s, const struct expr *e)
 		case OP_MATRIX:
 			data = true;
 			break;
+		case OP_ZERO:
+		case OP_ONES:
+		case OP_IDENT:
+			/* zeros(2, 2), or X - X once X has a value: sizes known, a value */
+			if (dim_value(s->mc, x->rows) > 0 && dim_value(s->mc, x->cols) > 0)
+				data = true;
+			break;
 		case OP_PVAR:
 		case OP_DIFF:
 		case OP_GRAD:

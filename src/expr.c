@@ -601,6 +601,11 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 	free(coefs);
 	free(flat.v);
 	struct expr *res;
+	if (terms.n == 0 && nonscalar && rows >= 0 && cols >= 0) {
+		/* W - W keeps its shape: W - W + 1 is ones, not 1 */
+		free(terms.v);
+		return expr_zero(mc, rows, cols);
+	}
 	if (regroup) {
 		/* collect again with the inner sum's terms in this one */
 		res = make_add(mc, terms.n, terms.v, unify);
@@ -632,11 +637,23 @@ fail:
 	return NULL;
 }
 
-static void flatten_mul(struct list *l, struct expr *e)
+/* A 1x1 product of matrices (y^T x): it stays one scalar factor, so that
+ * A (x^T y) is scaling and never the ill-shaped chain A x^T y. */
+static bool is_run(struct mc *mc, const struct expr *e)
 {
-	if (e->op == OP_MUL)
+	if (e->op != OP_MUL || !expr_is_scalar(mc, e))
+		return false;
+	for (int i = 0; i < e->nkids; i++)
+		if (!expr_is_scalar(mc, e->kids[i]) && !(e->kids[i]->flags & EF_HAS_PVAR))
+			return true;
+	return false;
+}
+
+static void flatten_mul(struct mc *mc, struct list *l, struct expr *e, bool top)
+{
+	if (e->op == OP_MUL && (top || !is_run(mc, e)))
 		for (int i = 0; i < e->nkids; i++)
-			flatten_mul(l, e->kids[i]);
+			flatten_mul(mc, l, e->kids[i], false);
 	else
 		list_push(l, e);
 }
@@ -659,7 +676,7 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 {
 	struct list atoms = {0}, scalars = {0}, run = {0};
 	for (int i = 0; i < n; i++)
-		flatten_mul(&atoms, kids[i]);
+		flatten_mul(mc, &atoms, kids[i], n == 1);
 	double coef = 1;
 	bool zero = false;
 	int acc_r = DIM_ANY, acc_c = DIM_ANY;
@@ -687,9 +704,10 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 			list_push(&run, a);
 			continue;
 		}
-		if (!pattern && dim_is_one(mc, acc_r) && dim_is_one(mc, acc_c) && !unknown_shape(a) &&
-		    !dim_is_one(mc, a->rows)) {
-			/* a 1x1 run meets a matrix: the run is a scalar factor */
+		if (!pattern && run.n >= 2 && dim_is_one(mc, acc_r) && dim_is_one(mc, acc_c) &&
+		    !unknown_shape(a)) {
+			/* a 1x1 run of two or more factors followed by more: the run is one
+			 * scalar factor (one canonical form for θ^T θ θ^T θ and (θ^T θ)(θ^T θ)) */
 			list_push(&scalars, make_run(mc, &run, 0, run.n));
 			run.n = 0;
 			acc_r = a->rows;

@@ -385,6 +385,8 @@ static bool cond_holds(struct match *m, const struct rule_cond *c)
 		return a->op == OP_NUM && a->num == (long)a->num;
 	case COND_DIFFVAR:
 		return a == m->rw->var;
+	case COND_KNOWN:
+		return !unknown; /* not I or 0 of the size that fits */
 	case COND_COUNT:
 		break;
 	}
@@ -425,6 +427,13 @@ static bool finish(struct match *m, void *arg)
 	struct expr *r = inst(m, m->rule->rhs);
 	if (!r)
 		return false;
+	if (r->op == OP_IDENT && r->rows < 0 && m->npre + m->npost > 0 && m->rule->lhs->op == OP_MUL) {
+		/* A^-1 A -> I inside a longer product: the I has the size of the run it replaces */
+		const struct expr *first = m->pre[m->npre], *last = m->post[-1];
+		struct mc *mc = m->rw->s->mc;
+		if (first->rows >= 0 && dim_same(mc, first->rows, last->cols))
+			r = expr_ident(mc, first->rows);
+	}
 	r = wrap_root(m, r);
 	if (!r)
 		return false;
@@ -718,6 +727,11 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 		/* a rule never changes a shape: a result that does is refused */
 		if (res && res != e && !same_shape(rw->s->mc, res, e))
 			res = NULL;
+		/* A^-1 A -> I: the I takes the size of what it replaces, which vec, ⊗ and
+		 * the evaluator need */
+		if (res && res->op == OP_IDENT && res->rows < 0 && e->rows >= 0 && e->op == OP_MUL &&
+		    expr_is_square(rw->s->mc, e))
+			res = expr_ident(rw->s->mc, e->rows);
 		if (res && res != e) {
 			*which = r;
 			if (!rw->fired && rw->count > rw->limit / 2) {
@@ -762,14 +776,23 @@ static struct expr *norm(struct rewriter *rw, struct expr *e)
 		return done;
 	struct expr *cur = e;
 	for (;;) {
-		if (cur->nkids) {
+		/* the constructor may regroup the normalized operands into new ones
+		 * (a 1x1 run becomes one factor): those are normalized in turn */
+		for (int pass = 0; pass < 8 && cur->nkids; pass++) {
 			struct expr *small[8];
 			struct expr **k = cur->nkids <= 8 ? small : mc_xmalloc((size_t)cur->nkids * sizeof *k);
 			for (int i = 0; i < cur->nkids; i++)
 				k[i] = norm(rw, cur->kids[i]);
-			cur = rebuild(rw, cur, k);
+			struct expr *next = rebuild(rw, cur, k);
 			if (k != small)
 				free(k);
+			bool fresh = false;
+			if (next != cur)
+				for (int i = 0; i < next->nkids && !fresh; i++)
+					fresh = memo_get(rw, next->kids[i]) != next->kids[i];
+			cur = next;
+			if (!fresh)
+				break;
 		}
 		if (rw->count >= rw->limit) {
 			rw->stop = REWRITE_LIMIT;

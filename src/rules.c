@@ -13,7 +13,7 @@ const char *const rule_cond_names[COND_COUNT] = {
 	[COND_SQUARE] = "square",     [COND_SYMMETRIC] = "symmetric", [COND_SPD] = "spd",
 	[COND_CONST] = "const",       [COND_NODIFF] = "nodiff",   [COND_HASDIFF] = "hasdiff",
 	[COND_NUM] = "num",           [COND_INT] = "int",         [COND_NOTNUM] = "notnum",
-	[COND_DIFFVAR] = "diffvar",   [COND_NONSCALAR] = "nonscalar",
+	[COND_DIFFVAR] = "diffvar",   [COND_NONSCALAR] = "nonscalar", [COND_KNOWN] = "known",
 };
 
 static const char *const known_sections[] = {

@@ -225,7 +225,7 @@ static const struct {
 	{NULL, "eye(n)", "n×n"},
 	{NULL, "eye(4)", "4×4"},
 	{"let x : vector(n)", "x + 0", "n×1"},
-	{"let X : matrix(n, m)", "X - X", "?×?"},
+	{"let X : matrix(n, m)", "X - X", "n×m"}, /* the zero keeps the shape of what cancelled */
 	{NULL, "I", "?×?"},
 	{NULL, "0", "?×?"},
 	{"let λ : scalar", "λ I", "?×?"},
