@@ -173,7 +173,16 @@ void command_list_rules(struct session *s)
 
 static bool print_value(struct session *s, const struct expr *e)
 {
-	struct value *v = eval_expr(s, e);
+	/* an I or 0 of no size at the top takes the size of the statement's shape
+	 * (grad(tr(X), X) = I has X's size) */
+	struct eval_opts o = {0};
+	if (e->rows < 0 && s->shape_hint) {
+		o.hint_rows = dim_value(s->mc, s->shape_hint->rows);
+		o.hint_cols = dim_value(s->mc, s->shape_hint->cols);
+		if (o.hint_rows < 1 || o.hint_cols < 1)
+			o.hint_rows = o.hint_cols = 0;
+	}
+	struct value *v = eval_expr_opts(s, e, &o);
 	if (!v)
 		return false;
 	struct sbuf b = {0};
@@ -193,6 +202,7 @@ static struct expr *one_arg(struct session *s, const struct syn *n)
 		return NULL;
 	}
 	struct expr *e = session_resolve(s, n->kids[0]);
+	s->shape_hint = e;
 	if (e && (e->flags & EF_HAS_OP))
 		e = command_derive(s, e, n->kids[0]->loc);
 	return e;
@@ -284,7 +294,12 @@ bool command_run(struct session *s, const struct syn *n)
 	if (!e)
 		return false;
 	struct expr *call = e;
+	s->shape_hint = e;
+	bool emitting = s->emit_numpy || s->emit_c, steps = s->steps;
+	if (emitting)
+		s->steps = false; /* the output is a program: no derivation in it */
 	e = (e->flags & EF_HAS_OP) ? command_derive(s, e, n->loc) : diff_simplify(s, e);
+	s->steps = steps;
 	if (!e)
 		return false;
 	if (s->emit_numpy || s->emit_c)

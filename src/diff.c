@@ -301,6 +301,8 @@ static bool split_term(struct session *s, struct expr *t, struct elist *scal, st
 static bool readoff_fail(struct session *s, struct expr *t, const char *why)
 {
 	char *p = print_str(s->mc, t, PRINT_PLAIN);
+	if (strlen(p) > 200)
+		strcpy(p + 190, " ..."); /* a term of 100 KB says no more than its start */
 	mc_fail(s->mc, MC_ERR_RULE,
 		"cannot read the gradient off the term %s: %s (a rule in rules/differential.rules "
 		"or rules/simplify.rules is missing)",
