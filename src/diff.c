@@ -599,8 +599,10 @@ static struct expr *jac_term(struct session *s, struct expr *t, struct expr *x)
 		res = mk(s, OP_MUL, chain.n, chain.v);
 	} else if (chain.n && is_d_of(chain.v[chain.n - 1], x, &tr) && !tr) {
 		res = chain.n == 1 ? expr_ident(s->mc, DIM_ANY) : mk(s, OP_MUL, chain.n - 1, chain.v);
-	} else if (chain.n == 1 && chain.v[0]->op == OP_HAD) {
-		res = jac_term(s, chain.v[0], x);
+	} else if (chain.n >= 1 && chain.v[chain.n - 1]->op == OP_HAD) {
+		/* P (H ⊙ Q): P diag(H) J(Q), through the Hadamard case above */
+		struct expr *jh = jac_term(s, chain.v[chain.n - 1], x);
+		res = jh && chain.n > 1 ? mk2(s, OP_MUL, mk(s, OP_MUL, chain.n - 1, chain.v), jh) : jh;
 	} else {
 		free(chain.v);
 		goto bad;
