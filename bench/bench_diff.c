@@ -102,7 +102,8 @@ int main(int argc, char **argv)
 		nrules = s->rules->n;
 		session_free(s);
 	}
-	printf("rule loading: %d rules, median %.0f µs (target < 5000 µs)\n", nrules, median(lt, 50));
+	printf("rule loading: %d rules, median %.0f µs (target < 5000 µs)\n", nrules,
+	       median(lt, 50));
 
 	/* every gradient test case */
 	printf("\n%-70s %10s\n", "case", "median µs");
@@ -121,9 +122,9 @@ int main(int argc, char **argv)
 	printf("all %d cases: median %.1f µs, slowest %.1f µs\n", n, median(all, n), worst);
 
 	static const char *const course[] = {
-		"grad(y^T y - 2 y^T X θ + θ^T X^T X θ, θ)",
-		"grad(||Y^T - X^T Θ||_F^2, Θ)",
-		"grad(tr(Θ^T X X^T Θ), Θ)",
+	    "grad(y^T y - 2 y^T X θ + θ^T X^T X θ, θ)",
+	    "grad(||Y^T - X^T Θ||_F^2, Θ)",
+	    "grad(tr(Θ^T X X^T Θ), Θ)",
 	};
 	printf("\ncourse examples (target < 50 µs each):\n");
 	for (int i = 0; i < 3; i++) {
@@ -134,13 +135,15 @@ int main(int argc, char **argv)
 	}
 
 	printf("\nscaling (time and output size should grow at most quadratically in k):\n");
-	printf("%4s %14s %10s %20s %10s\n", "k", "tr(X^k) µs", "leaves", "tr(A1 X..Ak X) µs", "leaves");
+	printf("%4s %14s %10s %20s %10s\n", "k", "tr(X^k) µs", "leaves", "tr(A1 X..Ak X) µs",
+	       "leaves");
 	for (int k = 2; k <= 64; k *= 2) {
 		char a[64], b[4096];
 		snprintf(a, sizeof a, "let X : matrix(n, n); grad(tr(X^%d), X)", k);
 		int off = snprintf(b, sizeof b, "let X : matrix(n, n); grad(tr(");
 		for (int i = 1; i <= k; i++)
-			off += snprintf(b + off, sizeof b - (size_t)off, "%sA%d X", i > 1 ? " " : "", i);
+			off += snprintf(b + off, sizeof b - (size_t)off, "%sA%d X",
+					i > 1 ? " " : "", i);
 		snprintf(b + off, sizeof b - (size_t)off, "), X)");
 		long la, lb;
 		struct session *s1 = session_new(null, stderr);

@@ -51,8 +51,8 @@ static void print_steps(struct session *s, struct expr *start, const struct step
 		char *a = print_str(s->mc, st->v[i].after, style);
 		/* the differential of the function being worked out is not the result:
 		 * those lines say d = */
-		bool differential = expr_has_op(st->v[i].after, OP_D) ||
-				    (st->v[i].after->flags & EF_HAS_DIFF);
+		bool differential =
+		    expr_has_op(st->v[i].after, OP_D) || (st->v[i].after->flags & EF_HAS_DIFF);
 		if (s->latex)
 			fprintf(s->out, "%s&%s= %s \\tag*{%s}", any ? " \\\\\n" : " ",
 				differential ? "\\mathrm{d} " : "", a, cite);
@@ -166,10 +166,7 @@ void command_list_rules_matching(struct session *s, const char *pattern)
 	}
 }
 
-void command_list_rules(struct session *s)
-{
-	command_list_rules_matching(s, NULL);
-}
+void command_list_rules(struct session *s) { command_list_rules_matching(s, NULL); }
 
 static bool print_value(struct session *s, const struct expr *e)
 {
@@ -288,8 +285,9 @@ bool command_run(struct session *s, const struct syn *n)
 			return run_solve(s, n, false);
 	}
 	if (n->kind == SYN_EQ)
-		return mc_fail_at(s->mc, MC_ERR_SYNTAX, n->loc,
-				  "an equation on its own does nothing: use check(a = b) or solve(...)");
+		return mc_fail_at(
+		    s->mc, MC_ERR_SYNTAX, n->loc,
+		    "an equation on its own does nothing: use check(a = b) or solve(...)");
 	struct expr *e = session_resolve(s, n);
 	if (!e)
 		return false;

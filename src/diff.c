@@ -77,7 +77,8 @@ static struct expr *map_kids(struct session *s, struct expr *e,
 	}
 	struct expr *r = e;
 	if (!same)
-		r = e->op == OP_DIFF ? expr_diff(s->mc, k[0]) : expr_make(s->mc, e->op, e->nkids, k, false);
+		r = e->op == OP_DIFF ? expr_diff(s->mc, k[0])
+				     : expr_make(s->mc, e->op, e->nkids, k, false);
 	free(k);
 	return r ? fn(s, r) : NULL;
 }
@@ -167,7 +168,8 @@ static struct expr *term_key(struct session *s, struct expr *t)
 	if (t->op == OP_MUL) {
 		struct expr **k = mc_xmalloc((size_t)t->nkids * sizeof *k);
 		for (int i = 0; i < t->nkids; i++)
-			k[i] = expr_is_scalar(s->mc, t->kids[i]) ? term_key(s, t->kids[i]) : t->kids[i];
+			k[i] = expr_is_scalar(s->mc, t->kids[i]) ? term_key(s, t->kids[i])
+								 : t->kids[i];
 		struct expr *r = mk(s, OP_MUL, t->nkids, k);
 		free(k);
 		if (!r)
@@ -210,8 +212,9 @@ static struct expr *collect_node(struct session *s, struct expr *e)
 	for (int j = 0; j < keys.n; j++) {
 		if (fabs(coef[j]) < 1e-15)
 			continue;
-		struct expr *t = expr_is_num(reps.v[j], 1) ? expr_num(s->mc, coef[j])
-							  : mk2(s, OP_MUL, expr_num(s->mc, coef[j]), reps.v[j]);
+		struct expr *t = expr_is_num(reps.v[j], 1)
+				     ? expr_num(s->mc, coef[j])
+				     : mk2(s, OP_MUL, expr_num(s->mc, coef[j]), reps.v[j]);
 		if (t)
 			el_push(&terms, t);
 	}
@@ -341,7 +344,8 @@ static struct expr *readoff(struct session *s, struct expr *df, struct expr *x)
 			struct expr *in = piece->kids[0], *sd = NULL;
 			struct elist rest = {0};
 			for (int k = 0; k < in->nkids; k++) {
-				if (expr_is_scalar(s->mc, in->kids[k]) && (in->kids[k]->flags & EF_HAS_DIFF) && !sd)
+				if (expr_is_scalar(s->mc, in->kids[k]) &&
+				    (in->kids[k]->flags & EF_HAS_DIFF) && !sd)
 					sd = in->kids[k];
 				else
 					el_push(&rest, in->kids[k]);
@@ -389,8 +393,9 @@ static struct expr *readoff(struct session *s, struct expr *df, struct expr *x)
 			if (scal.v[k]->flags & EF_HAS_DIFF)
 				at = -2;
 		if (at < 0) {
-			readoff_fail(s, t, at == -1 ? "no d appears in a product" :
-						      "d appears inside a function or more than once");
+			readoff_fail(s, t,
+				     at == -1 ? "no d appears in a product"
+					      : "d appears inside a function or more than once");
 			free(scal.v);
 			free(chain.v);
 			goto out;
@@ -478,7 +483,8 @@ struct expr *diff_gradient(struct session *s, struct expr *f, struct expr *x)
 	if (!expr_is_scalar(s->mc, f)) {
 		char sh[64];
 		expr_shape_str(s->mc, f, sh, sizeof sh);
-		mc_fail(s->mc, MC_ERR_SHAPE, "grad needs a scalar function, but it is %s: use jacobian(f, x)", sh);
+		mc_fail(s->mc, MC_ERR_SHAPE,
+			"grad needs a scalar function, but it is %s: use jacobian(f, x)", sh);
 		return NULL;
 	}
 	struct expr *saved = s->unsym;
@@ -598,11 +604,13 @@ static struct expr *jac_term(struct session *s, struct expr *t, struct expr *x)
 		free(pc.v);
 		res = mk(s, OP_MUL, chain.n, chain.v);
 	} else if (chain.n && is_d_of(chain.v[chain.n - 1], x, &tr) && !tr) {
-		res = chain.n == 1 ? expr_ident(s->mc, DIM_ANY) : mk(s, OP_MUL, chain.n - 1, chain.v);
+		res =
+		    chain.n == 1 ? expr_ident(s->mc, DIM_ANY) : mk(s, OP_MUL, chain.n - 1, chain.v);
 	} else if (chain.n >= 1 && chain.v[chain.n - 1]->op == OP_HAD) {
 		/* P (H ⊙ Q): P diag(H) J(Q), through the Hadamard case above */
 		struct expr *jh = jac_term(s, chain.v[chain.n - 1], x);
-		res = jh && chain.n > 1 ? mk2(s, OP_MUL, mk(s, OP_MUL, chain.n - 1, chain.v), jh) : jh;
+		res = jh && chain.n > 1 ? mk2(s, OP_MUL, mk(s, OP_MUL, chain.n - 1, chain.v), jh)
+					: jh;
 	} else {
 		free(chain.v);
 		goto bad;
@@ -707,8 +715,9 @@ static struct expr *matrix_hessian(struct session *s, struct expr *g, struct exp
 			return NULL;
 		}
 		struct expr *A = at ? mk(s, OP_MUL, at, chain.v) : expr_ident(s->mc, DIM_ANY);
-		struct expr *B = at + 1 < chain.n ? mk(s, OP_MUL, chain.n - at - 1, chain.v + at + 1)
-						  : expr_ident(s->mc, DIM_ANY);
+		struct expr *B = at + 1 < chain.n
+				     ? mk(s, OP_MUL, chain.n - at - 1, chain.v + at + 1)
+				     : expr_ident(s->mc, DIM_ANY);
 		struct expr *k = mk2(s, OP_KRON, mk1(s, OP_T, B), A);
 		el_push(&scal, k);
 		struct expr *part = k ? mk(s, OP_MUL, scal.n, scal.v) : NULL;
@@ -810,10 +819,7 @@ struct expr *diff_derive(struct session *s, struct expr *e)
 
 /* ---- factoring ---- */
 
-static bool is_int(double c)
-{
-	return c == floor(c) && fabs(c) < 1e9;
-}
+static bool is_int(double c) { return c == floor(c) && fabs(c) < 1e9; }
 
 static long gcdl(long a, long b)
 {
@@ -876,7 +882,8 @@ struct expr *diff_factor(struct session *s, struct expr *e)
 	for (;; post++) {
 		bool ok = post < f[0].n - pre;
 		for (int i = 1; i < n && ok; i++)
-			ok = post < f[i].n - pre && f[i].v[f[i].n - 1 - post] == f[0].v[f[0].n - 1 - post];
+			ok = post < f[i].n - pre &&
+			     f[i].v[f[i].n - 1 - post] == f[0].v[f[0].n - 1 - post];
 		if (!ok)
 			break;
 	}
@@ -887,9 +894,10 @@ struct expr *diff_factor(struct session *s, struct expr *e)
 			struct elist mid = {0};
 			for (int k = pre; k < f[i].n - post; k++)
 				el_push(&mid, f[i].v[k]);
-			struct expr *m = mid.n ? mk(s, OP_MUL, mid.n, mid.v)
-					       : (expr_is_scalar(s->mc, e) ? expr_num(s->mc, 1)
-									   : expr_ident(s->mc, DIM_ANY));
+			struct expr *m =
+			    mid.n ? mk(s, OP_MUL, mid.n, mid.v)
+				  : (expr_is_scalar(s->mc, e) ? expr_num(s->mc, 1)
+							      : expr_ident(s->mc, DIM_ANY));
 			free(mid.v);
 			if (m && c[i] / g != 1)
 				m = mk2(s, OP_MUL, expr_num(s->mc, c[i] / g), m);

@@ -10,53 +10,50 @@
 #include <string.h>
 
 static const struct op_info op_table[OP_COUNT] = {
-	[OP_SYM] = {NULL, 0, false},
-	[OP_NUM] = {NULL, 0, false},
-	[OP_IDENT] = {NULL, 0, false},
-	[OP_ZERO] = {NULL, 0, false},
-	[OP_ONES] = {"ones", 0, false},
-	[OP_MATRIX] = {NULL, 0, false},
-	[OP_PVAR] = {NULL, 0, false},
-	[OP_DIFF] = {NULL, 1, false},
-	[OP_ADD] = {NULL, -1, false},
-	[OP_MUL] = {NULL, -1, false},
-	[OP_HAD] = {NULL, -1, false},
-	[OP_EDIV] = {NULL, 2, false},
-	[OP_KRON] = {"kron", 2, false},
-	[OP_T] = {NULL, 1, false},
-	[OP_INV] = {"inv", 1, false},
-	[OP_POW] = {NULL, 2, false},
-	[OP_NORM2] = {NULL, 1, false},
-	[OP_NORMF] = {NULL, 1, false},
-	[OP_TR] = {"tr", 1, false},
-	[OP_DET] = {"det", 1, false},
-	[OP_LOGDET] = {"logdet", 1, false},
-	[OP_DIAG] = {"diag", 1, false},
-	[OP_SUM] = {"sum", 1, false},
-	[OP_VEC] = {"vec", 1, false},
-	[OP_EXP] = {"exp", 1, true},
-	[OP_LOG] = {"log", 1, true},
-	[OP_SIN] = {"sin", 1, true},
-	[OP_COS] = {"cos", 1, true},
-	[OP_TAN] = {"tan", 1, true},
-	[OP_TANH] = {"tanh", 1, true},
-	[OP_SQRT] = {"sqrt", 1, true},
-	[OP_SIGMOID] = {"sigmoid", 1, true},
-	[OP_SOFTPLUS] = {"softplus", 1, true},
-	[OP_ABS] = {"abs", 1, true},
-	[OP_SIGN] = {"sign", 1, true},
-	[OP_RELU] = {"relu", 1, true},
-	[OP_GRAD] = {"grad", 2, false},
-	[OP_HESS] = {"hess", 2, false},
-	[OP_JAC] = {"jacobian", 2, false},
-	[OP_D] = {"d", 1, false},
-	[OP_EQ] = {NULL, 2, false},
+    [OP_SYM] = {NULL, 0, false},
+    [OP_NUM] = {NULL, 0, false},
+    [OP_IDENT] = {NULL, 0, false},
+    [OP_ZERO] = {NULL, 0, false},
+    [OP_ONES] = {"ones", 0, false},
+    [OP_MATRIX] = {NULL, 0, false},
+    [OP_PVAR] = {NULL, 0, false},
+    [OP_DIFF] = {NULL, 1, false},
+    [OP_ADD] = {NULL, -1, false},
+    [OP_MUL] = {NULL, -1, false},
+    [OP_HAD] = {NULL, -1, false},
+    [OP_EDIV] = {NULL, 2, false},
+    [OP_KRON] = {"kron", 2, false},
+    [OP_T] = {NULL, 1, false},
+    [OP_INV] = {"inv", 1, false},
+    [OP_POW] = {NULL, 2, false},
+    [OP_NORM2] = {NULL, 1, false},
+    [OP_NORMF] = {NULL, 1, false},
+    [OP_TR] = {"tr", 1, false},
+    [OP_DET] = {"det", 1, false},
+    [OP_LOGDET] = {"logdet", 1, false},
+    [OP_DIAG] = {"diag", 1, false},
+    [OP_SUM] = {"sum", 1, false},
+    [OP_VEC] = {"vec", 1, false},
+    [OP_EXP] = {"exp", 1, true},
+    [OP_LOG] = {"log", 1, true},
+    [OP_SIN] = {"sin", 1, true},
+    [OP_COS] = {"cos", 1, true},
+    [OP_TAN] = {"tan", 1, true},
+    [OP_TANH] = {"tanh", 1, true},
+    [OP_SQRT] = {"sqrt", 1, true},
+    [OP_SIGMOID] = {"sigmoid", 1, true},
+    [OP_SOFTPLUS] = {"softplus", 1, true},
+    [OP_ABS] = {"abs", 1, true},
+    [OP_SIGN] = {"sign", 1, true},
+    [OP_RELU] = {"relu", 1, true},
+    [OP_GRAD] = {"grad", 2, false},
+    [OP_HESS] = {"hess", 2, false},
+    [OP_JAC] = {"jacobian", 2, false},
+    [OP_D] = {"d", 1, false},
+    [OP_EQ] = {NULL, 2, false},
 };
 
-const struct op_info *expr_op_info(enum expr_op op)
-{
-	return &op_table[op];
-}
+const struct op_info *expr_op_info(enum expr_op op) { return &op_table[op]; }
 
 int expr_op_by_name(const char *name)
 {
@@ -116,7 +113,8 @@ static bool node_eq(const struct expr *a, const struct expr *b)
 			return false;
 	if (a->op == OP_MATRIX)
 		return a->vrows == b->vrows && a->vcols == b->vcols &&
-		       memcmp(a->vals, b->vals, (size_t)(a->vrows * a->vcols) * sizeof(double)) == 0;
+		       memcmp(a->vals, b->vals, (size_t)(a->vrows * a->vcols) * sizeof(double)) ==
+			   0;
 	return true;
 }
 
@@ -219,10 +217,7 @@ struct expr *expr_ident(struct mc *mc, int dim)
 	return e;
 }
 
-struct expr *expr_zero(struct mc *mc, int rows, int cols)
-{
-	return leaf(mc, OP_ZERO, rows, cols);
-}
+struct expr *expr_zero(struct mc *mc, int rows, int cols) { return leaf(mc, OP_ZERO, rows, cols); }
 
 struct expr *expr_ones(struct mc *mc, int rows, int cols)
 {
@@ -433,7 +428,8 @@ static struct expr *split_coef(struct mc *mc, struct expr *t, double *coef)
 			return t->kids[1];
 		struct expr p = *t;
 		p.next = NULL;
-		/* the rest keeps its shape and flags: it is the same product without its coefficient */
+		/* the rest keeps its shape and flags: it is the same product without its
+		 * coefficient */
 		return intern(mc, &p, t->nkids - 1, (struct expr **)t->kids + 1);
 	}
 	*coef = 1;
@@ -488,10 +484,7 @@ static int cmp_terms(const void *pa, const void *pb)
 	return expr_cmp(a, b);
 }
 
-static bool unknown_shape(const struct expr *e)
-{
-	return e->rows < 0 && e->cols < 0;
-}
+static bool unknown_shape(const struct expr *e) { return e->rows < 0 && e->cols < 0; }
 
 static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unify)
 {
@@ -545,8 +538,9 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 	}
 	/* I in a sum (also -I, λ I) forces it square */
 	for (int i = 0; i < flat.n; i++)
-		if (unknown_shape(flat.v[i]) && flat.v[i]->op != OP_ZERO && !(flat.v[i]->flags & EF_HAS_PVAR) &&
-		    nonscalar && !same_dim(mc, rows, cols, unify)) {
+		if (unknown_shape(flat.v[i]) && flat.v[i]->op != OP_ZERO &&
+		    !(flat.v[i]->flags & EF_HAS_PVAR) && nonscalar &&
+		    !same_dim(mc, rows, cols, unify)) {
 			char b[128];
 			struct expr tmp = {.rows = rows, .cols = cols};
 			expr_shape_str(mc, &tmp, b, sizeof b);
@@ -590,7 +584,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 		if (coefs[j] == 0)
 			continue;
 		struct expr *t = expr_is_num(bases.v[j], 1) ? expr_num(mc, coefs[j])
-							       : scale(mc, coefs[j], bases.v[j]);
+							    : scale(mc, coefs[j], bases.v[j]);
 		if (!t)
 			goto fail;
 		if (t->op == OP_ADD) /* 0.5 (y + 4) + 0.5 (y + 4): the sum's terms join this one */
@@ -657,7 +651,6 @@ static void flatten_mul(struct mc *mc, struct list *l, struct expr *e, bool top)
 	else
 		list_push(l, e);
 }
-
 
 /* A run of matrix factors whose product is 1x1 (like y^T x), kept as one
  * scalar factor. */
@@ -734,8 +727,8 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 			else
 				expr_shape_str(mc, &tmp, sa, sizeof sa);
 			describe(mc, a, sb, sizeof sb);
-			mc_fail(mc, MC_ERR_SHAPE, "cannot multiply %s by %s: inner dimensions differ",
-				sa, sb);
+			mc_fail(mc, MC_ERR_SHAPE,
+				"cannot multiply %s by %s: inner dimensions differ", sa, sb);
 			goto out;
 		}
 		acc_c = a->cols;
@@ -820,14 +813,14 @@ static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unif
 		if (rows < 0 && cols < 0) {
 			rows = t->rows;
 			cols = t->cols;
-		} else if (!unknown_shape(t) &&
-			   (!same_dim(mc, rows, t->rows, unify) || !same_dim(mc, cols, t->cols, unify))) {
+		} else if (!unknown_shape(t) && (!same_dim(mc, rows, t->rows, unify) ||
+						 !same_dim(mc, cols, t->cols, unify))) {
 			char a[128], b[128];
 			struct expr tmp = {.rows = rows, .cols = cols};
 			expr_shape_str(mc, &tmp, a, sizeof a);
 			expr_shape_str(mc, t, b, sizeof b);
-			mc_fail(mc, MC_ERR_SHAPE, "cannot multiply %s and %s entrywise: shapes differ",
-				a, b);
+			mc_fail(mc, MC_ERR_SHAPE,
+				"cannot multiply %s and %s entrywise: shapes differ", a, b);
 			goto out;
 		}
 		list_push(&rest, t);
@@ -870,7 +863,8 @@ static bool need_square(struct mc *mc, struct expr *a, const char *what, bool un
 		return true;
 	char s[128];
 	expr_shape_str(mc, a, s, sizeof s);
-	return mc_fail(mc, MC_ERR_SHAPE, "%s needs a square matrix, but the argument is %s", what, s);
+	return mc_fail(mc, MC_ERR_SHAPE, "%s needs a square matrix, but the argument is %s", what,
+		       s);
 }
 
 static struct expr *make_node(struct mc *mc, enum expr_op op, int rows, int cols, unsigned flags,
@@ -915,8 +909,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 			    !same_dim(mc, a->cols, b->cols, unify))) {
 			expr_shape_str(mc, a, sa, sizeof sa);
 			expr_shape_str(mc, b, sb, sizeof sb);
-			mc_fail(mc, MC_ERR_SHAPE, "cannot divide %s by %s entrywise: shapes differ", sa,
-				sb);
+			mc_fail(mc, MC_ERR_SHAPE, "cannot divide %s by %s entrywise: shapes differ",
+				sa, sb);
 			return NULL;
 		}
 		return make_node(mc, op, r, c, 0, 2, kids);
@@ -928,7 +922,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 				 dim_product(mc, a->cols, b->cols),
 				 a->flags & b->flags & EF_SYMMETRIC, 2, kids);
 	case OP_T:
-		/* representation, not algebra: the transpose of a constant matrix is that constant */
+		/* representation, not algebra: the transpose of a constant matrix is that constant
+		 */
 		if ((a->op == OP_ZERO || a->op == OP_IDENT) && unknown_shape(a))
 			return a;
 		if (a->op == OP_ONES)
@@ -971,7 +966,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 		if (a->op == OP_NUM && b->op == OP_NUM) {
 			double v = pow(a->num, b->num);
 			if (v != v || v == HUGE_VAL || v == -HUGE_VAL) {
-				mc_fail(mc, MC_ERR_SHAPE, "%g^%g is not a real number", a->num, b->num);
+				mc_fail(mc, MC_ERR_SHAPE, "%g^%g is not a real number", a->num,
+					b->num);
 				return NULL;
 			}
 			return expr_num(mc, v);
@@ -979,15 +975,17 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 		if (expr_is_scalar(mc, a) || unknown_shape(a))
 			return make_node(mc, op, a->rows, a->cols, EF_SYMMETRIC, 2, kids);
 		if (b->op != OP_NUM || b->num != floor(b->num)) {
-			mc_fail(mc, MC_ERR_SHAPE,
-				"a matrix power needs an integer exponent; for entrywise powers use ⊙");
+			mc_fail(
+			    mc, MC_ERR_SHAPE,
+			    "a matrix power needs an integer exponent; for entrywise powers use ⊙");
 			return NULL;
 		}
 		if (!unknown_shape(a) && !same_dim(mc, a->rows, a->cols, unify)) {
 			expr_shape_str(mc, a, sa, sizeof sa);
 			if (dim_is_one(mc, a->cols))
 				mc_fail(mc, MC_ERR_SHAPE,
-					"cannot raise a %s vector to a power: use x^T x for its squared "
+					"cannot raise a %s vector to a power: use x^T x for its "
+					"squared "
 					"length or x ⊙ x entrywise",
 					sa);
 			else
@@ -999,10 +997,11 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 	case OP_NORM2:
 		if (!unknown_shape(a) && !dim_is_one(mc, a->cols) && !dim_is_one(mc, a->rows)) {
 			expr_shape_str(mc, a, sa, sizeof sa);
-			mc_fail(mc, MC_ERR_SHAPE,
-				"||·||_2 of a %s matrix is the spectral norm, which is not supported: "
-				"use ||·||_F",
-				sa);
+			mc_fail(
+			    mc, MC_ERR_SHAPE,
+			    "||·||_2 of a %s matrix is the spectral norm, which is not supported: "
+			    "use ||·||_F",
+			    sa);
 			return NULL;
 		}
 		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
@@ -1020,7 +1019,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
 	case OP_DIAG:
 		if (a->op == OP_ONES && dim_is_one(mc, a->cols))
-			return expr_ident(mc, a->rows); /* diag(ones(n, 1)) is eye(n) by definition */
+			return expr_ident(mc,
+					  a->rows); /* diag(ones(n, 1)) is eye(n) by definition */
 		if (unknown_shape(a))
 			return make_node(mc, op, DIM_ANY, DIM_ANY, 0, 1, kids);
 		if (dim_is_one(mc, a->cols))
@@ -1042,10 +1042,11 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 			return NULL;
 		}
 		if (op == OP_GRAD)
-			return make_node(mc, op, b->rows, b->cols, (b->flags & EF_SYMMETRIC) | EF_HAS_OP, 2,
-					 kids);
+			return make_node(mc, op, b->rows, b->cols,
+					 (b->flags & EF_SYMMETRIC) | EF_HAS_OP, 2, kids);
 		if (dim_is_one(mc, b->cols))
-			return make_node(mc, op, b->rows, b->rows, EF_SYMMETRIC | EF_HAS_OP, 2, kids);
+			return make_node(mc, op, b->rows, b->rows, EF_SYMMETRIC | EF_HAS_OP, 2,
+					 kids);
 		{
 			int rc = dim_product(mc, b->rows, b->cols);
 			return make_node(mc, op, rc, rc, EF_SYMMETRIC | EF_HAS_OP, 2, kids);
@@ -1053,7 +1054,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 	case OP_JAC:
 		if (!unknown_shape(a) && !dim_is_one(mc, a->cols)) {
 			expr_shape_str(mc, a, sa, sizeof sa);
-			mc_fail(mc, MC_ERR_SHAPE, "jacobian needs a vector function, but it is %s", sa);
+			mc_fail(mc, MC_ERR_SHAPE, "jacobian needs a vector function, but it is %s",
+				sa);
 			return NULL;
 		}
 		if (!unknown_shape(b) && !dim_is_one(mc, b->cols)) {
@@ -1068,16 +1070,19 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 				 kids);
 	case OP_EQ:
 		if (!unknown_shape(a) && !unknown_shape(b) &&
-		    (!same_dim(mc, a->rows, b->rows, unify) || !same_dim(mc, a->cols, b->cols, unify))) {
+		    (!same_dim(mc, a->rows, b->rows, unify) ||
+		     !same_dim(mc, a->cols, b->cols, unify))) {
 			expr_shape_str(mc, a, sa, sizeof sa);
 			expr_shape_str(mc, b, sb, sizeof sb);
-			mc_fail(mc, MC_ERR_SHAPE, "the two sides differ in shape: %s and %s", sa, sb);
+			mc_fail(mc, MC_ERR_SHAPE, "the two sides differ in shape: %s and %s", sa,
+				sb);
 			return NULL;
 		}
 		return make_node(mc, op, a->rows, a->cols, 0, 2, kids);
 	default:
 		if (op >= OP_EXP && op <= OP_RELU)
-			return make_node(mc, op, a->rows, a->cols, a->flags & EF_SYMMETRIC, 1, kids);
+			return make_node(mc, op, a->rows, a->cols, a->flags & EF_SYMMETRIC, 1,
+					 kids);
 		break;
 	}
 	mc_fail(mc, MC_ERR_SHAPE, "internal: cannot build operator %d", (int)op);
@@ -1089,8 +1094,7 @@ struct expr *expr_make1(struct mc *mc, enum expr_op op, struct expr *a, bool uni
 	return expr_make(mc, op, 1, &a, unify);
 }
 
-struct expr *expr_make2(struct mc *mc, enum expr_op op, struct expr *a, struct expr *b,
-			bool unify)
+struct expr *expr_make2(struct mc *mc, enum expr_op op, struct expr *a, struct expr *b, bool unify)
 {
 	struct expr *k[2] = {a, b};
 	return expr_make(mc, op, 2, k, unify);

@@ -7,24 +7,24 @@
 /* Every operator of the language. Functions share the OP_CALL-style layout:
  * kids[] are the arguments. */
 enum expr_op {
-	OP_SYM,      /* a declared or implied symbol; decl says which */
-	OP_NUM,      /* a real number (1x1) */
-	OP_IDENT,    /* I: identity of the size that fits (rows == cols) */
-	OP_ZERO,     /* 0 of the size that fits */
-	OP_ONES,     /* ones(r, c): r, c in rows/cols */
-	OP_MATRIX,   /* a numeric literal [1 2; 3 4]: vals[], rows x cols */
-	OP_PVAR,     /* a pattern variable (rule files only) */
-	OP_DIFF,     /* dX: the differential of the symbol kids[0] */
-	OP_ADD,      /* n-ary sum */
-	OP_MUL,      /* n-ary product: scalar factors first, then the matrix chain */
-	OP_HAD,      /* n-ary Hadamard product */
-	OP_EDIV,     /* elementwise division a ./ b */
-	OP_KRON,     /* Kronecker product (binary) */
-	OP_T,        /* transpose */
-	OP_INV,      /* inverse */
-	OP_POW,      /* kids[0] ^ kids[1]: integer power of a square matrix, or scalar power */
-	OP_NORM2,    /* ||e||_2 of a vector */
-	OP_NORMF,    /* ||e||_F of a matrix */
+	OP_SYM,	   /* a declared or implied symbol; decl says which */
+	OP_NUM,	   /* a real number (1x1) */
+	OP_IDENT,  /* I: identity of the size that fits (rows == cols) */
+	OP_ZERO,   /* 0 of the size that fits */
+	OP_ONES,   /* ones(r, c): r, c in rows/cols */
+	OP_MATRIX, /* a numeric literal [1 2; 3 4]: vals[], rows x cols */
+	OP_PVAR,   /* a pattern variable (rule files only) */
+	OP_DIFF,   /* dX: the differential of the symbol kids[0] */
+	OP_ADD,	   /* n-ary sum */
+	OP_MUL,	   /* n-ary product: scalar factors first, then the matrix chain */
+	OP_HAD,	   /* n-ary Hadamard product */
+	OP_EDIV,   /* elementwise division a ./ b */
+	OP_KRON,   /* Kronecker product (binary) */
+	OP_T,	   /* transpose */
+	OP_INV,	   /* inverse */
+	OP_POW,	   /* kids[0] ^ kids[1]: integer power of a square matrix, or scalar power */
+	OP_NORM2,  /* ||e||_2 of a vector */
+	OP_NORMF,  /* ||e||_F of a matrix */
 	/* functions */
 	OP_TR,
 	OP_DET,
@@ -45,20 +45,20 @@ enum expr_op {
 	OP_SIGN,
 	OP_RELU,
 	/* operators on functions */
-	OP_GRAD,     /* grad(f, X) */
-	OP_HESS,     /* hess(f, X) */
-	OP_JAC,      /* jacobian(F, x) */
-	OP_D,        /* d(e): the differential operator, before it is worked out */
-	OP_EQ,       /* e1 = e2, inside check/solve */
+	OP_GRAD, /* grad(f, X) */
+	OP_HESS, /* hess(f, X) */
+	OP_JAC,	 /* jacobian(F, x) */
+	OP_D,	 /* d(e): the differential operator, before it is worked out */
+	OP_EQ,	 /* e1 = e2, inside check/solve */
 	OP_COUNT
 };
 
 enum expr_flag {
 	EF_SYMMETRIC = 1u << 0, /* known symmetric */
-	EF_SPD = 1u << 1,       /* symmetric positive definite */
-	EF_HAS_DIFF = 1u << 2,  /* contains a dX */
-	EF_HAS_PVAR = 1u << 3,  /* contains a pattern variable */
-	EF_HAS_OP = 1u << 4,    /* contains grad/hess/jacobian/d */
+	EF_SPD = 1u << 1,	/* symmetric positive definite */
+	EF_HAS_DIFF = 1u << 2,	/* contains a dX */
+	EF_HAS_PVAR = 1u << 3,	/* contains a pattern variable */
+	EF_HAS_OP = 1u << 4,	/* contains grad/hess/jacobian/d */
 };
 
 enum decl_kind { KIND_SCALAR, KIND_VECTOR, KIND_MATRIX };
@@ -80,20 +80,20 @@ struct expr {
 	int nkids;
 	int rows, cols; /* dimension ids, or DIM_ANY */
 	uint32_t hash;
-	uint32_t id;      /* creation order, for deterministic tie-breaks */
-	double num;       /* OP_NUM */
-	const char *name; /* OP_SYM, OP_PVAR: interned */
+	uint32_t id;		 /* creation order, for deterministic tie-breaks */
+	double num;		 /* OP_NUM */
+	const char *name;	 /* OP_SYM, OP_PVAR: interned */
 	const struct decl *decl; /* OP_SYM */
-	const double *vals; /* OP_MATRIX: column-major */
-	long vrows, vcols;  /* OP_MATRIX */
-	struct expr *next;  /* hash chain */
+	const double *vals;	 /* OP_MATRIX: column-major */
+	long vrows, vcols;	 /* OP_MATRIX */
+	struct expr *next;	 /* hash chain */
 	struct expr *kids[];
 };
 
 /* Operator facts, mechanism only: names, arity, printing. */
 struct op_info {
 	const char *name; /* the function name users type, or NULL */
-	int arity;        /* -1: n-ary */
+	int arity;	  /* -1: n-ary */
 	bool elementwise; /* scalar function applied entrywise */
 };
 const struct op_info *expr_op_info(enum expr_op op);
@@ -105,7 +105,7 @@ int expr_op_by_name(const char *name);
  * unified (parsing); otherwise they must already agree (rewriting). */
 struct expr *expr_sym(struct mc *mc, const struct decl *d);
 struct expr *expr_num(struct mc *mc, double v);
-struct expr *expr_ident(struct mc *mc, int dim);          /* DIM_ANY: size that fits */
+struct expr *expr_ident(struct mc *mc, int dim);	   /* DIM_ANY: size that fits */
 struct expr *expr_zero(struct mc *mc, int rows, int cols); /* DIM_ANY allowed */
 struct expr *expr_ones(struct mc *mc, int rows, int cols);
 struct expr *expr_matrix(struct mc *mc, long r, long c, const double *vals); /* copies */
@@ -115,8 +115,7 @@ struct expr *expr_diff(struct mc *mc, struct expr *sym);
  * folded) and shape-checked. */
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify);
 struct expr *expr_make1(struct mc *mc, enum expr_op op, struct expr *a, bool unify);
-struct expr *expr_make2(struct mc *mc, enum expr_op op, struct expr *a, struct expr *b,
-			bool unify);
+struct expr *expr_make2(struct mc *mc, enum expr_op op, struct expr *a, struct expr *b, bool unify);
 
 /* The same sum (or Hadamard product) with its operands in canonical order:
  * for a sum, larger terms first and numbers last, as a textbook prints it.

@@ -81,8 +81,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = NULL;
-		if (strcmp(a, "-e") == 0 || strcmp(a, "--precision") == 0 || strcmp(a, "--seed") == 0 ||
-		    strcmp(a, "--rules") == 0) {
+		if (strcmp(a, "-e") == 0 || strcmp(a, "--precision") == 0 ||
+		    strcmp(a, "--seed") == 0 || strcmp(a, "--rules") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "matcalc: error: %s needs a value\n", a);
 				rc = 2;
@@ -98,7 +98,8 @@ int main(int argc, char **argv)
 		} else if (strncmp(a, "--precision", 11) == 0) {
 			long v;
 			if (!parse_long(val, 1, 17, &v)) {
-				fprintf(stderr, "matcalc: error: --precision takes 1 to 17 digits\n");
+				fprintf(stderr,
+					"matcalc: error: --precision takes 1 to 17 digits\n");
 				rc = 2;
 				goto out;
 			}
@@ -132,11 +133,13 @@ int main(int argc, char **argv)
 			usage(stdout);
 			goto out;
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "matcalc: error: unknown option '%s' (see matcalc --help)\n", a);
+			fprintf(stderr,
+				"matcalc: error: unknown option '%s' (see matcalc --help)\n", a);
 			rc = 2;
 			goto out;
 		} else if (file) {
-			fprintf(stderr, "matcalc: error: one FILE at most (got '%s' and '%s')\n", file, a);
+			fprintf(stderr, "matcalc: error: one FILE at most (got '%s' and '%s')\n",
+				file, a);
 			rc = 2;
 			goto out;
 		} else {

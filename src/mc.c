@@ -206,10 +206,7 @@ bool mc_fail_at(struct mc *mc, enum mc_errkind kind, struct loc loc, const char 
 	return false;
 }
 
-bool mc_failed(const struct mc *mc)
-{
-	return mc->err.kind != MC_OK;
-}
+bool mc_failed(const struct mc *mc) { return mc->err.kind != MC_OK; }
 
 void mc_set_loc(struct mc *mc, struct loc loc)
 {
@@ -273,10 +270,7 @@ long dim_value(struct mc *mc, int d)
 	return mc->dims[dim_find(mc, d)].value;
 }
 
-bool dim_is_one(struct mc *mc, int d)
-{
-	return dim_value(mc, d) == 1;
-}
+bool dim_is_one(struct mc *mc, int d) { return dim_value(mc, d) == 1; }
 
 bool dim_same(struct mc *mc, int a, int b)
 {
@@ -356,10 +350,7 @@ void sbuf_addn(struct sbuf *b, const char *s, size_t n)
 	b->s[b->len] = '\0';
 }
 
-void sbuf_add(struct sbuf *b, const char *s)
-{
-	sbuf_addn(b, s, strlen(s));
-}
+void sbuf_add(struct sbuf *b, const char *s) { sbuf_addn(b, s, strlen(s)); }
 
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {

@@ -12,7 +12,7 @@
  * Only mc_xmalloc'd buffers (growable arrays) are owned by their caller. */
 
 #define MC_MAX_DEPTH 2000 /* deepest expression accepted from any input */
-#define DIM_ANY (-1)      /* a dimension that fits anything (sizes of I and 0) */
+#define DIM_ANY (-1)	  /* a dimension that fits anything (sizes of I and 0) */
 
 struct expr;
 struct decl;
@@ -42,11 +42,11 @@ struct mc_error {
 };
 
 struct dim {
-	int parent;       /* union-find */
-	long value;       /* concrete size, or -1 */
+	int parent;	  /* union-find */
+	long value;	  /* concrete size, or -1 */
 	const char *name; /* interned, or NULL */
 	bool auto_named;  /* a name we made up (n_X) */
-	bool not_one;     /* a matrix's size: never unified with 1 */
+	bool not_one;	  /* a matrix's size: never unified with 1 */
 };
 
 struct arena_block;
@@ -65,7 +65,7 @@ struct mc {
 	struct dim *dims;
 	int ndims, capdims;
 	struct mc_error err;
-	int dim_one;   /* the dimension 1 */
+	int dim_one;	/* the dimension 1 */
 	int *prod_dims; /* triples (a, b, a*b) of product dimensions */
 	int nprod, capprod;
 	uint32_t next_id;
@@ -77,7 +77,7 @@ struct mc {
 struct mc_name {
 	char *str;
 	const struct decl *decl; /* the session's current declaration, or NULL */
-	int dim;                 /* the dimension of that name, or -1 */
+	int dim;		 /* the dimension of that name, or -1 */
 };
 
 struct mc *mc_new(void);
@@ -85,7 +85,7 @@ void mc_free(struct mc *mc);
 
 void *mc_alloc(struct mc *mc, size_t size); /* zeroed, arena-owned */
 char *mc_strdup(struct mc *mc, const char *s);
-const char *mc_intern(struct mc *mc, const char *s); /* equal strings, equal pointers */
+const char *mc_intern(struct mc *mc, const char *s);	    /* equal strings, equal pointers */
 struct mc_name *mc_name_info(struct mc *mc, const char *s); /* the entry of an interned name */
 
 /* The one allocation hook for owned buffers: aborts on out-of-memory. */
@@ -95,9 +95,9 @@ char *mc_xstrdup(const char *s);
 
 /* Errors: set the first error (later ones are ignored until cleared). Returns false. */
 bool mc_fail(struct mc *mc, enum mc_errkind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 bool mc_fail_at(struct mc *mc, enum mc_errkind kind, struct loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 bool mc_failed(const struct mc *mc);
 void mc_set_loc(struct mc *mc, struct loc loc); /* attach a location if none yet */
 void mc_clear_error(struct mc *mc);
@@ -107,9 +107,9 @@ int dim_new(struct mc *mc, long value, const char *name, bool auto_named);
 int dim_named(struct mc *mc, const char *name); /* the session's dimension of that name */
 int dim_const(struct mc *mc, long value);
 int dim_find(struct mc *mc, int d);
-bool dim_same(struct mc *mc, int a, int b); /* DIM_ANY is the same as anything */
+bool dim_same(struct mc *mc, int a, int b);  /* DIM_ANY is the same as anything */
 bool dim_unify(struct mc *mc, int a, int b); /* false when two different sizes */
-long dim_value(struct mc *mc, int d);      /* -1 when symbolic */
+long dim_value(struct mc *mc, int d);	     /* -1 when symbolic */
 bool dim_is_one(struct mc *mc, int d);
 int dim_product(struct mc *mc, int a, int b); /* the dimension a*b */
 /* Gives d the size value (a numeric binding fixed it). Works on declared names

@@ -118,15 +118,9 @@ static void latex_name(struct printer *p, const char *name, int kind)
 	}
 }
 
-static void open_paren(struct printer *p)
-{
-	sbuf_add(p->b, p->latex ? "\\left(" : "(");
-}
+static void open_paren(struct printer *p) { sbuf_add(p->b, p->latex ? "\\left(" : "("); }
 
-static void close_paren(struct printer *p)
-{
-	sbuf_add(p->b, p->latex ? "\\right)" : ")");
-}
+static void close_paren(struct printer *p) { sbuf_add(p->b, p->latex ? "\\right)" : ")"); }
 
 static void wrapped(struct printer *p, const struct expr *e, enum prec ctx, enum prec own)
 {

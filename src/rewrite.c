@@ -141,7 +141,8 @@ static bool seq_next(struct match *m, void *arg)
 		if (slot >= 0 && !m->vals[slot]) {
 			/* bound to a run not yet built: compare the runs */
 			int len = m->runlen[slot];
-			if (len <= rt && m->run[slot][0] == f->T[f->ti] && memcmp(m->run[slot], f->T + f->ti, (size_t)len * sizeof *f->T) == 0) {
+			if (len <= rt && m->run[slot][0] == f->T[f->ti] &&
+			    memcmp(m->run[slot], f->T + f->ti, (size_t)len * sizeof *f->T) == 0) {
 				struct seq_frame g = *f;
 				g.pi++;
 				g.ti += len;
@@ -188,8 +189,8 @@ static bool seq_next(struct match *m, void *arg)
 			struct seq_frame g = *f;
 			g.pi++;
 			g.ti += len;
-			if (bind_run_and(m, p->name, len == 1 ? f->T[f->ti] : NULL, f->T + f->ti, len,
-					 seq_next, &g))
+			if (bind_run_and(m, p->name, len == 1 ? f->T[f->ti] : NULL, f->T + f->ti,
+					 len, seq_next, &g))
 				return true;
 		}
 		return false;
@@ -248,7 +249,8 @@ static bool ac_next(struct match *m, void *arg)
 	if (unused < f->np - f->pi)
 		return false;
 	/* the last pattern variable of an inner sum takes all the remaining terms */
-	if (!f->root && p->op == OP_PVAR && f->pi == f->np - 1 && unused > 1 && !lookup(m, p->name)) {
+	if (!f->root && p->op == OP_PVAR && f->pi == f->np - 1 && unused > 1 &&
+	    !lookup(m, p->name)) {
 		struct expr *rest[64];
 		int nr = 0;
 		for (int j = 0; j < f->nt; j++)
@@ -307,7 +309,8 @@ static bool match(struct match *m, struct expr *p, struct expr *t, kont k, void 
 	case OP_HAD: {
 		if (t->nkids > 64 || t->nkids < p->nkids)
 			return false;
-		struct ac_frame f = {p->op, p->kids, t->kids, p->nkids, t->nkids, 0, 0, false, k, arg};
+		struct ac_frame f = {p->op, p->kids, t->kids, p->nkids, t->nkids,
+				     0,	    0,	     false,   k,	arg};
 		return ac_next(m, &f);
 	}
 	default: {
@@ -427,7 +430,8 @@ static bool finish(struct match *m, void *arg)
 	struct expr *r = inst(m, m->rule->rhs);
 	if (!r)
 		return false;
-	if (r->op == OP_IDENT && r->rows < 0 && m->npre + m->npost > 0 && m->rule->lhs->op == OP_MUL) {
+	if (r->op == OP_IDENT && r->rows < 0 && m->npre + m->npost > 0 &&
+	    m->rule->lhs->op == OP_MUL) {
 		/* A^-1 A -> I inside a longer product: the I has the size of the run it replaces */
 		const struct expr *first = m->pre[m->npre], *last = m->post[-1];
 		struct mc *mc = m->rw->s->mc;
@@ -497,7 +501,9 @@ struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct exp
 				m.post = e->kids + to;
 				m.npost = e->nkids - to;
 				m.n = 0;
-				struct seq_frame f = {p->kids, e->kids + from, p->nkids, to - from, 0, 0, finish, NULL};
+				struct seq_frame f = {
+				    p->kids, e->kids + from, p->nkids, to - from, 0,
+				    0,	     finish,	     NULL};
 				if (seq_next(&m, &f))
 					return m.result;
 			}
@@ -507,7 +513,8 @@ struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct exp
 	if ((p->op == OP_ADD || p->op == OP_HAD) && e->op == p->op && e->nkids > p->nkids) {
 		if (e->nkids > 64)
 			return NULL;
-		struct ac_frame f = {p->op, p->kids, e->kids, p->nkids, e->nkids, 0, 0, true, finish, NULL};
+		struct ac_frame f = {p->op, p->kids, e->kids, p->nkids, e->nkids,
+				     0,	    0,	     true,    finish,	NULL};
 		return ac_next(&m, &f) ? m.result : NULL;
 	}
 	return match(&m, p, e, finish, NULL) ? m.result : NULL;
@@ -586,8 +593,8 @@ void rules_free_index(struct rules *rules)
 static struct rw_memo *session_memo(struct session *s, const struct rule_index *ix,
 				    const struct expr *var);
 
-void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
-		   const char *section, struct expr *var, struct steps *steps)
+void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules, const char *section,
+		   struct expr *var, struct steps *steps)
 {
 	memset(rw, 0, sizeof *rw);
 	rw->s = s;
@@ -703,7 +710,8 @@ static struct expr *builtin_step(struct rewriter *rw, struct expr *e)
 		return NULL;
 	struct expr *a = e->kids[0];
 	if (a->op == OP_SYM)
-		return a == rw->var ? expr_diff(rw->s->mc, a) : expr_zero(rw->s->mc, DIM_ANY, DIM_ANY);
+		return a == rw->var ? expr_diff(rw->s->mc, a)
+				    : expr_zero(rw->s->mc, DIM_ANY, DIM_ANY);
 	return NULL;
 }
 
@@ -729,8 +737,8 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 			res = NULL;
 		/* A^-1 A -> I: the I takes the size of what it replaces, which vec, ⊗ and
 		 * the evaluator need */
-		if (res && res->op == OP_IDENT && res->rows < 0 && e->rows >= 0 && e->op == OP_MUL &&
-		    expr_is_square(rw->s->mc, e))
+		if (res && res->op == OP_IDENT && res->rows < 0 && e->rows >= 0 &&
+		    e->op == OP_MUL && expr_is_square(rw->s->mc, e))
 			res = expr_ident(rw->s->mc, e->rows);
 		if (res && res != e) {
 			*which = r;
@@ -780,7 +788,8 @@ static struct expr *norm(struct rewriter *rw, struct expr *e)
 		 * (a 1x1 run becomes one factor): those are normalized in turn */
 		for (int pass = 0; pass < 8 && cur->nkids; pass++) {
 			struct expr *small[8];
-			struct expr **k = cur->nkids <= 8 ? small : mc_xmalloc((size_t)cur->nkids * sizeof *k);
+			struct expr **k =
+			    cur->nkids <= 8 ? small : mc_xmalloc((size_t)cur->nkids * sizeof *k);
 			for (int i = 0; i < cur->nkids; i++)
 				k[i] = norm(rw, cur->kids[i]);
 			struct expr *next = rebuild(rw, cur, k);
@@ -864,13 +873,14 @@ struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e)
 		for (int shown = 0; shown < 3 && rw->fired; shown++) {
 			int best = -1;
 			for (int i = 0; i < rw->rules->n; i++)
-				if (rw->fired[i] > 0 && (best < 0 || rw->fired[i] > rw->fired[best]))
+				if (rw->fired[i] > 0 &&
+				    (best < 0 || rw->fired[i] > rw->fired[best]))
 					best = i;
 			if (best < 0)
 				break;
 			const struct rule *ru = &rw->rules->v[best];
-			sbuf_printf(&b, "%s %s:%d '%s' (%d times)", shown ? "," : "", ru->file, ru->line,
-				    ru->text, rw->fired[best]);
+			sbuf_printf(&b, "%s %s:%d '%s' (%d times)", shown ? "," : "", ru->file,
+				    ru->line, ru->text, rw->fired[best]);
 			rw->fired[best] = -rw->fired[best];
 		}
 		mc_fail(rw->s->mc, MC_ERR_LIMIT, "%s", b.s);

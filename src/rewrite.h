@@ -10,9 +10,22 @@
 
 /* The conditions a rule can state (their names in rule files are these, lower case). */
 enum cond_kind {
-	COND_SCALAR, COND_VECTOR, COND_MATRIX, COND_SQUARE, COND_SYMMETRIC, COND_SPD, COND_CONST,
-	COND_NODIFF, COND_HASDIFF, COND_NUM, COND_INT, COND_NOTNUM, COND_DIFFVAR, COND_NONSCALAR,
-	COND_KNOWN, COND_COUNT
+	COND_SCALAR,
+	COND_VECTOR,
+	COND_MATRIX,
+	COND_SQUARE,
+	COND_SYMMETRIC,
+	COND_SPD,
+	COND_CONST,
+	COND_NODIFF,
+	COND_HASDIFF,
+	COND_NUM,
+	COND_INT,
+	COND_NOTNUM,
+	COND_DIFFVAR,
+	COND_NONSCALAR,
+	COND_KNOWN,
+	COND_COUNT
 };
 extern const char *const rule_cond_names[COND_COUNT];
 
@@ -22,7 +35,7 @@ struct rule_cond {
 	const char *name; /* interned */
 	int nargs;
 	struct expr *args[2]; /* patterns */
-	bool negated;         /* not_xxx(...) */
+	bool negated;	      /* not_xxx(...) */
 };
 
 /* A rule: LHS -> RHS [if CONDITIONS] @ CITATION, from a rule file. */
@@ -57,7 +70,7 @@ struct rules {
 /* One application of a rule, for --steps. */
 struct step {
 	const struct rule *rule; /* NULL for the engine's own bookkeeping (read-off) */
-	const char *note;        /* when rule is NULL */
+	const char *note;	 /* when rule is NULL */
 	struct expr *before, *after;
 };
 
@@ -83,13 +96,13 @@ struct rewriter {
 	struct session *s;
 	struct rules *rules;
 	const char *section;
-	struct expr *var;       /* the variable of differentiation, or NULL */
-	struct steps *steps;    /* where applications are recorded, or NULL */
-	long limit;             /* most applications in one run */
+	struct expr *var;    /* the variable of differentiation, or NULL */
+	struct steps *steps; /* where applications are recorded, or NULL */
+	long limit;	     /* most applications in one run */
 	long count;
 	enum rewrite_stop stop;
 	struct rw_memo *memo; /* normal forms found so far: the session's, for this section list */
-	int *fired; /* per rule, counted once the run is long: for the loop report */
+	int *fired;	      /* per rule, counted once the run is long: for the loop report */
 	const struct rule_index *ix;
 };
 
@@ -104,8 +117,8 @@ void rules_free_index(struct rules *rs);
 
 /* Rewrites e with the rules of one section until nothing applies (or the
  * limit is reached: then an error naming the rules that fired most). */
-void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules,
-		   const char *section, struct expr *var, struct steps *steps);
+void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules, const char *section,
+		   struct expr *var, struct steps *steps);
 void rewriter_done(struct rewriter *rw);
 struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e);
 

@@ -9,15 +9,25 @@
 #include "rewrite.h"
 
 const char *const rule_cond_names[COND_COUNT] = {
-	[COND_SCALAR] = "scalar",     [COND_VECTOR] = "vector",   [COND_MATRIX] = "matrix",
-	[COND_SQUARE] = "square",     [COND_SYMMETRIC] = "symmetric", [COND_SPD] = "spd",
-	[COND_CONST] = "const",       [COND_NODIFF] = "nodiff",   [COND_HASDIFF] = "hasdiff",
-	[COND_NUM] = "num",           [COND_INT] = "int",         [COND_NOTNUM] = "notnum",
-	[COND_DIFFVAR] = "diffvar",   [COND_NONSCALAR] = "nonscalar", [COND_KNOWN] = "known",
+    [COND_SCALAR] = "scalar",
+    [COND_VECTOR] = "vector",
+    [COND_MATRIX] = "matrix",
+    [COND_SQUARE] = "square",
+    [COND_SYMMETRIC] = "symmetric",
+    [COND_SPD] = "spd",
+    [COND_CONST] = "const",
+    [COND_NODIFF] = "nodiff",
+    [COND_HASDIFF] = "hasdiff",
+    [COND_NUM] = "num",
+    [COND_INT] = "int",
+    [COND_NOTNUM] = "notnum",
+    [COND_DIFFVAR] = "diffvar",
+    [COND_NONSCALAR] = "nonscalar",
+    [COND_KNOWN] = "known",
 };
 
 static const char *const known_sections[] = {
-	"simplify", "differential", "gradient", "readoff", "factor", NULL,
+    "simplify", "differential", "gradient", "readoff", "factor", NULL,
 };
 
 struct loader {
@@ -31,7 +41,7 @@ struct loader {
 };
 
 static bool lerr(struct loader *ld, struct loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static bool lerr(struct loader *ld, struct loc loc, const char *fmt, ...)
 {
 	struct sbuf b = {0};
@@ -73,7 +83,8 @@ static struct expr *pattern_call(struct loader *ld, const struct syn *n)
 	else {
 		const char *sug = session_suggest_function(n->name);
 		if (sug)
-			lerr(ld, n->loc, "unknown function '%s' (did you mean '%s'?)", n->name, sug);
+			lerr(ld, n->loc, "unknown function '%s' (did you mean '%s'?)", n->name,
+			     sug);
 		else
 			lerr(ld, n->loc, "unknown function '%s'", n->name);
 		return NULL;
@@ -160,7 +171,8 @@ static struct expr *pattern(struct loader *ld, const struct syn *n)
 					break;
 			if (i == ld->nlhs) {
 				if (ld->nlhs == RULE_MAX_VARS) {
-					lerr(ld, n->loc, "a rule has at most %d variables", RULE_MAX_VARS);
+					lerr(ld, n->loc, "a rule has at most %d variables",
+					     RULE_MAX_VARS);
 					return NULL;
 				}
 				ld->lhs_vars[ld->nlhs++] = mc_intern(mc, n->name);
@@ -171,8 +183,8 @@ static struct expr *pattern(struct loader *ld, const struct syn *n)
 				if (strcmp(ld->lhs_vars[i], n->name) == 0)
 					break;
 			if (i == ld->nlhs) {
-				lerr(ld, n->loc, "'%s' does not appear on the left side of the rule",
-				     n->name);
+				lerr(ld, n->loc,
+				     "'%s' does not appear on the left side of the rule", n->name);
 				return NULL;
 			}
 		}
@@ -190,7 +202,8 @@ static struct expr *pattern(struct loader *ld, const struct syn *n)
 		}
 		{
 			struct expr *a = pattern(ld, n->kids[0]);
-			return a ? made(ld, n, expr_make1(mc, n->sub == 2 ? OP_NORM2 : OP_NORMF, a, false))
+			return a ? made(ld, n,
+					expr_make1(mc, n->sub == 2 ? OP_NORM2 : OP_NORMF, a, false))
 				 : NULL;
 		}
 	default:
@@ -203,15 +216,17 @@ static bool add_rule(struct loader *ld, struct rules *rs, const struct syn *r, c
 {
 	struct mc *mc = ld->s->mc;
 	if (!section)
-		return lerr(ld, r->loc, "a rule before any [section] header: start with [simplify], "
-					"[differential] or [gradient]");
+		return lerr(ld, r->loc,
+			    "a rule before any [section] header: start with [simplify], "
+			    "[differential] or [gradient]");
 	ld->nlhs = 0;
 	ld->in_lhs = true;
 	struct expr *lhs = pattern(ld, r->kids[0]);
 	if (!lhs)
 		return false;
 	if (lhs->op == OP_PVAR)
-		return lerr(ld, r->kids[0]->loc, "the left side of a rule cannot be a lone variable");
+		return lerr(ld, r->kids[0]->loc,
+			    "the left side of a rule cannot be a lone variable");
 	ld->in_lhs = false;
 	struct expr *rhs = pattern(ld, r->kids[1]);
 	if (!rhs)
@@ -351,7 +366,8 @@ bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char *
 		FILE *f = fopen(path.s, "rb");
 		if (!f) {
 			struct sbuf b = {0};
-			sbuf_printf(&b, "matcalc: error: cannot read %s: %s\n", path.s, strerror(errno));
+			sbuf_printf(&b, "matcalc: error: cannot read %s: %s\n", path.s,
+				    strerror(errno));
 			*report = sbuf_take(&b);
 			ok = false;
 		} else {

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "command.h"
+#include "print.h"
 #include "rewrite.h"
 #include "value.h"
-#include "print.h"
 
 struct session *session_new(FILE *out, FILE *err)
 {
@@ -170,15 +170,19 @@ static int edit_distance(const char *a, const char *b)
 }
 
 static const char *const known_names[][2] = {
-	/* name typed, name suggested */
-	{"tr", "tr"}, {"trace", "tr"}, {"det", "det"}, {"logdet", "logdet"}, {"inv", "inv"},
-	{"diag", "diag"}, {"sum", "sum"}, {"vec", "vec"}, {"kron", "kron"}, {"exp", "exp"},
-	{"log", "log"}, {"sin", "sin"}, {"cos", "cos"}, {"tan", "tan"}, {"tanh", "tanh"},
-	{"sqrt", "sqrt"}, {"sigmoid", "sigmoid"}, {"softplus", "softplus"}, {"abs", "abs"},
-	{"sign", "sign"}, {"relu", "relu"}, {"ones", "ones"}, {"zeros", "zeros"}, {"eye", "eye"},
-	{"grad", "grad"}, {"hess", "hess"}, {"jacobian", "jacobian"}, {"eval", "eval"},
-	{"check", "check"}, {"gradcheck", "gradcheck"}, {"solve", "solve"}, {"factor", "factor"},
-	{"rand", "rand"}, {"randn", "randn"}, {"gradient", "grad"}, {"hessian", "hess"},
+    /* name typed, name suggested */
+    {"tr", "tr"},	  {"trace", "tr"},	  {"det", "det"},
+    {"logdet", "logdet"}, {"inv", "inv"},	  {"diag", "diag"},
+    {"sum", "sum"},	  {"vec", "vec"},	  {"kron", "kron"},
+    {"exp", "exp"},	  {"log", "log"},	  {"sin", "sin"},
+    {"cos", "cos"},	  {"tan", "tan"},	  {"tanh", "tanh"},
+    {"sqrt", "sqrt"},	  {"sigmoid", "sigmoid"}, {"softplus", "softplus"},
+    {"abs", "abs"},	  {"sign", "sign"},	  {"relu", "relu"},
+    {"ones", "ones"},	  {"zeros", "zeros"},	  {"eye", "eye"},
+    {"grad", "grad"},	  {"hess", "hess"},	  {"jacobian", "jacobian"},
+    {"eval", "eval"},	  {"check", "check"},	  {"gradcheck", "gradcheck"},
+    {"solve", "solve"},	  {"factor", "factor"},	  {"rand", "rand"},
+    {"randn", "randn"},	  {"gradient", "grad"},	  {"hessian", "hess"},
 };
 
 const char *session_suggest_function(const char *name)
@@ -212,10 +216,9 @@ void session_names(struct session *s, void (*fn)(void *, const char *), void *ar
 
 static struct expr *resolve(struct session *s, const struct syn *n);
 
-static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt,
-		    ...) __attribute__((format(printf, 4, 5)));
-static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt,
-		    ...)
+static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
 {
 	struct sbuf b = {0};
 	va_list ap;
@@ -274,10 +277,11 @@ static struct expr *resolve_var(struct session *s, const struct syn *n, const ch
 	if (n->kind == SYN_IDENT) {
 		const struct def *df = session_def(s, n->name);
 		if (df) {
-			fail_at(s, n, MC_ERR_NAME,
-				"cannot take %s with respect to %s: it is defined as an expression; "
-				"differentiate with respect to a symbol",
-				fname, n->name);
+			fail_at(
+			    s, n, MC_ERR_NAME,
+			    "cannot take %s with respect to %s: it is defined as an expression; "
+			    "differentiate with respect to a symbol",
+			    fname, n->name);
 			return NULL;
 		}
 	}
@@ -286,7 +290,8 @@ static struct expr *resolve_var(struct session *s, const struct syn *n, const ch
 		return NULL;
 	if (v->op != OP_SYM) {
 		fail_at(s, n, MC_ERR_NAME,
-			"%s needs a symbol to differentiate with respect to, not an expression", fname);
+			"%s needs a symbol to differentiate with respect to, not an expression",
+			fname);
 		return NULL;
 	}
 	return v;
@@ -294,8 +299,8 @@ static struct expr *resolve_var(struct session *s, const struct syn *n, const ch
 
 static bool is_command(const char *name)
 {
-	static const char *const cmds[] = {"eval", "check", "gradcheck", "solve", "factor",
-					   "rand", "randn", NULL};
+	static const char *const cmds[] = {"eval",   "check", "gradcheck", "solve",
+					   "factor", "rand",  "randn",	   NULL};
 	for (int i = 0; cmds[i]; i++)
 		if (strcmp(cmds[i], name) == 0)
 			return true;
@@ -310,8 +315,9 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 	if (strcmp(name, "ones") == 0 || strcmp(name, "zeros") == 0 || strcmp(name, "eye") == 0) {
 		bool eye = name[0] == 'e';
 		if (n->n != (eye ? 1 : 2)) {
-			fail_at(s, n, MC_ERR_SHAPE, eye ? "eye takes one size: eye(n)"
-						       : "%s takes two sizes: %s(rows, cols)",
+			fail_at(s, n, MC_ERR_SHAPE,
+				eye ? "eye takes one size: eye(n)"
+				    : "%s takes two sizes: %s(rows, cols)",
 				name, name);
 			return NULL;
 		}
@@ -326,8 +332,8 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 	if (strcmp(name, "grad") == 0 || strcmp(name, "hess") == 0 ||
 	    strcmp(name, "jacobian") == 0) {
 		if (n->n != 2) {
-			fail_at(s, n, MC_ERR_SHAPE, "%s takes a function and a variable: %s(f, X)", name,
-				name);
+			fail_at(s, n, MC_ERR_SHAPE, "%s takes a function and a variable: %s(f, X)",
+				name, name);
 			return NULL;
 		}
 		struct expr *f = resolve(s, n->kids[0]);
@@ -342,8 +348,9 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 			expr_shape_str(mc, f, sh, sizeof sh);
 			const char *fname = n->kids[0]->kind == SYN_IDENT ? n->kids[0]->name : "f";
 			fail_at(s, n->kids[0], MC_ERR_SHAPE,
-				"%s needs a scalar function, but %s is %s: use jacobian(%s, %s)", name,
-				fname, sh, fname, n->kids[1]->kind == SYN_IDENT ? n->kids[1]->name : "x");
+				"%s needs a scalar function, but %s is %s: use jacobian(%s, %s)",
+				name, fname, sh, fname,
+				n->kids[1]->kind == SYN_IDENT ? n->kids[1]->name : "x");
 			return NULL;
 		}
 		struct expr *r = expr_make2(mc, o, f, x, true);
@@ -360,7 +367,8 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 		return a ? expr_make1(mc, OP_D, a, true) : NULL;
 	}
 	if (is_command(name)) {
-		fail_at(s, n, MC_ERR_SYNTAX, "%s(...) is a statement: write it on its own line", name);
+		fail_at(s, n, MC_ERR_SYNTAX, "%s(...) is a statement: write it on its own line",
+			name);
 		return NULL;
 	}
 	if (op >= 0) {
@@ -374,8 +382,9 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 		struct expr *k[2];
 		for (int i = 0; i < n->n; i++) {
 			if (n->kids[i]->kind == SYN_EQ) {
-				fail_at(s, n->kids[i], MC_ERR_SYNTAX,
-					"an equation is only allowed inside check(...) and solve(...)");
+				fail_at(
+				    s, n->kids[i], MC_ERR_SYNTAX,
+				    "an equation is only allowed inside check(...) and solve(...)");
 				return NULL;
 			}
 			k[i] = resolve(s, n->kids[i]);
@@ -395,7 +404,8 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 	const struct decl *d = session_decl(s, name);
 	bool short_name = (strlen(name) == 1 || (greek_ascii(name) && strlen(name) == 2));
 	if ((d || short_name) && n->n == 1 && n->kids[0]->kind != SYN_EQ) {
-		struct expr *a = resolve_ident(s, &(struct syn){.kind = SYN_IDENT, .name = name, .loc = n->loc});
+		struct expr *a =
+		    resolve_ident(s, &(struct syn){.kind = SYN_IDENT, .name = name, .loc = n->loc});
 		struct expr *b = a ? resolve(s, n->kids[0]) : NULL;
 		if (!b)
 			return NULL;
@@ -523,7 +533,8 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 			char sh[128];
 			expr_shape_str(mc, f, sh, sizeof sh);
 			fail_at(s, n->kids[1], MC_ERR_SHAPE,
-				"grad needs a scalar function, but this is %s: use jacobian(f, x)", sh);
+				"grad needs a scalar function, but this is %s: use jacobian(f, x)",
+				sh);
 			return NULL;
 		}
 		struct expr *r = expr_make2(mc, OP_GRAD, f, x, true);
@@ -547,10 +558,7 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 	}
 }
 
-struct expr *session_resolve(struct session *s, const struct syn *syn)
-{
-	return resolve(s, syn);
-}
+struct expr *session_resolve(struct session *s, const struct syn *syn) { return resolve(s, syn); }
 
 /* ---- statements ---- */
 
@@ -602,16 +610,18 @@ static bool run_let(struct session *s, const struct syn *st)
 			cols = mc->dim_one;
 			if (w->kind == SYN_CALL) {
 				if (w->n != 1)
-					return fail_at(s, w, MC_ERR_SHAPE, "vector takes one size: vector(n)");
+					return fail_at(s, w, MC_ERR_SHAPE,
+						       "vector takes one size: vector(n)");
 				rows = resolve_dim(s, w->kids[0]);
 				if (rows < -1)
 					return false;
 			}
 		} else {
-			return fail_at(s, w, MC_ERR_SYNTAX,
-				       "unknown type word '%s': use scalar, vector(n), matrix(n, m), "
-				       "symmetric matrix(n, n) or spd matrix(n, n)",
-				       nm);
+			return fail_at(
+			    s, w, MC_ERR_SYNTAX,
+			    "unknown type word '%s': use scalar, vector(n), matrix(n, m), "
+			    "symmetric matrix(n, n) or spd matrix(n, n)",
+			    nm);
 		}
 	}
 	if (!have_kind)
@@ -649,8 +659,9 @@ static bool run_assign(struct session *s, const struct syn *st)
 	else if (lhs->kind == SYN_CALL && !is_command(lhs->name) && expr_op_by_name(lhs->name) < 0)
 		name = lhs->name; /* f(θ) = ... defines f */
 	if (!name)
-		return fail_at(s, lhs, MC_ERR_SYNTAX,
-			       "the left side of '=' must be a name; to compare write check(a = b)");
+		return fail_at(
+		    s, lhs, MC_ERR_SYNTAX,
+		    "the left side of '=' must be a name; to compare write check(a = b)");
 	if (value_is_literal(rhs))
 		return value_bind(s, lhs, rhs);
 	struct expr *e = resolve(s, rhs);
@@ -704,10 +715,12 @@ static bool run_text(struct session *s, const char *where, const char *src, size
 		}
 		struct loc at = p.errloc;
 		/* an early end of input is shown at the end of the last line, not after it */
-		while (at.first > 0 && at.first >= (int)len && (src[at.first - 1] == '\n' || src[at.first - 1] == '\r'))
+		while (at.first > 0 && at.first >= (int)len &&
+		       (src[at.first - 1] == '\n' || src[at.first - 1] == '\r'))
 			at.first--;
 		const char *msg = p.err ? p.err : "syntax error";
-		if (at.first < (int)len && src[at.first] == ':' && (at.first == 0 || src[at.first - 1] == '\n'))
+		if (at.first < (int)len && src[at.first] == ':' &&
+		    (at.first == 0 || src[at.first - 1] == '\n'))
 			msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
 		loc_report(s->err, where, src, len, at, msg);
 		s->status = 2;

@@ -32,15 +32,23 @@ struct session {
 	int nbinds, capbinds;
 	int generation;
 	struct rules *rules; /* NULL until loaded */
-	const char *rules_dir; /* --rules or MATCALC_RULES (dirs separated by ':'), else the default */
-	bool rules_failed;     /* loading was tried and failed: report once */
+	const char
+	    *rules_dir;	   /* --rules or MATCALC_RULES (dirs separated by ':'), else the default */
+	bool rules_failed; /* loading was tried and failed: report once */
 	struct steps *cur_steps; /* where the derivation's steps go (--steps), or NULL */
 	bool steps_shown;
-	struct expr *shape_hint; /* the statement before it was worked out: its shape sizes a bare I */      /* the last derivation printed its steps (and so its result) */
+	struct expr *shape_hint;
+	    /* the statement before it was worked out: its shape sizes a bare I */ /* the last
+										      derivation
+										      printed its
+										      steps (and so
+										      its result) */
 	bool no_table;
 	struct expr *unsym;
 	struct rw_memo *memos; /* normal forms while a statement runs (src/rewrite.c) */
-	int nmemos;    /* while differentiating in it: a symmetric variable is not treated as symmetric */         /* differentiate by differentials only, skipping [gradient] rules */
+	int nmemos;
+	    /* while differentiating in it: a symmetric variable is not treated as symmetric */ /* differentiate
+												   by differentials only, skipping [gradient] rules */
 	/* options */
 	bool latex, steps, emit_numpy, emit_c;
 	unsigned long seed;

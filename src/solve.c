@@ -107,7 +107,8 @@ struct expr *solve_linear(struct session *s, struct expr *lhs, struct expr *rhs,
 			continue;
 		if (!expr_contains(t, x)) {
 			cst[ncst++] = t;
-			double c = t->op == OP_MUL && t->kids[0]->op == OP_NUM ? t->kids[0]->num : 1;
+			double c =
+			    t->op == OP_MUL && t->kids[0]->op == OP_NUM ? t->kids[0]->num : 1;
 			ints &= c == floor(c);
 			continue;
 		}
@@ -115,8 +116,8 @@ struct expr *solve_linear(struct session *s, struct expr *lhs, struct expr *rhs,
 			goto out;
 		/* a left factor that is only scalars is a multiple of I */
 		if (lin[nlin].left && expr_is_scalar(mc, lin[nlin].left) && !expr_is_scalar(mc, x))
-			lin[nlin].left = expr_make2(mc, OP_MUL, lin[nlin].left,
-						    expr_ident(mc, DIM_ANY), false);
+			lin[nlin].left =
+			    expr_make2(mc, OP_MUL, lin[nlin].left, expr_ident(mc, DIM_ANY), false);
 		any_left |= lin[nlin].left != NULL;
 		any_right |= lin[nlin].right != NULL;
 		ints &= lin[nlin].coef == floor(lin[nlin].coef);
@@ -135,7 +136,9 @@ struct expr *solve_linear(struct session *s, struct expr *lhs, struct expr *rhs,
 			g = gcdl(g, (long)lin[i].coef);
 		for (int i = 0; i < ncst; i++) {
 			struct expr *t = cst[i];
-			g = gcdl(g, t->op == OP_MUL && t->kids[0]->op == OP_NUM ? (long)t->kids[0]->num : 1);
+			g = gcdl(g, t->op == OP_MUL && t->kids[0]->op == OP_NUM
+					? (long)t->kids[0]->num
+					: 1);
 		}
 	}
 	double div = g > 1 ? (double)g : 1;
@@ -145,7 +148,8 @@ struct expr *solve_linear(struct session *s, struct expr *lhs, struct expr *rhs,
 	struct expr **cs = mc_xmalloc((size_t)(ncst + 1) * sizeof *cs);
 	for (int i = 0; i < ncst; i++)
 		cs[i] = expr_make2(mc, OP_MUL, expr_num(mc, -1 / div), cst[i], false);
-	struct expr *C = ncst ? expr_make(mc, OP_ADD, ncst, cs, false) : expr_zero(mc, DIM_ANY, DIM_ANY);
+	struct expr *C =
+	    ncst ? expr_make(mc, OP_ADD, ncst, cs, false) : expr_zero(mc, DIM_ANY, DIM_ANY);
 	free(cs);
 	struct expr **as = mc_xmalloc((size_t)nlin * sizeof *as);
 	struct expr *I = expr_ident(mc, DIM_ANY);
@@ -153,11 +157,13 @@ struct expr *solve_linear(struct session *s, struct expr *lhs, struct expr *rhs,
 		/* A x = C  or  x B = C */
 		for (int i = 0; i < nlin; i++) {
 			struct expr *m = any_left ? lin[i].left : lin[i].right;
-			as[i] = expr_make2(mc, OP_MUL, expr_num(mc, lin[i].coef / div), m ? m : I, false);
+			as[i] = expr_make2(mc, OP_MUL, expr_num(mc, lin[i].coef / div), m ? m : I,
+					   false);
 		}
 		struct expr *A = expr_make(mc, OP_ADD, nlin, as, false);
 		A = A ? diff_simplify(s, A) : NULL;
-		struct expr *Ai = A ? expr_make1(mc, OP_INV, A, true) : NULL; /* solvable: A is square */
+		struct expr *Ai =
+		    A ? expr_make1(mc, OP_INV, A, true) : NULL; /* solvable: A is square */
 		if (Ai && C)
 			res = any_left ? expr_make2(mc, OP_MUL, Ai, C, false)
 				       : expr_make2(mc, OP_MUL, C, Ai, false);
@@ -165,12 +171,16 @@ struct expr *solve_linear(struct session *s, struct expr *lhs, struct expr *rhs,
 		/* Σ A_k x B_k = C  <=>  (Σ B_k^T ⊗ A_k) vec(x) = vec(C)   (MC (520)) */
 		for (int i = 0; i < nlin; i++) {
 			struct expr *l = lin[i].left ? lin[i].left : I;
-			struct expr *r = lin[i].right ? expr_make1(mc, OP_T, lin[i].right, false) : I;
+			struct expr *r =
+			    lin[i].right ? expr_make1(mc, OP_T, lin[i].right, false) : I;
 			struct expr *k = r ? expr_make2(mc, OP_KRON, r, l, false) : NULL;
-			as[i] = k ? expr_make2(mc, OP_MUL, expr_num(mc, lin[i].coef / div), k, false) : NULL;
+			as[i] =
+			    k ? expr_make2(mc, OP_MUL, expr_num(mc, lin[i].coef / div), k, false)
+			      : NULL;
 		}
 		struct expr *A = expr_make(mc, OP_ADD, nlin, as, false);
-		struct expr *Ai = A ? expr_make1(mc, OP_INV, A, true) : NULL; /* solvable: A is square */
+		struct expr *Ai =
+		    A ? expr_make1(mc, OP_INV, A, true) : NULL; /* solvable: A is square */
 		struct expr *vc = C ? expr_make1(mc, OP_VEC, C, false) : NULL;
 		res = Ai && vc ? expr_make2(mc, OP_MUL, Ai, vc, false) : NULL;
 		*vec = true;

@@ -108,16 +108,16 @@ void parse_free(struct parse *p)
 static const struct {
 	const char *ascii, *utf8;
 } greek[] = {
-	{"alpha", "α"}, {"beta", "β"}, {"gamma", "γ"}, {"delta", "δ"}, {"epsilon", "ε"},
-	{"zeta", "ζ"}, {"eta", "η"}, {"theta", "θ"}, {"iota", "ι"}, {"kappa", "κ"},
-	{"lambda", "λ"}, {"mu", "μ"}, {"nu", "ν"}, {"xi", "ξ"}, {"omicron", "ο"},
-	{"pi", "π"}, {"rho", "ρ"}, {"sigma", "σ"}, {"tau", "τ"}, {"upsilon", "υ"},
-	{"phi", "φ"}, {"chi", "χ"}, {"psi", "ψ"}, {"omega", "ω"}, {"Alpha", "Α"},
-	{"Beta", "Β"}, {"Gamma", "Γ"}, {"Delta", "Δ"}, {"Epsilon", "Ε"}, {"Zeta", "Ζ"},
-	{"Eta", "Η"}, {"Theta", "Θ"}, {"Iota", "Ι"}, {"Kappa", "Κ"}, {"Lambda", "Λ"},
-	{"Mu", "Μ"}, {"Nu", "Ν"}, {"Xi", "Ξ"}, {"Omicron", "Ο"}, {"Pi", "Π"},
-	{"Rho", "Ρ"}, {"Sigma", "Σ"}, {"Tau", "Τ"}, {"Upsilon", "Υ"}, {"Phi", "Φ"},
-	{"Chi", "Χ"}, {"Psi", "Ψ"}, {"Omega", "Ω"},
+    {"alpha", "α"},  {"beta", "β"},  {"gamma", "γ"}, {"delta", "δ"},   {"epsilon", "ε"},
+    {"zeta", "ζ"},   {"eta", "η"},   {"theta", "θ"}, {"iota", "ι"},    {"kappa", "κ"},
+    {"lambda", "λ"}, {"mu", "μ"},    {"nu", "ν"},    {"xi", "ξ"},      {"omicron", "ο"},
+    {"pi", "π"},     {"rho", "ρ"},   {"sigma", "σ"}, {"tau", "τ"},     {"upsilon", "υ"},
+    {"phi", "φ"},    {"chi", "χ"},   {"psi", "ψ"},   {"omega", "ω"},   {"Alpha", "Α"},
+    {"Beta", "Β"},   {"Gamma", "Γ"}, {"Delta", "Δ"}, {"Epsilon", "Ε"}, {"Zeta", "Ζ"},
+    {"Eta", "Η"},    {"Theta", "Θ"}, {"Iota", "Ι"},  {"Kappa", "Κ"},   {"Lambda", "Λ"},
+    {"Mu", "Μ"},     {"Nu", "Ν"},    {"Xi", "Ξ"},    {"Omicron", "Ο"}, {"Pi", "Π"},
+    {"Rho", "Ρ"},    {"Sigma", "Σ"}, {"Tau", "Τ"},   {"Upsilon", "Υ"}, {"Phi", "Φ"},
+    {"Chi", "Χ"},    {"Psi", "Ψ"},   {"Omega", "Ω"},
 };
 #define NGREEK (sizeof greek / sizeof *greek)
 
@@ -132,7 +132,8 @@ const char *greek_canonical(const char *name)
 	static _Thread_local char buf[512];
 	for (size_t i = 0; i < sizeof greek_variants / sizeof *greek_variants; i++) {
 		size_t n = strlen(greek_variants[i].variant);
-		if (strncmp(name, greek_variants[i].variant, n) == 0 && strlen(name) + 8 < sizeof buf) {
+		if (strncmp(name, greek_variants[i].variant, n) == 0 &&
+		    strlen(name) + 8 < sizeof buf) {
 			snprintf(buf, sizeof buf, "%s%s", greek_variants[i].plain, name + n);
 			return buf;
 		}
@@ -162,8 +163,8 @@ const char *greek_ascii(const char *utf8)
 
 bool greek_is_scalar(const char *name)
 {
-	static const char *const scalars[] = {"α", "β", "γ", "δ", "ε", "η", "κ",
-					      "λ", "ρ", "σ", "τ", "ω"};
+	static const char *const scalars[] = {"α", "β", "γ", "δ", "ε", "η",
+					      "κ", "λ", "ρ", "σ", "τ", "ω"};
 	for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) {
 		size_t n = strlen(scalars[i]);
 		if (strncmp(name, scalars[i], n) == 0) {
@@ -274,7 +275,10 @@ void loc_report(FILE *out, const char *where, const char *src, size_t len, struc
 		if (k > 1)
 			fwrite(src + i, 1, k, out);
 		else
-			fputc(ch == '\t' ? ' ' : (k == 0 || ch < 0x20 || ch == 0x7f) ? '?' : ch, out);
+			fputc(ch == '\t'			    ? ' '
+			      : (k == 0 || ch < 0x20 || ch == 0x7f) ? '?'
+								    : ch,
+			      out);
 		i += k ? k : 1;
 	}
 	fprintf(out, "%s\n", to < end ? "..." : "");

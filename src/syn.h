@@ -7,24 +7,34 @@
 #include "mc.h"
 
 enum syn_kind {
-	SYN_IDENT,  /* name */
-	SYN_NUM,    /* num */
-	SYN_MATRIX, /* vals (column-major), vr x vc */
-	SYN_CALL,   /* name(kids...) */
-	SYN_OP,     /* op applied to kids (enum syn_op) */
-	SYN_NORM,   /* ||kids[0]||, sub: 0 none, 2, 'F' */
-	SYN_NABLA,  /* ∇_{kids[0]} kids[1] */
-	SYN_EQ,     /* kids[0] = kids[1] */
-	STMT_EXPR,  /* kids[0] */
-	STMT_ASSIGN,/* kids[0] = kids[1] */
-	STMT_LET,   /* names in kids (SYN_IDENT), type words in tkids, dims in dkids */
-	SYN_RULE,   /* kids: lhs, rhs, conditions...; name: citation */
-	SYN_SECTION,/* name */
+	SYN_IDENT,   /* name */
+	SYN_NUM,     /* num */
+	SYN_MATRIX,  /* vals (column-major), vr x vc */
+	SYN_CALL,    /* name(kids...) */
+	SYN_OP,	     /* op applied to kids (enum syn_op) */
+	SYN_NORM,    /* ||kids[0]||, sub: 0 none, 2, 'F' */
+	SYN_NABLA,   /* ∇_{kids[0]} kids[1] */
+	SYN_EQ,	     /* kids[0] = kids[1] */
+	STMT_EXPR,   /* kids[0] */
+	STMT_ASSIGN, /* kids[0] = kids[1] */
+	STMT_LET,    /* names in kids (SYN_IDENT), type words in tkids, dims in dkids */
+	SYN_RULE,    /* kids: lhs, rhs, conditions...; name: citation */
+	SYN_SECTION, /* name */
 };
 
 enum syn_op {
-	SOP_ADD, SOP_SUB, SOP_NEG, SOP_MUL, SOP_DIV, SOP_HAD, SOP_EDIV, SOP_KRON,
-	SOP_T, SOP_INV, SOP_INVT, SOP_POW,
+	SOP_ADD,
+	SOP_SUB,
+	SOP_NEG,
+	SOP_MUL,
+	SOP_DIV,
+	SOP_HAD,
+	SOP_EDIV,
+	SOP_KRON,
+	SOP_T,
+	SOP_INV,
+	SOP_INVT,
+	SOP_POW,
 };
 
 struct syn {
@@ -59,10 +69,10 @@ struct parse {
 	struct loc errloc;
 	bool eof_error;
 	/* lexer state */
-	size_t pos;      /* byte offset of the next token */
+	size_t pos; /* byte offset of the next token */
 	bool started;
-	int depth;       /* open ( [ { : newlines inside do not end a statement */
-	int norm_open;   /* an open ||: the next || after an operand closes it */
+	int depth;     /* open ( [ { : newlines inside do not end a statement */
+	int norm_open; /* an open ||: the next || after an operand closes it */
 	bool after_operand;
 	int line_start_pending;
 };
@@ -77,7 +87,8 @@ void *parse_alloc(struct parse *p, size_t size);
 char *parse_strndup(struct parse *p, const char *s, size_t n);
 struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc);
 void syn_push(struct parse *p, struct syn *s, struct syn *kid);
-bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Maps an ASCII Greek name (theta, Sigma) to its letter; returns the input otherwise. */
 const char *greek_canonical(const char *name);

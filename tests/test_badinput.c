@@ -51,8 +51,8 @@ static struct result run_bytes(const char *text, size_t len)
 	/* the session is still usable after any error (the new output follows
 	 * the old: rewinding a memory stream would leave a longer old one behind) */
 	size_t before = t.outlen;
-	ck_assert_msg(ts_run(&t, "let z : vector(n); z^T z"), "session broken after bad input: %.200s",
-		      t.err);
+	ck_assert_msg(ts_run(&t, "let z : vector(n); z^T z"),
+		      "session broken after bad input: %.200s", t.err);
 	ck_assert_str_eq(t.out + before, "z^T z\n");
 	ts_close(&t);
 	return r;
@@ -86,7 +86,8 @@ static char *nest(const char *head, long n, const char *mid, const char *tail, l
  * followed by the source line and a caret line. */
 static void assert_report(const struct result *r, const char *what)
 {
-	ck_assert_msg(!r->ok && r->status == 2, "%s: expected an error (status %d)", what, r->status);
+	ck_assert_msg(!r->ok && r->status == 2, "%s: expected an error (status %d)", what,
+		      r->status);
 	ck_assert_msg(strncmp(r->err, "matcalc: -e:", 12) == 0, "%s: report %.200s", what, r->err);
 	int line, col;
 	ck_assert_msg(sscanf(r->err, "matcalc: -e:%d:%d: error: ", &line, &col) == 2,
@@ -109,40 +110,41 @@ static const struct {
 	const char *msg;
 	const char *pre; /* once before it all */
 } deep_cases[] = {
-	{"parentheses", "(", "x", ")", 100000, true, "expression nested too deeply", NULL},
-	{"unclosed parentheses", "(", "x", "", 100000, false, "expression nested too deeply", NULL},
-	{"braces", "{", "x", "}", 100000, true, "expression nested too deeply", NULL},
-	{"\\left(", "\\left(", "x", "\\right)", 100000, true, "expression nested too deeply", NULL},
-	{"tr", "tr(", "A", ")", 100000, true, "expression nested too deeply", NULL},
-	{"exp", "exp(", "x", ")", 100000, true, "expression nested too deeply", NULL},
-	{"grad", "grad(", "f", ", x)", 100000, true, "expression nested too deeply", NULL},
-	{"negated parentheses", "-(", "x", ")", 100000, true, "expression nested too deeply", NULL},
-	{"minus signs", "-", "x", "", 100000, false, "expression nested too deeply", NULL},
-	{"plus signs", "+", "x", "", 100000, false, "expression nested too deeply", NULL},
-	{"nabla", "∇_x ", "f", "", 100000, false, "expression nested too deeply", NULL},
-	{"norms", "||", "x", "||", 100000, true, "expression nested too deeply", NULL},
-	{"transposes", "", "X", "^T", 100000, true, "expression nested too deeply", NULL},
-	{"primes", "", "X", "'", 100000, true, "expression nested too deeply", NULL},
-	{"inverses", "", "A", "^-1", 100000, true, "expression nested too deeply", NULL},
-	{"powers", "", "x", "^2", 100000, true, "expression nested too deeply", NULL},
-	{"exponents", "a^(", "a", ")", 100000, true, "expression nested too deeply", NULL},
-	{"a million terms", "", "a", "+a", 1000000, true, "expression nested too deeply", NULL},
-	{"a million differences", "", "a", " - a", 1000000, true, "expression nested too deeply", NULL},
-	{"a million factors", "", "x", " x", 1000000, true, "expression nested too deeply", NULL},
-	{"Hadamard chain", "", "x", " ⊙ x", 100000, true, "expression nested too deeply", NULL},
-	{"Kronecker chain", "", "A", " ⊗ A", 100000, true, "expression nested too deeply", NULL},
-	{"matrix in matrix", "[", "1", "]", 100000, true,
-	 "a matrix literal holds numbers only, like [1 2; 3 4]", NULL},
-	{"deep size", "(", "n", ")", 100000, true, "expression nested too deeply", "let X : matrix"},
-	{"deep definition", "(", "x", ")", 100000, true, "expression nested too deeply", "f = "},
-	{"deep equation", "-(", "x", ")", 100000, true, "expression nested too deeply", "check(x = "},
+    {"parentheses", "(", "x", ")", 100000, true, "expression nested too deeply", NULL},
+    {"unclosed parentheses", "(", "x", "", 100000, false, "expression nested too deeply", NULL},
+    {"braces", "{", "x", "}", 100000, true, "expression nested too deeply", NULL},
+    {"\\left(", "\\left(", "x", "\\right)", 100000, true, "expression nested too deeply", NULL},
+    {"tr", "tr(", "A", ")", 100000, true, "expression nested too deeply", NULL},
+    {"exp", "exp(", "x", ")", 100000, true, "expression nested too deeply", NULL},
+    {"grad", "grad(", "f", ", x)", 100000, true, "expression nested too deeply", NULL},
+    {"negated parentheses", "-(", "x", ")", 100000, true, "expression nested too deeply", NULL},
+    {"minus signs", "-", "x", "", 100000, false, "expression nested too deeply", NULL},
+    {"plus signs", "+", "x", "", 100000, false, "expression nested too deeply", NULL},
+    {"nabla", "∇_x ", "f", "", 100000, false, "expression nested too deeply", NULL},
+    {"norms", "||", "x", "||", 100000, true, "expression nested too deeply", NULL},
+    {"transposes", "", "X", "^T", 100000, true, "expression nested too deeply", NULL},
+    {"primes", "", "X", "'", 100000, true, "expression nested too deeply", NULL},
+    {"inverses", "", "A", "^-1", 100000, true, "expression nested too deeply", NULL},
+    {"powers", "", "x", "^2", 100000, true, "expression nested too deeply", NULL},
+    {"exponents", "a^(", "a", ")", 100000, true, "expression nested too deeply", NULL},
+    {"a million terms", "", "a", "+a", 1000000, true, "expression nested too deeply", NULL},
+    {"a million differences", "", "a", " - a", 1000000, true, "expression nested too deeply", NULL},
+    {"a million factors", "", "x", " x", 1000000, true, "expression nested too deeply", NULL},
+    {"Hadamard chain", "", "x", " ⊙ x", 100000, true, "expression nested too deeply", NULL},
+    {"Kronecker chain", "", "A", " ⊗ A", 100000, true, "expression nested too deeply", NULL},
+    {"matrix in matrix", "[", "1", "]", 100000, true,
+     "a matrix literal holds numbers only, like [1 2; 3 4]", NULL},
+    {"deep size", "(", "n", ")", 100000, true, "expression nested too deeply", "let X : matrix"},
+    {"deep definition", "(", "x", ")", 100000, true, "expression nested too deeply", "f = "},
+    {"deep equation", "-(", "x", ")", 100000, true, "expression nested too deeply", "check(x = "},
 };
 
 START_TEST(test_deep)
 {
 	size_t len;
-	char *body = nest(deep_cases[_i].head, deep_cases[_i].n, deep_cases[_i].mid,
-			  deep_cases[_i].tail, deep_cases[_i].tail_too ? deep_cases[_i].n : 0, &len);
+	char *body =
+	    nest(deep_cases[_i].head, deep_cases[_i].n, deep_cases[_i].mid, deep_cases[_i].tail,
+		 deep_cases[_i].tail_too ? deep_cases[_i].n : 0, &len);
 	const char *pre = deep_cases[_i].pre ? deep_cases[_i].pre : "";
 	char *text = mc_xmalloc(strlen(pre) + len + 1);
 	strcpy(text, pre);
@@ -189,28 +191,28 @@ static const struct {
 	const char *report;
 } byte_cases[] = {
 #define B(s) s, sizeof s - 1
-	{B("x \xff y"), "matcalc: -e:1:3: error: invalid UTF-8 byte 0xFF\nx ? y\n  ^\n"},
-	{B("\x80"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0x80\n?\n^\n"},
-	{B("θ \xce"), "matcalc: -e:1:3: error: invalid UTF-8 byte 0xCE\nθ ?\n  ^\n"},
-	{B("x + (\n  y \xe2\x88"), "matcalc: -e:2:5: error: invalid UTF-8 byte 0xE2\n  y ??\n    ^\n"},
-	{B("\xc0\xaf"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0xC0\n??\n^\n"},
-	{B("x\xe0\x80\x80"), "matcalc: -e:1:2: error: invalid UTF-8 byte 0xE0\nx???\n ^\n"},
-	{B("\xed\xa0\x80"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0xED\n???\n^\n"},
-	{B("\xf4\x90\x80\x80"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0xF4\n????\n^\n"},
-	{B("\xf8\x88\x80\x80\x80"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0xF8\n?????\n^\n"},
-	{B("[1 \xff]"), "matcalc: -e:1:4: error: a matrix literal holds numbers only, like [1 2; 3 "
-			"4]\n[1 ?]\n   ^\n"},
-	{B("x\0y"), "matcalc: -e:1:2: error: unexpected control character 0x00\nx?y\n ^\n"},
-	{B("\0"), "matcalc: -e:1:1: error: unexpected control character 0x00\n?\n^\n"},
-	{B("x\n\0"), "matcalc: -e:2:1: error: unexpected control character 0x00\n?\n^\n"},
-	{B("x\x1b[31m"), "matcalc: -e:1:2: error: unexpected control character 0x1B\nx?[31m\n ^\n"},
-	{B("x\x7f"), "matcalc: -e:1:2: error: unexpected control character 0x7F\nx?\n ^\n"},
-	{B("x\fy"), "matcalc: -e:1:2: error: unexpected control character 0x0C\nx?y\n ^\n"},
-	{B("x\vy"), "matcalc: -e:1:2: error: unexpected control character 0x0B\nx?y\n ^\n"},
-	{B("x € y"), "matcalc: -e:1:3: error: unexpected character '€'\nx € y\n  ^\n"},
-	{B("x \xf0\x9f\x98\x80"), "matcalc: -e:1:3: error: unexpected character '\xf0\x9f\x98\x80'\n"
-				 "x \xf0\x9f\x98\x80\n  ^\n"},
-	{B("\tx $"), "matcalc: -e:1:4: error: unexpected character '$'\n x $\n   ^\n"},
+    {B("x \xff y"), "matcalc: -e:1:3: error: invalid UTF-8 byte 0xFF\nx ? y\n  ^\n"},
+    {B("\x80"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0x80\n?\n^\n"},
+    {B("θ \xce"), "matcalc: -e:1:3: error: invalid UTF-8 byte 0xCE\nθ ?\n  ^\n"},
+    {B("x + (\n  y \xe2\x88"), "matcalc: -e:2:5: error: invalid UTF-8 byte 0xE2\n  y ??\n    ^\n"},
+    {B("\xc0\xaf"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0xC0\n??\n^\n"},
+    {B("x\xe0\x80\x80"), "matcalc: -e:1:2: error: invalid UTF-8 byte 0xE0\nx???\n ^\n"},
+    {B("\xed\xa0\x80"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0xED\n???\n^\n"},
+    {B("\xf4\x90\x80\x80"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0xF4\n????\n^\n"},
+    {B("\xf8\x88\x80\x80\x80"), "matcalc: -e:1:1: error: invalid UTF-8 byte 0xF8\n?????\n^\n"},
+    {B("[1 \xff]"), "matcalc: -e:1:4: error: a matrix literal holds numbers only, like [1 2; 3 "
+		    "4]\n[1 ?]\n   ^\n"},
+    {B("x\0y"), "matcalc: -e:1:2: error: unexpected control character 0x00\nx?y\n ^\n"},
+    {B("\0"), "matcalc: -e:1:1: error: unexpected control character 0x00\n?\n^\n"},
+    {B("x\n\0"), "matcalc: -e:2:1: error: unexpected control character 0x00\n?\n^\n"},
+    {B("x\x1b[31m"), "matcalc: -e:1:2: error: unexpected control character 0x1B\nx?[31m\n ^\n"},
+    {B("x\x7f"), "matcalc: -e:1:2: error: unexpected control character 0x7F\nx?\n ^\n"},
+    {B("x\fy"), "matcalc: -e:1:2: error: unexpected control character 0x0C\nx?y\n ^\n"},
+    {B("x\vy"), "matcalc: -e:1:2: error: unexpected control character 0x0B\nx?y\n ^\n"},
+    {B("x € y"), "matcalc: -e:1:3: error: unexpected character '€'\nx € y\n  ^\n"},
+    {B("x \xf0\x9f\x98\x80"), "matcalc: -e:1:3: error: unexpected character '\xf0\x9f\x98\x80'\n"
+			      "x \xf0\x9f\x98\x80\n  ^\n"},
+    {B("\tx $"), "matcalc: -e:1:4: error: unexpected character '$'\n x $\n   ^\n"},
 #undef B
 };
 
@@ -234,8 +236,8 @@ START_TEST(test_control_characters)
 		char text[] = {'x', ' ', (char)c, ' ', 'y'};
 		struct result r = run_bytes(text, sizeof text);
 		char want[64];
-		snprintf(want, sizeof want, "matcalc: -e:1:3: error: unexpected control character 0x%02X\n",
-			 c);
+		snprintf(want, sizeof want,
+			 "matcalc: -e:1:3: error: unexpected control character 0x%02X\n", c);
 		assert_report(&r, want);
 		ck_assert_msg(strncmp(r.err, want, strlen(want)) == 0, "got %s", r.err);
 		result_free(&r);
@@ -304,7 +306,8 @@ START_TEST(test_huge_lines)
 	text = filled('a', TEN_MB, "x + \\", "", &len);
 	r = run_bytes(text, len);
 	assert_report(&r, "long LaTeX command");
-	ck_assert_msg(strstr(r.err, "unknown LaTeX command '\\aaaaaaaaaa") != NULL, "%.300s", r.err);
+	ck_assert_msg(strstr(r.err, "unknown LaTeX command '\\aaaaaaaaaa") != NULL, "%.300s",
+		      r.err);
 	ck_assert(strlen(r.err) < 400);
 	result_free(&r);
 	free(text);
@@ -313,7 +316,8 @@ START_TEST(test_huge_lines)
 	text = filled('9', TEN_MB, "x + ", "", &len);
 	r = run_bytes(text, len);
 	assert_report(&r, "long number");
-	ck_assert_msg(strstr(r.err, "-e:1:5: error: number out of range: 9999") != NULL, "%.300s", r.err);
+	ck_assert_msg(strstr(r.err, "-e:1:5: error: number out of range: 9999") != NULL, "%.300s",
+		      r.err);
 	ck_assert(strlen(r.err) < 400);
 	result_free(&r);
 	free(text);
@@ -372,8 +376,9 @@ START_TEST(test_many_statements)
 	strcpy(text + len, "  x +");
 	r = run_bytes(text, len + 5);
 	assert_report(&r, "last line");
-	ck_assert_msg(strncmp(r.err, "matcalc: -e:100001:6: error: unexpected end of statement\n", 57) == 0,
-		      "%.300s", r.err);
+	ck_assert_msg(
+	    strncmp(r.err, "matcalc: -e:100001:6: error: unexpected end of statement\n", 57) == 0,
+	    "%.300s", r.err);
 	result_free(&r);
 	free(text);
 }
@@ -384,50 +389,52 @@ END_TEST
 static const struct {
 	const char *in, *report;
 } cut_cases[] = {
-	{"[1 2; 3 4", "matcalc: -e:1:10: error: unexpected end of statement, expecting ']'\n"
-		      "[1 2; 3 4\n         ^\n"},
-	{"X = [1 2\n", "matcalc: -e:1:9: error: unexpected end of statement, expecting ']'\n"
-		       "X = [1 2\n        ^\n"},
-	{"[", "matcalc: -e:1:2: error: unexpected end of statement, expecting number or '-'\n[\n ^\n"},
-	{"||x", "matcalc: -e:1:4: error: unexpected end of statement, expecting closing ||\n||x\n   ^\n"},
-	{"||x + ||y||", "matcalc: -e:1:12: error: unexpected end of statement, expecting closing ||\n"
-			"||x + ||y||\n           ^\n"},
-	{"||", "matcalc: -e:1:3: error: unexpected end of statement\n||\n  ^\n"},
-	{"^", "matcalc: -e:1:1: error: unexpected ^\n^\n^\n"},
-	{"^T", "matcalc: -e:1:1: error: unexpected ^T\n^T\n^\n"},
-	{"'", "matcalc: -e:1:1: error: unexpected ^T\n'\n^\n"},
-	{"x^", "matcalc: -e:1:3: error: unexpected end of statement\nx^\n  ^\n"},
-	{"let", "matcalc: -e:1:4: error: unexpected end of statement, expecting name\nlet\n   ^\n"},
-	{"let x", "matcalc: -e:1:6: error: unexpected end of statement, expecting ':' or ','\n"
-		  "let x\n     ^\n"},
-	{"let x :", "matcalc: -e:1:8: error: unexpected end of statement, expecting name or function "
-		    "name\nlet x :\n       ^\n"},
-	{"let x, : scalar", "matcalc: -e:1:8: error: unexpected ':', expecting name\n"
-			    "let x, : scalar\n       ^\n"},
-	{"let let", "matcalc: -e:1:5: error: unexpected let, expecting name\nlet let\n    ^\n"},
-	{"let x : 3", "matcalc: -e:1:9: error: unexpected number, expecting name or function name\n"
-		      "let x : 3\n        ^\n"},
-	{"let x : vector()", "matcalc: -e:1:16: error: unexpected ')'\n"
-			     "let x : vector()\n               ^\n"},
-	{"let x : vector(n, m)", "matcalc: -e:1:9: error: vector takes one size: vector(n)\n"
-				 "let x : vector(n, m)\n        ^\n"},
-	{"let x : matrix(n, m, k)", "matcalc: -e:1:9: error: matrix takes two sizes: matrix(n, m)\n"
-				    "let x : matrix(n, m, k)\n        ^\n"},
-	{"let x : tensor(n)", "matcalc: -e:1:9: error: unknown type word 'tensor': use scalar, "
-			      "vector(n), matrix(n, m), symmetric matrix(n, n) or spd matrix(n, n)\n"
-			      "let x : tensor(n)\n        ^\n"},
-	{"let x : symmetric", "matcalc: -e:1:1: error: say what kind: scalar, vector(n) or matrix(n, m)\n"
-			      "let x : symmetric\n^\n"},
-	{"tr(\n", "matcalc: -e:1:4: error: unexpected end of statement\ntr(\n   ^\n"},
-	{"f = ", "matcalc: -e:1:5: error: unexpected end of statement\nf = \n    ^\n"},
-	{"x = = y", "matcalc: -e:1:5: error: unexpected '='\nx = = y\n    ^\n"},
-	{"x\n)\ny", "matcalc: -e:2:1: error: unexpected ')'\n)\n^\n"},
-	{"\\sum_{i=1}^n x_i", "matcalc: -e:1:1: error: index notation (\\sum) is not supported: write "
-			      "the expression with matrices and vectors, e.g. θ^T A θ for a double "
-			      "sum\n\\sum_{i=1}^n x_i\n^\n"},
-	{"x + 1e999", "matcalc: -e:1:5: error: number out of range: 1e999\nx + 1e999\n    ^\n"},
-	{"\\boldsymbol{\\ttheta} x", "matcalc: -e:1:13: error: unknown LaTeX command '\\ttheta'\n"
-				     "\\boldsymbol{\\ttheta} x\n            ^\n"},
+    {"[1 2; 3 4", "matcalc: -e:1:10: error: unexpected end of statement, expecting ']'\n"
+		  "[1 2; 3 4\n         ^\n"},
+    {"X = [1 2\n", "matcalc: -e:1:9: error: unexpected end of statement, expecting ']'\n"
+		   "X = [1 2\n        ^\n"},
+    {"[", "matcalc: -e:1:2: error: unexpected end of statement, expecting number or '-'\n[\n ^\n"},
+    {"||x",
+     "matcalc: -e:1:4: error: unexpected end of statement, expecting closing ||\n||x\n   ^\n"},
+    {"||x + ||y||", "matcalc: -e:1:12: error: unexpected end of statement, expecting closing ||\n"
+		    "||x + ||y||\n           ^\n"},
+    {"||", "matcalc: -e:1:3: error: unexpected end of statement\n||\n  ^\n"},
+    {"^", "matcalc: -e:1:1: error: unexpected ^\n^\n^\n"},
+    {"^T", "matcalc: -e:1:1: error: unexpected ^T\n^T\n^\n"},
+    {"'", "matcalc: -e:1:1: error: unexpected ^T\n'\n^\n"},
+    {"x^", "matcalc: -e:1:3: error: unexpected end of statement\nx^\n  ^\n"},
+    {"let", "matcalc: -e:1:4: error: unexpected end of statement, expecting name\nlet\n   ^\n"},
+    {"let x", "matcalc: -e:1:6: error: unexpected end of statement, expecting ':' or ','\n"
+	      "let x\n     ^\n"},
+    {"let x :", "matcalc: -e:1:8: error: unexpected end of statement, expecting name or function "
+		"name\nlet x :\n       ^\n"},
+    {"let x, : scalar", "matcalc: -e:1:8: error: unexpected ':', expecting name\n"
+			"let x, : scalar\n       ^\n"},
+    {"let let", "matcalc: -e:1:5: error: unexpected let, expecting name\nlet let\n    ^\n"},
+    {"let x : 3", "matcalc: -e:1:9: error: unexpected number, expecting name or function name\n"
+		  "let x : 3\n        ^\n"},
+    {"let x : vector()", "matcalc: -e:1:16: error: unexpected ')'\n"
+			 "let x : vector()\n               ^\n"},
+    {"let x : vector(n, m)", "matcalc: -e:1:9: error: vector takes one size: vector(n)\n"
+			     "let x : vector(n, m)\n        ^\n"},
+    {"let x : matrix(n, m, k)", "matcalc: -e:1:9: error: matrix takes two sizes: matrix(n, m)\n"
+				"let x : matrix(n, m, k)\n        ^\n"},
+    {"let x : tensor(n)", "matcalc: -e:1:9: error: unknown type word 'tensor': use scalar, "
+			  "vector(n), matrix(n, m), symmetric matrix(n, n) or spd matrix(n, n)\n"
+			  "let x : tensor(n)\n        ^\n"},
+    {"let x : symmetric",
+     "matcalc: -e:1:1: error: say what kind: scalar, vector(n) or matrix(n, m)\n"
+     "let x : symmetric\n^\n"},
+    {"tr(\n", "matcalc: -e:1:4: error: unexpected end of statement\ntr(\n   ^\n"},
+    {"f = ", "matcalc: -e:1:5: error: unexpected end of statement\nf = \n    ^\n"},
+    {"x = = y", "matcalc: -e:1:5: error: unexpected '='\nx = = y\n    ^\n"},
+    {"x\n)\ny", "matcalc: -e:2:1: error: unexpected ')'\n)\n^\n"},
+    {"\\sum_{i=1}^n x_i", "matcalc: -e:1:1: error: index notation (\\sum) is not supported: write "
+			  "the expression with matrices and vectors, e.g. θ^T A θ for a double "
+			  "sum\n\\sum_{i=1}^n x_i\n^\n"},
+    {"x + 1e999", "matcalc: -e:1:5: error: number out of range: 1e999\nx + 1e999\n    ^\n"},
+    {"\\boldsymbol{\\ttheta} x", "matcalc: -e:1:13: error: unknown LaTeX command '\\ttheta'\n"
+				 "\\boldsymbol{\\ttheta} x\n            ^\n"},
 };
 
 START_TEST(test_cut)
@@ -446,9 +453,9 @@ static const struct {
 	size_t len;
 } fuzz_crashes[] = {
 #define B(s) s, sizeof s - 1
-	/* lexer.l: RESCAN evaluated its length after yyless had cut yytext */
-	{B("\\nabla_{\\boldsymbol{\\ttheta} ^n a_{ij} \\theta_i\n")},
-	{B("\\mathbf{\\nabla} x")},
+    /* lexer.l: RESCAN evaluated its length after yyless had cut yytext */
+    {B("\\nabla_{\\boldsymbol{\\ttheta} ^n a_{ij} \\theta_i\n")},
+    {B("\\mathbf{\\nabla} x")},
 #undef B
 };
 
@@ -469,17 +476,18 @@ START_TEST(test_long_tokens)
 		const char *head, *tail, *out;
 		bool may_fail; /* an unknown function of that name */
 	} cases[] = {
-		{'c', "#", "\nx", "x\n", false},
-		{'x', "", " + y", NULL, false},
-		{'x', "", "(y)", NULL, true},
-		{'x', "", "  (y)", NULL, true}, /* x (y): a product of two vectors, an error */
-		{'0', "0.", "1 x", NULL, false},
+	    {'c', "#", "\nx", "x\n", false},
+	    {'x', "", " + y", NULL, false},
+	    {'x', "", "(y)", NULL, true},
+	    {'x', "", "  (y)", NULL, true}, /* x (y): a product of two vectors, an error */
+	    {'0', "0.", "1 x", NULL, false},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		size_t len;
 		char *text = filled(cases[i].fill, 100000, cases[i].head, cases[i].tail, &len);
 		struct result r = run_bytes(text, len);
-		ck_assert_msg(r.ok || (cases[i].may_fail && r.status == 2), "case %zu: %.200s", i, r.err);
+		ck_assert_msg(r.ok || (cases[i].may_fail && r.status == 2), "case %zu: %.200s", i,
+			      r.err);
 		if (cases[i].out)
 			ck_assert_str_eq(r.out, cases[i].out);
 		result_free(&r);

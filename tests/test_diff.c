@@ -34,8 +34,8 @@ static void split_case(const char *in, char *decl, char *expr, size_t n)
 }
 
 /* Derives the case in session t (no_table chooses the general method only). */
-static char *derive_case(struct tsession *t, const struct gcase *c, bool no_table,
-			 struct steps *st, long *leaves)
+static char *derive_case(struct tsession *t, const struct gcase *c, bool no_table, struct steps *st,
+			 long *leaves)
 {
 	char decl[512], expr[512];
 	split_case(c->input, decl, expr, sizeof decl);
@@ -61,7 +61,8 @@ START_TEST(test_gradient_cases)
 	struct tsession t;
 	ts_open(&t);
 	char *got = derive_case(&t, c, false, NULL, NULL);
-	ck_assert_msg(strcmp(got, c->want) == 0, "%s\n  want %s\n  got  %s", c->input, c->want, got);
+	ck_assert_msg(strcmp(got, c->want) == 0, "%s\n  want %s\n  got  %s", c->input, c->want,
+		      got);
 	free(got);
 	/* the same through the CLI path: statements in a session */
 	ts_reset(&t);
@@ -74,7 +75,7 @@ END_TEST
 static const struct {
 	const char *input, *why;
 } different_forms[] = {
-	{"", ""},
+    {"", ""},
 };
 
 static const char *known_difference(const char *input)
@@ -124,8 +125,8 @@ START_TEST(test_every_table_rule_covered_and_short)
 			hits[k] += t.s->rules->v[k].hits;
 		for (int k = 0; k < st.n; k++) {
 			const struct rule *r = st.v[k].rule;
-			if (r && strcmp(r->section, "gradient") == 0 && strncmp(r->cite, "MC", 2) == 0 &&
-			    st.v[k].before->op == OP_GRAD) {
+			if (r && strcmp(r->section, "gradient") == 0 &&
+			    strncmp(r->cite, "MC", 2) == 0 && st.v[k].before->op == OP_GRAD) {
 				long textbook = expr_leaves(st.v[k].after);
 				ck_assert_msg(leaves <= textbook,
 					      "%s: result %s has %ld leaves, the table form %ld",
@@ -163,20 +164,21 @@ static char *load_report(const char *text)
 static const struct {
 	const char *text, *want;
 } broken[] = {
-	{"tr(A + B) -> tr(A) + tr(B) @ MC (15)\n",
-	 "bad.rules:1:1: error: a rule before any [section] header"},
-	{"[simplify]\ntr(A) -> tr(B) @ algebra\n",
-	 "bad.rules:2:13: error: 'B' does not appear on the left side of the rule"},
-	{"[simplify]\ntr(A) -> A\n", "bad.rules:2:11: error: a rule ends with its citation"},
-	{"[simplify]\ntr(A) -> A if symetric(A) @ algebra\n",
-	 "bad.rules:2:15: error: unknown condition 'symetric'"},
-	{"[simplfy]\n", "bad.rules:1:1: error: unknown section [simplfy]"},
-	{"[simplify]\ntarce(A) -> A @ algebra\n",
-	 "bad.rules:2:1: error: unknown function 'tarce' (did you mean 'tr'?)"},
-	{"[simplify]\nA -> A^T @ algebra\n",
-	 "bad.rules:2:1: error: the left side of a rule cannot be a lone variable"},
-	{"[simplify]\ntr(A +) -> A @ algebra\n", "bad.rules:2:7: error: unexpected ')'"},
-	{"[simplify]\n||A|| -> A @ algebra\n", "bad.rules:2:1: error: in a rule, write the norm's kind"},
+    {"tr(A + B) -> tr(A) + tr(B) @ MC (15)\n",
+     "bad.rules:1:1: error: a rule before any [section] header"},
+    {"[simplify]\ntr(A) -> tr(B) @ algebra\n",
+     "bad.rules:2:13: error: 'B' does not appear on the left side of the rule"},
+    {"[simplify]\ntr(A) -> A\n", "bad.rules:2:11: error: a rule ends with its citation"},
+    {"[simplify]\ntr(A) -> A if symetric(A) @ algebra\n",
+     "bad.rules:2:15: error: unknown condition 'symetric'"},
+    {"[simplfy]\n", "bad.rules:1:1: error: unknown section [simplfy]"},
+    {"[simplify]\ntarce(A) -> A @ algebra\n",
+     "bad.rules:2:1: error: unknown function 'tarce' (did you mean 'tr'?)"},
+    {"[simplify]\nA -> A^T @ algebra\n",
+     "bad.rules:2:1: error: the left side of a rule cannot be a lone variable"},
+    {"[simplify]\ntr(A +) -> A @ algebra\n", "bad.rules:2:7: error: unexpected ')'"},
+    {"[simplify]\n||A|| -> A @ algebra\n",
+     "bad.rules:2:1: error: in a rule, write the norm's kind"},
 };
 
 START_TEST(test_broken_rule_files)
@@ -220,15 +222,18 @@ END_TEST
 static const struct {
 	const char *rule, *input, *want;
 } matches[] = {
-	/* a product pattern matches a run inside a longer product */
-	{"[simplify]\nA^-1 A -> I if nonscalar(A) @ t\n", "let A : matrix(n, n); B C A^-1 A D", "B C eye(n) D"},
-	/* a sum pattern matches two of several terms in any order */
-	{"[simplify]\nA + A^T -> 2 A if symmetric(A) @ t\n", "let S : symmetric matrix(n, n); X + S + S^T", "X + 2 S"},
-	/* commutative Hadamard: the last variable takes the rest */
-	{"[simplify]\nsum(A ⊙ B) -> tr(A^T B) if num(A) @ t\n", "sum(x ⊙ y)", "sum(x ⊙ y)"},
-	/* conditions decide */
-	{"[simplify]\ntr(a A) -> a tr(A) if scalar(a) @ t\n", "let λ : scalar; tr(λ X^T X)", "λ tr(X^T X)"},
-	{"[simplify]\ntr(a A) -> a tr(A) if scalar(a) @ t\n", "tr(X^T X)", "tr(X^T X)"},
+    /* a product pattern matches a run inside a longer product */
+    {"[simplify]\nA^-1 A -> I if nonscalar(A) @ t\n", "let A : matrix(n, n); B C A^-1 A D",
+     "B C eye(n) D"},
+    /* a sum pattern matches two of several terms in any order */
+    {"[simplify]\nA + A^T -> 2 A if symmetric(A) @ t\n",
+     "let S : symmetric matrix(n, n); X + S + S^T", "X + 2 S"},
+    /* commutative Hadamard: the last variable takes the rest */
+    {"[simplify]\nsum(A ⊙ B) -> tr(A^T B) if num(A) @ t\n", "sum(x ⊙ y)", "sum(x ⊙ y)"},
+    /* conditions decide */
+    {"[simplify]\ntr(a A) -> a tr(A) if scalar(a) @ t\n", "let λ : scalar; tr(λ X^T X)",
+     "λ tr(X^T X)"},
+    {"[simplify]\ntr(a A) -> a tr(A) if scalar(a) @ t\n", "tr(X^T X)", "tr(X^T X)"},
 };
 
 START_TEST(test_matching)

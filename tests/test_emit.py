@@ -46,6 +46,7 @@ EXTRA = [
     "grad(sum(relu(x) + sigmoid(x)), x)",
     "grad(tr(A^2 X), X)",
     "grad(1 ./ (x^T x), x)",
+    "grad(sum(x ./ (1 + x ⊙ x)), x)",
     "jacobian(a^T x, x)",
     "hess(α^3 + α x^T x, α)",
     "let X : matrix(3, 2); grad(||X θ - y||^2, θ)",
@@ -345,7 +346,7 @@ C_DRIVER_HEAD = """#include <stdio.h>
 """
 
 
-def c_case_source(case, text, k):
+def c_case_source(text, k):
     """The generated C with fun renamed: all cases link into one program."""
     return f"#define fun fun_{k}\n" + text
 
@@ -396,7 +397,7 @@ def check_c(matcalc, cases, failures):
                 continue
             path = os.path.join(tmp, f"case{k}.c")
             with open(path, "w", encoding="utf-8") as f:
-                f.write(c_case_source(case, text, k))
+                f.write(c_case_source(text, k))
             sources.append(path)
             outs = [max(1, int(np.size(v))) for v in res]
             calls.append(c_driver_call(k, args, vals, outs))

@@ -18,99 +18,99 @@ struct vcase {
 
 /* Each operator against numbers worked out by hand. */
 static const struct vcase values[] = {
-	{"X", "[1 2; 3 4]"},
-	{"y", "[1; 2]"},
-	{"α", "2.5"},
-	{"eval(2 + 3)", "5"},
-	{"[1 2; 3 4] y", "[5; 11]"},
-	/* sums, with a scalar broadcast and I sized by its sibling */
-	{"X + B", "[3 2; 4 7]"},
-	{"X + 1", "[2 3; 4 5]"},
-	{"X - B", "[-1 2; 2 1]"},
-	{"X + I", "[2 2; 3 5]"},
-	{"2 I + X", "[3 2; 3 6]"},
-	/* products: scaling, dgemm, dgemv (both sides), ddot, chains with I */
-	{"2 X", "[2 4; 6 8]"},
-	{"α X", "[2.5 5; 7.5 10]"},
-	{"X B", "[4 6; 10 12]"},
-	{"X^T B", "[5 9; 8 12]"},
-	{"X B^T", "[2 7; 6 15]"},
-	{"X^T B^T", "[2 10; 4 14]"},
-	{"X y", "[5; 11]"},
-	{"X^T y", "[7; 10]"},
-	{"y^T X", "[7 10]"},
-	{"y^T X^T", "[5 11]"},
-	{"y^T y", "5"},
-	{"y^T X y", "27"},
-	{"y y^T", "[1 2; 2 4]"},
-	{"X I y", "[5; 11]"},
-	{"I X", "[1 2; 3 4]"},
-	{"(2 I) X", "[2 4; 6 8]"},
-	{"X B X", "[22 32; 46 68]"},
-	/* entrywise */
-	{"X ⊙ B", "[2 0; 3 12]"},
-	{"B ./ X", "[2 0; 0.333333 0.75]"},
-	{"X ⊙ I", "[1 0; 0 4]"},
-	{"kron(y, X)", "[1 2; 3 4; 2 4; 6 8]"},
-	{"kron(X, B)", "[2 0 4 0; 1 3 2 6; 6 0 8 0; 3 9 4 12]"},
-	/* transpose, inverse, solves, powers */
-	{"X^T", "[1 3; 2 4]"},
-	{"inv(X)", "[-2 1; 1.5 -0.5]"},
-	{"X^-1 y", "[0; 0.5]"},
-	{"y^T X^-1", "[1 0]"},
-	{"X^-T y", "[1; 0]"},
-	{"X^T X^-1", "[2.5 -0.5; 2 0]"},
-	{"X^-1 B^-1", "[-1.16667 0.333333; 0.833333 -0.166667]"},
-	{"2 X^-1", "[-4 2; 3 -1]"},
-	{"X^2", "[7 10; 15 22]"},
-	{"X^3", "[37 54; 81 118]"},
-	{"X^-2", "[5.5 -2.5; -3.75 1.75]"},
-	{"α^2", "6.25"},
-	{"α^(0.5)", "1.58114"},
-	{"1 / α", "0.4"},
-	/* norms and functions */
-	{"||y||", "2.23607"},
-	{"||X||_F", "5.47723"},
-	{"||X||_F^2", "30"},
-	{"tr(X)", "5"},
-	{"det(X)", "-2"},
-	{"det(B)", "6"},
-	{"logdet(B)", "1.79176"},
-	{"eval(logdet(X^T X))", "1.38629"},
-	{"diag(y)", "[1 0; 0 2]"},
-	{"diag(X)", "[1; 4]"},
-	{"sum(X)", "10"},
-	{"vec(X)", "[1; 3; 2; 4]"},
-	{"exp(y)", "[2.71828; 7.38906]"},
-	{"log(y)", "[0; 0.693147]"},
-	{"sin(y)", "[0.841471; 0.909297]"},
-	{"cos(y)", "[0.540302; -0.416147]"},
-	{"tan(y)", "[1.55741; -2.18504]"},
-	{"tanh(y)", "[0.761594; 0.964028]"},
-	{"sqrt(y)", "[1; 1.41421]"},
-	{"sigmoid(y)", "[0.731059; 0.880797]"},
-	{"sigmoid(-1000 y)", "[0; 0]"},
-	{"softplus(y)", "[1.31326; 2.12693]"},
-	{"softplus(1000 y)", "[1000; 2000]"},
-	{"abs(-y)", "[1; 2]"},
-	{"sign(y - 1)", "[0; 1]"},
-	{"relu(y - 1.5)", "[0; 0.5]"},
-	/* ones and eye with sizes fixed by a binding */
-	{"let z : vector(n); z = [1; 2; 3]; ones(n, 1)^T z", "6"},
-	{"let z : vector(n); z = [1; 2; 3]; eval(ones(n, 1))", "[1; 1; 1]"},
-	{"eval(ones(2, 3))", "[1 1 1; 1 1 1]"},
-	/* a formula without values prints as a formula */
-	{"X - X", "[0 0; 0 0]"},
-	/* shared nodes, sums of products */
-	{"tr(X B) + sum(X B)", "48"},
-	{"2 X X^T y - 2 X B^T y", "[22; 50]"},
-	/* bindings: rebinding replaces, literals and constructors */
-	{"X = [5 6; 7 8]; X", "[5 6; 7 8]"},
-	{"a = -1; a", "-1"},
-	{"E = eye(3); E", "[1 0 0; 0 1 0; 0 0 1]"},
-	{"Z = zeros(2, 3); Z", "[0 0 0; 0 0 0]"},
-	{"O = ones(2, 2); O", "[1 1; 1 1]"},
-	{"f = y^T y; f = 2; f", "2"},
+    {"X", "[1 2; 3 4]"},
+    {"y", "[1; 2]"},
+    {"α", "2.5"},
+    {"eval(2 + 3)", "5"},
+    {"[1 2; 3 4] y", "[5; 11]"},
+    /* sums, with a scalar broadcast and I sized by its sibling */
+    {"X + B", "[3 2; 4 7]"},
+    {"X + 1", "[2 3; 4 5]"},
+    {"X - B", "[-1 2; 2 1]"},
+    {"X + I", "[2 2; 3 5]"},
+    {"2 I + X", "[3 2; 3 6]"},
+    /* products: scaling, dgemm, dgemv (both sides), ddot, chains with I */
+    {"2 X", "[2 4; 6 8]"},
+    {"α X", "[2.5 5; 7.5 10]"},
+    {"X B", "[4 6; 10 12]"},
+    {"X^T B", "[5 9; 8 12]"},
+    {"X B^T", "[2 7; 6 15]"},
+    {"X^T B^T", "[2 10; 4 14]"},
+    {"X y", "[5; 11]"},
+    {"X^T y", "[7; 10]"},
+    {"y^T X", "[7 10]"},
+    {"y^T X^T", "[5 11]"},
+    {"y^T y", "5"},
+    {"y^T X y", "27"},
+    {"y y^T", "[1 2; 2 4]"},
+    {"X I y", "[5; 11]"},
+    {"I X", "[1 2; 3 4]"},
+    {"(2 I) X", "[2 4; 6 8]"},
+    {"X B X", "[22 32; 46 68]"},
+    /* entrywise */
+    {"X ⊙ B", "[2 0; 3 12]"},
+    {"B ./ X", "[2 0; 0.333333 0.75]"},
+    {"X ⊙ I", "[1 0; 0 4]"},
+    {"kron(y, X)", "[1 2; 3 4; 2 4; 6 8]"},
+    {"kron(X, B)", "[2 0 4 0; 1 3 2 6; 6 0 8 0; 3 9 4 12]"},
+    /* transpose, inverse, solves, powers */
+    {"X^T", "[1 3; 2 4]"},
+    {"inv(X)", "[-2 1; 1.5 -0.5]"},
+    {"X^-1 y", "[0; 0.5]"},
+    {"y^T X^-1", "[1 0]"},
+    {"X^-T y", "[1; 0]"},
+    {"X^T X^-1", "[2.5 -0.5; 2 0]"},
+    {"X^-1 B^-1", "[-1.16667 0.333333; 0.833333 -0.166667]"},
+    {"2 X^-1", "[-4 2; 3 -1]"},
+    {"X^2", "[7 10; 15 22]"},
+    {"X^3", "[37 54; 81 118]"},
+    {"X^-2", "[5.5 -2.5; -3.75 1.75]"},
+    {"α^2", "6.25"},
+    {"α^(0.5)", "1.58114"},
+    {"1 / α", "0.4"},
+    /* norms and functions */
+    {"||y||", "2.23607"},
+    {"||X||_F", "5.47723"},
+    {"||X||_F^2", "30"},
+    {"tr(X)", "5"},
+    {"det(X)", "-2"},
+    {"det(B)", "6"},
+    {"logdet(B)", "1.79176"},
+    {"eval(logdet(X^T X))", "1.38629"},
+    {"diag(y)", "[1 0; 0 2]"},
+    {"diag(X)", "[1; 4]"},
+    {"sum(X)", "10"},
+    {"vec(X)", "[1; 3; 2; 4]"},
+    {"exp(y)", "[2.71828; 7.38906]"},
+    {"log(y)", "[0; 0.693147]"},
+    {"sin(y)", "[0.841471; 0.909297]"},
+    {"cos(y)", "[0.540302; -0.416147]"},
+    {"tan(y)", "[1.55741; -2.18504]"},
+    {"tanh(y)", "[0.761594; 0.964028]"},
+    {"sqrt(y)", "[1; 1.41421]"},
+    {"sigmoid(y)", "[0.731059; 0.880797]"},
+    {"sigmoid(-1000 y)", "[0; 0]"},
+    {"softplus(y)", "[1.31326; 2.12693]"},
+    {"softplus(1000 y)", "[1000; 2000]"},
+    {"abs(-y)", "[1; 2]"},
+    {"sign(y - 1)", "[0; 1]"},
+    {"relu(y - 1.5)", "[0; 0.5]"},
+    /* ones and eye with sizes fixed by a binding */
+    {"let z : vector(n); z = [1; 2; 3]; ones(n, 1)^T z", "6"},
+    {"let z : vector(n); z = [1; 2; 3]; eval(ones(n, 1))", "[1; 1; 1]"},
+    {"eval(ones(2, 3))", "[1 1 1; 1 1 1]"},
+    /* a formula without values prints as a formula */
+    {"X - X", "[0 0; 0 0]"},
+    /* shared nodes, sums of products */
+    {"tr(X B) + sum(X B)", "48"},
+    {"2 X X^T y - 2 X B^T y", "[22; 50]"},
+    /* bindings: rebinding replaces, literals and constructors */
+    {"X = [5 6; 7 8]; X", "[5 6; 7 8]"},
+    {"a = -1; a", "-1"},
+    {"E = eye(3); E", "[1 0 0; 0 1 0; 0 0 1]"},
+    {"Z = zeros(2, 3); Z", "[0 0 0; 0 0 0]"},
+    {"O = ones(2, 2); O", "[1 1; 1 1]"},
+    {"f = y^T y; f = 2; f", "2"},
 };
 
 START_TEST(test_values)
@@ -134,48 +134,53 @@ struct ecase {
 };
 
 static const struct ecase errors[] = {
-	{"eval(W)", "W has no value: bind one, e.g. W = randn(3, 2)"},
-	{"eval(w)", "w has no value: bind one, e.g. w = randn(3, 1)"},
-	{"let β : scalar; eval(β)", "β has no value: bind one, e.g. β = 2"},
-	{"let S : matrix(n, n); eval(S)", "S has no value: bind one, e.g. S = randn(3, 3)"},
-	{"Q = [1 2; 3 4]; eval(Q w)", "w has no value: bind one, e.g. w = randn(2, 1)"},
-	{"A = [1 2; 2 4]; inv(A)",
-	 "cannot invert A: it is singular (reciprocal condition number 0)"},
-	{"A = [1 2; 2 4]; A^-1 y", "cannot solve with A: it is singular (reciprocal condition number 0)"},
-	{"A = [1 2; 2 4]; y^T A^-1", "cannot solve with A: it is singular (reciprocal condition number 0)"},
-	{"A = [1 2; 2 4]; eval((X A)^-1 y)",
-	 "cannot solve with X A: it is singular (reciprocal condition number 0)"},
-	{"A = [1 2; 2 4]; A^-2", "cannot invert A: it is singular (reciprocal condition number 0)"},
-	{"log(y - 1)", "log of a non-positive value: y - 1 has the entry 0"},
-	{"log(-y)", "log of a non-positive value: -y has the entry -1"},
-	{"logdet(X)", "log of a non-positive value: det(X) is negative"},
-	{"A = [1 2; 2 4]; logdet(A)", "log of a non-positive value: det(A) is 0"},
-	{"sqrt(-y)", "sqrt of a negative value: -y has the entry -1"},
-	{"(-α)^(0.5)", "a negative value to a non-integer power: -α is -2.5, the exponent 0.5"},
-	{"y ./ (y - 1)", "division by zero in y ./ (y - 1)"},
-	{"eval(I)", "the size of I is not known here"},
-	{"eval(ones(k, 2))", "the size of ones(k, 2) is not known: bind a value to a symbol of that size"},
-	/* bindings */
-	{"let A : matrix(n, m); let C : matrix(n, k); A = randn(3, 2); C = randn(2, 2)",
-	 "cannot bind C to a 2×2 value: C is n×k with n = 3"},
-	{"let a : scalar; a = [1 2; 3 4]",
-	 "cannot bind a to a 2×2 value: a is a scalar; to make it a matrix declare it: let a : matrix(2, 2)"},
-	{"v = [1 2; 3 4]",
-	 "cannot bind v to a 2×2 value: v is a column vector (n_v×1); to make it a matrix declare it: let v : matrix(2, 2)"},
-	{"v = [1 2 3]", "cannot bind v to a 1×3 value: v is a column vector (n_v×1); write it as a column: [a; b; c]"},
-	{"V = [1; 2]",
-	 "cannot bind V to a 2×1 value: V is a matrix (its name starts with a capital); name a vector in lowercase, or declare it: let V : matrix(2, 1)"},
-	{"let S : symmetric matrix(n, n); S = randn(2, 3)", "cannot bind S to a 2×3 value: S is n×n (square)"},
-	{"X = randn(3, 3)",
-	 "cannot bind X to a 3×3 value: X is 2×2; to change its size declare it again: let X : matrix(3, 3)"},
-	{"I = eye(2)", "cannot give I a value: it is the identity"},
-	{"W = randn(n, 2)", "randn needs numeric sizes to make a value, e.g. randn(3, 2)"},
-	{"W = randn(0, 2)", "a size must be a positive whole number"},
-	{"W = rand(2.5, 2)", "a size must be a positive whole number"},
-	{"W = randn(1, 2, 3)", "randn takes two sizes: randn(rows, cols)"},
-	{"W = eye(2, 3)", "eye takes one size: eye(n)"},
-	{"W = randn(100000, 100000)", "100000×100000 is too large: a value has at most 67108864 entries"},
-	{"w = randn(3); X w", "cannot multiply X (2×2) by w (3×1): inner dimensions differ"},
+    {"eval(W)", "W has no value: bind one, e.g. W = randn(3, 2)"},
+    {"eval(w)", "w has no value: bind one, e.g. w = randn(3, 1)"},
+    {"let β : scalar; eval(β)", "β has no value: bind one, e.g. β = 2"},
+    {"let S : matrix(n, n); eval(S)", "S has no value: bind one, e.g. S = randn(3, 3)"},
+    {"Q = [1 2; 3 4]; eval(Q w)", "w has no value: bind one, e.g. w = randn(2, 1)"},
+    {"A = [1 2; 2 4]; inv(A)", "cannot invert A: it is singular (reciprocal condition number 0)"},
+    {"A = [1 2; 2 4]; A^-1 y",
+     "cannot solve with A: it is singular (reciprocal condition number 0)"},
+    {"A = [1 2; 2 4]; y^T A^-1",
+     "cannot solve with A: it is singular (reciprocal condition number 0)"},
+    {"A = [1 2; 2 4]; eval((X A)^-1 y)",
+     "cannot solve with X A: it is singular (reciprocal condition number 0)"},
+    {"A = [1 2; 2 4]; A^-2", "cannot invert A: it is singular (reciprocal condition number 0)"},
+    {"log(y - 1)", "log of a non-positive value: y - 1 has the entry 0"},
+    {"log(-y)", "log of a non-positive value: -y has the entry -1"},
+    {"logdet(X)", "log of a non-positive value: det(X) is negative"},
+    {"A = [1 2; 2 4]; logdet(A)", "log of a non-positive value: det(A) is 0"},
+    {"sqrt(-y)", "sqrt of a negative value: -y has the entry -1"},
+    {"(-α)^(0.5)", "a negative value to a non-integer power: -α is -2.5, the exponent 0.5"},
+    {"y ./ (y - 1)", "division by zero in y ./ (y - 1)"},
+    {"eval(I)", "the size of I is not known here"},
+    {"eval(ones(k, 2))",
+     "the size of ones(k, 2) is not known: bind a value to a symbol of that size"},
+    /* bindings */
+    {"let A : matrix(n, m); let C : matrix(n, k); A = randn(3, 2); C = randn(2, 2)",
+     "cannot bind C to a 2×2 value: C is n×k with n = 3"},
+    {"let a : scalar; a = [1 2; 3 4]", "cannot bind a to a 2×2 value: a is a scalar; to make it a "
+				       "matrix declare it: let a : matrix(2, 2)"},
+    {"v = [1 2; 3 4]", "cannot bind v to a 2×2 value: v is a column vector (n_v×1); to make it a "
+		       "matrix declare it: let v : matrix(2, 2)"},
+    {"v = [1 2 3]",
+     "cannot bind v to a 1×3 value: v is a column vector (n_v×1); write it as a column: [a; b; c]"},
+    {"V = [1; 2]", "cannot bind V to a 2×1 value: V is a matrix (its name starts with a capital); "
+		   "name a vector in lowercase, or declare it: let V : matrix(2, 1)"},
+    {"let S : symmetric matrix(n, n); S = randn(2, 3)",
+     "cannot bind S to a 2×3 value: S is n×n (square)"},
+    {"X = randn(3, 3)", "cannot bind X to a 3×3 value: X is 2×2; to change its size declare it "
+			"again: let X : matrix(3, 3)"},
+    {"I = eye(2)", "cannot give I a value: it is the identity"},
+    {"W = randn(n, 2)", "randn needs numeric sizes to make a value, e.g. randn(3, 2)"},
+    {"W = randn(0, 2)", "a size must be a positive whole number"},
+    {"W = rand(2.5, 2)", "a size must be a positive whole number"},
+    {"W = randn(1, 2, 3)", "randn takes two sizes: randn(rows, cols)"},
+    {"W = eye(2, 3)", "eye takes one size: eye(n)"},
+    {"W = randn(100000, 100000)",
+     "100000×100000 is too large: a value has at most 67108864 entries"},
+    {"w = randn(3); X w", "cannot multiply X (2×2) by w (3×1): inner dimensions differ"},
 };
 
 START_TEST(test_errors)
@@ -273,20 +278,20 @@ START_TEST(test_solve_not_inverse)
 		const char *expr;
 		long solves, inverses, factorizations;
 	} cases[] = {
-		{"A^-1 M", 1, 0, 1},
-		{"N A^-1", 1, 0, 1},
-		{"A^-T M", 1, 0, 1},
-		{"N A^-T", 1, 0, 1},
-		{"A^-1 u", 1, 0, 1},
-		{"u^T A^-1 u", 1, 0, 1},
-		{"A^-1 M + A^-1 A M", 2, 0, 1}, /* one LU, two solves */
-		{"inv(A)", 0, 1, 1},            /* nothing to multiply: formed */
-		{"A^-1 A^-1", 1, 1, 1},         /* one formed, the other solves */
+	    {"A^-1 M", 1, 0, 1},
+	    {"N A^-1", 1, 0, 1},
+	    {"A^-T M", 1, 0, 1},
+	    {"N A^-T", 1, 0, 1},
+	    {"A^-1 u", 1, 0, 1},
+	    {"u^T A^-1 u", 1, 0, 1},
+	    {"A^-1 M + A^-1 A M", 2, 0, 1}, /* one LU, two solves */
+	    {"inv(A)", 0, 1, 1},	    /* nothing to multiply: formed */
+	    {"A^-1 A^-1", 1, 1, 1},	    /* one formed, the other solves */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct value *v = eval_with(&t, cases[i].expr, &o);
 		ck_assert_msg(st.solves == cases[i].solves && st.inverses == cases[i].inverses &&
-				      st.factorizations == cases[i].factorizations,
+				  st.factorizations == cases[i].factorizations,
 			      "%s: %ld solves, %ld inverses, %ld factorizations", cases[i].expr,
 			      st.solves, st.inverses, st.factorizations);
 		value_free(v);
@@ -297,10 +302,14 @@ START_TEST(test_solve_not_inverse)
 	struct value *k = (struct value *)value_of(t.s, session_decl(t.s, "K"));
 	memcpy(k->data, ainv->data, 16 * sizeof(double));
 	value_free(ainv);
-	const char *pairs[][2] = {{"A^-1 M", "K M"}, {"N A^-1", "N K"}, {"A^-T M", "K^T M"},
-				  {"N A^-T", "N K^T"}, {"u^T A^-1 u", "u^T K u"}};
+	const char *pairs[][2] = {{"A^-1 M", "K M"},
+				  {"N A^-1", "N K"},
+				  {"A^-T M", "K^T M"},
+				  {"N A^-T", "N K^T"},
+				  {"u^T A^-1 u", "u^T K u"}};
 	for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
-		struct value *a = eval_with(&t, pairs[i][0], NULL), *b = eval_with(&t, pairs[i][1], NULL);
+		struct value *a = eval_with(&t, pairs[i][0], NULL),
+			     *b = eval_with(&t, pairs[i][1], NULL);
 		ck_assert_msg(max_diff(a, b) < 1e-9, "%s vs %s", pairs[i][0], pairs[i][1]);
 		value_free(a);
 		value_free(b);
@@ -369,15 +378,15 @@ START_TEST(test_value_mismatch)
 	struct {
 		const char *expr, *err;
 	} cases[] = {
-		{"P Q", "cannot multiply P (2×3) by Q (2×2): the values' sizes do not fit"},
-		{"P + R", "cannot add R (3×3) to a 2×3 sum: the values' sizes differ"},
-		{"P ⊙ R", "cannot compute P ⊙ R entrywise: the values are 2×3 and 3×3"},
-		{"det(T)", "det of a non-square matrix: T is 2×3"},
-		{"logdet(T)", "logdet of a non-square matrix: T is 2×3"},
-		{"tr(T)", "tr of a non-square matrix: T is 2×3"},
-		{"inv(T)", "the inverse of a non-square matrix: T is 2×3"},
-		{"T^-1 P", "cannot invert T: its value is 2×3, not square"},
-		{"diag(T)", "diag needs a vector or a square matrix, but T is 2×3"},
+	    {"P Q", "cannot multiply P (2×3) by Q (2×2): the values' sizes do not fit"},
+	    {"P + R", "cannot add R (3×3) to a 2×3 sum: the values' sizes differ"},
+	    {"P ⊙ R", "cannot compute P ⊙ R entrywise: the values are 2×3 and 3×3"},
+	    {"det(T)", "det of a non-square matrix: T is 2×3"},
+	    {"logdet(T)", "logdet of a non-square matrix: T is 2×3"},
+	    {"tr(T)", "tr of a non-square matrix: T is 2×3"},
+	    {"inv(T)", "the inverse of a non-square matrix: T is 2×3"},
+	    {"T^-1 P", "cannot invert T: its value is 2×3, not square"},
+	    {"diag(T)", "diag needs a vector or a square matrix, but T is 2×3"},
 	};
 	value_set(t.s, session_decl(t.s, "P"), value_new(2, 3));
 	value_set(t.s, session_decl(t.s, "Q"), value_new(2, 2));
@@ -398,9 +407,10 @@ START_TEST(test_near_singular)
 	bool ok;
 	char *err = ts_eval("A = [1 1; 1 1.0000000000000002]; inv(A)", &ok);
 	ck_assert(!ok);
-	ck_assert_msg(strstr(err, "cannot invert A: it is singular (reciprocal condition number ") &&
-			      !strstr(err, "number 0)"),
-		      "%s", err);
+	ck_assert_msg(
+	    strstr(err, "cannot invert A: it is singular (reciprocal condition number ") &&
+		!strstr(err, "number 0)"),
+	    "%s", err);
 	free(err);
 }
 END_TEST

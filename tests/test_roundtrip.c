@@ -32,10 +32,7 @@ static uint64_t next(struct gen *g)
 	return g->rng * 2685821657736338717ULL;
 }
 
-static int pick(struct gen *g, int n)
-{
-	return (int)(next(g) % (uint64_t)n);
-}
+static int pick(struct gen *g, int n) { return (int)(next(g) % (uint64_t)n); }
 
 /* A node from the constructors; NULL (error cleared) when the operation does
  * not apply, e.g. the inverse of a folded 0. */
@@ -51,10 +48,7 @@ static struct expr *mk(struct gen *g, enum expr_op op, int n, struct expr **k)
 	return e;
 }
 
-static struct expr *mk1(struct gen *g, enum expr_op op, struct expr *a)
-{
-	return mk(g, op, 1, &a);
-}
+static struct expr *mk1(struct gen *g, enum expr_op op, struct expr *a) { return mk(g, op, 1, &a); }
 
 static struct expr *mk2(struct gen *g, enum expr_op op, struct expr *a, struct expr *b)
 {
@@ -112,9 +106,9 @@ static int any_dim(struct gen *g)
 	return d[pick(g, 3)];
 }
 
-static const enum expr_op elementwise[] = {OP_EXP, OP_LOG, OP_SIN, OP_COS, OP_TAN, OP_TANH,
-					   OP_SQRT, OP_SIGMOID, OP_SOFTPLUS, OP_ABS, OP_SIGN,
-					   OP_RELU};
+static const enum expr_op elementwise[] = {OP_EXP,	OP_LOG,	 OP_SIN,  OP_COS,
+					   OP_TAN,	OP_TANH, OP_SQRT, OP_SIGMOID,
+					   OP_SOFTPLUS, OP_ABS,	 OP_SIGN, OP_RELU};
 
 /* A scalar-valued form that only scalars have. */
 static struct expr *gen_scalar(struct gen *g, int depth)
@@ -155,10 +149,12 @@ static struct expr *gen_scalar(struct gen *g, int depth)
 	case 8:
 		/* Kronecker, sparingly: only under a sum or trace, whose shapes are simple */
 		if (pick(g, 2))
-			return mk1(g, OP_SUM, mk2(g, OP_KRON, gen(g, g->n, g->one, depth - 2),
-						  gen(g, g->m, g->one, depth - 2)));
-		return mk1(g, OP_TR, mk2(g, OP_KRON, gen(g, g->n, g->n, depth - 2),
-					 gen(g, g->n, g->n, depth - 2)));
+			return mk1(g, OP_SUM,
+				   mk2(g, OP_KRON, gen(g, g->n, g->one, depth - 2),
+				       gen(g, g->m, g->one, depth - 2)));
+		return mk1(
+		    g, OP_TR,
+		    mk2(g, OP_KRON, gen(g, g->n, g->n, depth - 2), gen(g, g->n, g->n, depth - 2)));
 	case 9:
 		return mk1(g, OP_SUM, mk1(g, OP_VEC, gen(g, g->n, g->m, depth - 1)));
 	default: {
@@ -201,7 +197,8 @@ static struct expr *gen(struct gen *g, int r, int c, int depth)
 		}
 		case 4:
 			/* scaling */
-			e = mk2(g, OP_MUL, gen(g, g->one, g->one, depth - 1), gen(g, r, c, depth - 1));
+			e = mk2(g, OP_MUL, gen(g, g->one, g->one, depth - 1),
+				gen(g, r, c, depth - 1));
 			break;
 		case 5:
 			e = mk2(g, OP_MUL, expr_num(g->mc, -1), gen(g, r, c, depth - 1));
@@ -217,7 +214,8 @@ static struct expr *gen(struct gen *g, int r, int c, int depth)
 			break;
 		case 8:
 			if (square)
-				e = mk2(g, OP_POW, gen(g, r, r, depth - 1), expr_num(g->mc, 2 + pick(g, 2)));
+				e = mk2(g, OP_POW, gen(g, r, r, depth - 1),
+					expr_num(g->mc, 2 + pick(g, 2)));
 			else if (scalar)
 				e = gen_scalar(g, depth);
 			break;
@@ -234,10 +232,11 @@ static struct expr *gen(struct gen *g, int r, int c, int depth)
 			if (scalar)
 				e = gen_scalar(g, depth);
 			else if (r == g->n && c == g->n)
-				e = pick(g, 2) ? mk1(g, OP_DIAG, gen(g, g->n, g->one, depth - 1))
-					       : mk2(g, OP_ADD, gen(g, r, c, depth - 1),
-						     mk2(g, OP_MUL, gen(g, g->one, g->one, depth - 2),
-							 expr_ident(g->mc, DIM_ANY)));
+				e = pick(g, 2)
+					? mk1(g, OP_DIAG, gen(g, g->n, g->one, depth - 1))
+					: mk2(g, OP_ADD, gen(g, r, c, depth - 1),
+					      mk2(g, OP_MUL, gen(g, g->one, g->one, depth - 2),
+						  expr_ident(g->mc, DIM_ANY)));
 			else if (r == g->n && c == g->one)
 				e = mk1(g, OP_DIAG, gen(g, g->n, g->n, depth - 1));
 			break;
@@ -245,12 +244,13 @@ static struct expr *gen(struct gen *g, int r, int c, int depth)
 			if (scalar)
 				e = gen_scalar(g, depth);
 			else
-				e = mk2(g, OP_ADD, gen(g, r, c, depth - 1), gen(g, g->one, g->one, depth - 1));
+				e = mk2(g, OP_ADD, gen(g, r, c, depth - 1),
+					gen(g, g->one, g->one, depth - 1));
 			break;
 		}
 		/* keep only what has the asked shape (folding can leave a 0 of any size) */
-		if (e && e->op != OP_ZERO && dim_same(g->mc, e->rows, r) && dim_same(g->mc, e->cols, c) &&
-		    e->rows >= 0)
+		if (e && e->op != OP_ZERO && dim_same(g->mc, e->rows, r) &&
+		    dim_same(g->mc, e->cols, c) && e->rows >= 0)
 			return e;
 	}
 	return leaf(g, r, c);
@@ -291,10 +291,10 @@ static void gen_open(struct gen *g, uint64_t seed)
 static void tree(struct gen *g, struct sbuf *b, const struct expr *e)
 {
 	static const char *const names[OP_COUNT] = {
-		[OP_SYM] = "sym", [OP_NUM] = "num", [OP_IDENT] = "I", [OP_ZERO] = "0",
-		[OP_ONES] = "ones", [OP_MATRIX] = "matrix", [OP_ADD] = "+", [OP_MUL] = "*",
-		[OP_HAD] = "had", [OP_EDIV] = "ediv", [OP_KRON] = "kron", [OP_T] = "T",
-		[OP_INV] = "inv", [OP_POW] = "pow", [OP_NORM2] = "norm2", [OP_NORMF] = "normF",
+	    [OP_SYM] = "sym",	[OP_NUM] = "num",	[OP_IDENT] = "I",     [OP_ZERO] = "0",
+	    [OP_ONES] = "ones", [OP_MATRIX] = "matrix", [OP_ADD] = "+",	      [OP_MUL] = "*",
+	    [OP_HAD] = "had",	[OP_EDIV] = "ediv",	[OP_KRON] = "kron",   [OP_T] = "T",
+	    [OP_INV] = "inv",	[OP_POW] = "pow",	[OP_NORM2] = "norm2", [OP_NORMF] = "normF",
 	};
 	if (e->nkids == 0) {
 		print_expr(g->mc, b, e, PRINT_PLAIN);
@@ -328,7 +328,8 @@ static char *roundtrip(struct gen *g, struct expr *e)
 			mc_clear_error(g->mc);
 		} else if (back != e) {
 			char *b = print_str(g->mc, back, PRINT_PLAIN);
-			sbuf_printf(&why, "%s\n  parses back to a different node, printed %s", text, b);
+			sbuf_printf(&why, "%s\n  parses back to a different node, printed %s", text,
+				    b);
 			free(b);
 		}
 	}
@@ -362,8 +363,8 @@ START_TEST(test_roundtrip_random)
 	g.mc->precision = 17;
 	long failures = 0, checked = 0, big = 0;
 	for (long i = 0; i < count; i++) {
-		int shapes[][2] = {{g.one, g.one}, {g.n, g.n}, {g.n, g.m}, {g.m, g.n},
-				   {g.n, g.one}, {g.one, g.n}, {g.m, g.m}, {g.m, g.one}};
+		int shapes[][2] = {{g.one, g.one}, {g.n, g.n},	 {g.n, g.m}, {g.m, g.n},
+				   {g.n, g.one},   {g.one, g.n}, {g.m, g.m}, {g.m, g.one}};
 		int *s = shapes[pick(&g, 8)];
 		struct expr *e = gen(&g, s[0], s[1], 2 + pick(&g, MAX_DEPTH - 1));
 		ck_assert_msg(e != NULL, "seed %llu, #%ld: the generator failed",
@@ -378,17 +379,19 @@ START_TEST(test_roundtrip_random)
 			if (why) {
 				if (failures++ < 10)
 					fprintf(stderr, "roundtrip seed %llu #%ld%s: %s\n",
-						(unsigned long long)seed, i, ascii ? " (ascii)" : "", why);
+						(unsigned long long)seed, i,
+						ascii ? " (ascii)" : "", why);
 				free(why);
 			}
 		}
 		g.mc->ascii = false;
 	}
 	ts_close(&g.t);
-	ck_assert_msg(failures == 0, "%ld of %ld round trips failed (seed %llu; see stderr)", failures,
-		      checked, (unsigned long long)seed);
+	ck_assert_msg(failures == 0, "%ld of %ld round trips failed (seed %llu; see stderr)",
+		      failures, checked, (unsigned long long)seed);
 	/* the generator must not degenerate into leaves */
-	ck_assert_msg(big * 4 >= count, "only %ld of %ld expressions have 6 leaves or more", big, count);
+	ck_assert_msg(big * 4 >= count, "only %ld of %ld expressions have 6 leaves or more", big,
+		      count);
 }
 END_TEST
 
@@ -400,35 +403,35 @@ START_TEST(test_roundtrip_every_operator)
 	struct mc *mc = g.mc;
 	struct expr *XT = mk1(&g, OP_T, g.X);
 	struct expr *cases[] = {
-		mk2(&g, OP_ADD, g.A, g.B),
-		mk2(&g, OP_MUL, XT, g.X),
-		mk2(&g, OP_HAD, g.x, g.y),
-		mk2(&g, OP_EDIV, g.x, g.y),
-		mk2(&g, OP_KRON, g.A, g.X),
-		mk1(&g, OP_T, g.A),
-		mk1(&g, OP_INV, g.A),
-		mk1(&g, OP_T, mk1(&g, OP_INV, g.A)),
-		mk1(&g, OP_INV, mk1(&g, OP_T, g.A)),
-		mk2(&g, OP_POW, g.A, expr_num(mc, 3)),
-		mk2(&g, OP_POW, g.al, g.be),
-		mk1(&g, OP_NORM2, g.x),
-		mk1(&g, OP_NORMF, g.X),
-		mk1(&g, OP_TR, g.A),
-		mk1(&g, OP_DET, g.A),
-		mk1(&g, OP_LOGDET, g.S),
-		mk1(&g, OP_DIAG, g.x),
-		mk1(&g, OP_DIAG, g.A),
-		mk1(&g, OP_SUM, g.X),
-		mk1(&g, OP_VEC, g.X),
-		expr_ident(mc, g.n),
-		expr_ones(mc, g.n, g.m),
-		expr_zero(mc, g.n, g.one),
-		expr_matrix(mc, 2, 2, (const double[]){1, 3, 2, 4}),
-		expr_matrix(mc, 3, 1, (const double[]){1.5, -2, 1e-3}),
-		mk2(&g, OP_GRAD, mk1(&g, OP_TR, g.A), g.A),
-		mk2(&g, OP_HESS, mk2(&g, OP_MUL, mk1(&g, OP_T, g.x), g.x), g.x),
-		mk2(&g, OP_JAC, mk2(&g, OP_MUL, g.A, g.x), g.x),
-		mk1(&g, OP_D, mk1(&g, OP_TR, g.A)),
+	    mk2(&g, OP_ADD, g.A, g.B),
+	    mk2(&g, OP_MUL, XT, g.X),
+	    mk2(&g, OP_HAD, g.x, g.y),
+	    mk2(&g, OP_EDIV, g.x, g.y),
+	    mk2(&g, OP_KRON, g.A, g.X),
+	    mk1(&g, OP_T, g.A),
+	    mk1(&g, OP_INV, g.A),
+	    mk1(&g, OP_T, mk1(&g, OP_INV, g.A)),
+	    mk1(&g, OP_INV, mk1(&g, OP_T, g.A)),
+	    mk2(&g, OP_POW, g.A, expr_num(mc, 3)),
+	    mk2(&g, OP_POW, g.al, g.be),
+	    mk1(&g, OP_NORM2, g.x),
+	    mk1(&g, OP_NORMF, g.X),
+	    mk1(&g, OP_TR, g.A),
+	    mk1(&g, OP_DET, g.A),
+	    mk1(&g, OP_LOGDET, g.S),
+	    mk1(&g, OP_DIAG, g.x),
+	    mk1(&g, OP_DIAG, g.A),
+	    mk1(&g, OP_SUM, g.X),
+	    mk1(&g, OP_VEC, g.X),
+	    expr_ident(mc, g.n),
+	    expr_ones(mc, g.n, g.m),
+	    expr_zero(mc, g.n, g.one),
+	    expr_matrix(mc, 2, 2, (const double[]){1, 3, 2, 4}),
+	    expr_matrix(mc, 3, 1, (const double[]){1.5, -2, 1e-3}),
+	    mk2(&g, OP_GRAD, mk1(&g, OP_TR, g.A), g.A),
+	    mk2(&g, OP_HESS, mk2(&g, OP_MUL, mk1(&g, OP_T, g.x), g.x), g.x),
+	    mk2(&g, OP_JAC, mk2(&g, OP_MUL, g.A, g.x), g.x),
+	    mk1(&g, OP_D, mk1(&g, OP_TR, g.A)),
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		ck_assert_msg(cases[i] != NULL, "case %zu could not be built", i);
@@ -469,8 +472,8 @@ START_TEST(test_add_coefficient_one_not_flattened)
 {
 	struct gen g;
 	gen_open(&g, 1);
-	struct expr *half = mk2(&g, OP_MUL, expr_num(g.mc, 0.5),
-				mk2(&g, OP_ADD, g.y, expr_num(g.mc, 4)));
+	struct expr *half =
+	    mk2(&g, OP_MUL, expr_num(g.mc, 0.5), mk2(&g, OP_ADD, g.y, expr_num(g.mc, 4)));
 	struct expr *k[3] = {half, half, g.y};
 	struct expr *e = mk(&g, OP_ADD, 3, k);
 	for (int i = 0; i < e->nkids; i++)

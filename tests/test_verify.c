@@ -16,55 +16,55 @@ struct vcase {
 
 /* Identities (canonical or numeric) and claims that are false. */
 static const struct vcase verdicts[] = {
-	{"check(tr(A B) = tr(B A))", true},
-	{"check((A B)^T = B^T A^T)", true},
-	{"check((A B)^T = A^T B^T)", false},
-	{"check(det(A B) = det(A) det(B))", true},
-	{"check(det(A B) = det(A) + det(B))", false},
-	{"check(inv(A B) = inv(B) inv(A))", true},
-	{"check(inv(A B) = inv(A) inv(B))", false},
-	{"check(vec(A B C) = kron(C^T, A) vec(B))", true},
-	{"check(vec(A B C) = kron(C, A) vec(B))", false},
-	{"check(log(det(A)) = logdet(A))", true},
-	{"check(A B - B A = 0)", false},
-	{"check(I A = A)", true},
-	{"check(A + I = I + A)", true},
-	{"check(x^T y = y^T x)", true},
-	{"check(||x||^2 = x^T x)", true},
-	{"check(||X||_F^2 = tr(X^T X))", true},
-	{"check(sum(x ⊙ y) = x^T y)", true},
-	{"check(sum(x ⊙ y) = sum(x) sum(y))", false},
-	{"check(exp(log(x ⊙ x)) = x ⊙ x)", true},
-	{"check(sigmoid(x) = 1 ./ (1 + exp(-x)))", true},
-	{"check(softplus(x) = log(1 + exp(x)))", true},
-	{"check(tr(A^-1 B) = tr(B A^-1))", true},
-	{"check(d(tr(X)) = tr(dX))", true},
-	{"check(d(tr(X^T X)) = 2 tr(X^T dX))", true},
-	{"check(d(tr(X^T X)) = tr(X^T dX))", false},
-	/* symmetric and spd symbols are drawn as such */
-	{"let S : symmetric matrix(n, n); check(x^T S y = y^T S x)", true},
-	{"let S : matrix(n, n); check(x^T S y = y^T S x)", false},
-	{"let S : spd matrix(n, n); check(abs(x^T S x) = x^T S x)", true},
-	{"let S : symmetric matrix(n, n); check(abs(x^T S x) = x^T S x)", false},
-	/* a user-fixed size is kept, free sizes drawn */
-	{"let P : matrix(n, 3); check(P^T P = (P^T P)^T)", true},
-	/* gradients: right, and wrong by a transpose, a factor 2, a sign */
-	{"check(grad(tr(Θ^T X X^T Θ), Θ) = 2 X X^T Θ)", true},
-	{"check(grad(tr(Θ^T X X^T Θ), Θ) = X X^T Θ)", false},
-	{"check(grad(tr(A X), X) = A^T)", true},
-	{"check(grad(tr(A X), X) = A)", false},
-	{"check(grad(||y - X θ||^2, θ) = 2 X^T (X θ - y))", true},
-	{"check(grad(||y - X θ||^2, θ) = 2 X^T (y - X θ))", false},
-	{"check(grad(x^T A x, x) = (A + A^T) x)", true},
-	{"check(grad(x^T A x, x) = 2 A x)", false},
-	{"check(grad(logdet(X), X) = X^-T)", true},
-	{"check(grad(logdet(X), X) = X^-1)", false},
-	{"check(2 X^T (X θ - y) = grad(||y - X θ||^2, θ))", true},
-	{"check(X^T (X θ - y) = grad(||y - X θ||^2, θ))", false},
-	{"let S : spd matrix(n, n); check(grad(logdet(S), S) = S^-1)", true},
-	{"check(grad(sum(exp(X)), X) = exp(X))", true},
-	{"check(grad(sum(diag(X)), X) = I)", true},
-	{"check(grad(sum(diag(X)), X) = 2 I)", false},
+    {"check(tr(A B) = tr(B A))", true},
+    {"check((A B)^T = B^T A^T)", true},
+    {"check((A B)^T = A^T B^T)", false},
+    {"check(det(A B) = det(A) det(B))", true},
+    {"check(det(A B) = det(A) + det(B))", false},
+    {"check(inv(A B) = inv(B) inv(A))", true},
+    {"check(inv(A B) = inv(A) inv(B))", false},
+    {"check(vec(A B C) = kron(C^T, A) vec(B))", true},
+    {"check(vec(A B C) = kron(C, A) vec(B))", false},
+    {"check(log(det(A)) = logdet(A))", true},
+    {"check(A B - B A = 0)", false},
+    {"check(I A = A)", true},
+    {"check(A + I = I + A)", true},
+    {"check(x^T y = y^T x)", true},
+    {"check(||x||^2 = x^T x)", true},
+    {"check(||X||_F^2 = tr(X^T X))", true},
+    {"check(sum(x ⊙ y) = x^T y)", true},
+    {"check(sum(x ⊙ y) = sum(x) sum(y))", false},
+    {"check(exp(log(x ⊙ x)) = x ⊙ x)", true},
+    {"check(sigmoid(x) = 1 ./ (1 + exp(-x)))", true},
+    {"check(softplus(x) = log(1 + exp(x)))", true},
+    {"check(tr(A^-1 B) = tr(B A^-1))", true},
+    {"check(d(tr(X)) = tr(dX))", true},
+    {"check(d(tr(X^T X)) = 2 tr(X^T dX))", true},
+    {"check(d(tr(X^T X)) = tr(X^T dX))", false},
+    /* symmetric and spd symbols are drawn as such */
+    {"let S : symmetric matrix(n, n); check(x^T S y = y^T S x)", true},
+    {"let S : matrix(n, n); check(x^T S y = y^T S x)", false},
+    {"let S : spd matrix(n, n); check(abs(x^T S x) = x^T S x)", true},
+    {"let S : symmetric matrix(n, n); check(abs(x^T S x) = x^T S x)", false},
+    /* a user-fixed size is kept, free sizes drawn */
+    {"let P : matrix(n, 3); check(P^T P = (P^T P)^T)", true},
+    /* gradients: right, and wrong by a transpose, a factor 2, a sign */
+    {"check(grad(tr(Θ^T X X^T Θ), Θ) = 2 X X^T Θ)", true},
+    {"check(grad(tr(Θ^T X X^T Θ), Θ) = X X^T Θ)", false},
+    {"check(grad(tr(A X), X) = A^T)", true},
+    {"check(grad(tr(A X), X) = A)", false},
+    {"check(grad(||y - X θ||^2, θ) = 2 X^T (X θ - y))", true},
+    {"check(grad(||y - X θ||^2, θ) = 2 X^T (y - X θ))", false},
+    {"check(grad(x^T A x, x) = (A + A^T) x)", true},
+    {"check(grad(x^T A x, x) = 2 A x)", false},
+    {"check(grad(logdet(X), X) = X^-T)", true},
+    {"check(grad(logdet(X), X) = X^-1)", false},
+    {"check(2 X^T (X θ - y) = grad(||y - X θ||^2, θ))", true},
+    {"check(X^T (X θ - y) = grad(||y - X θ||^2, θ))", false},
+    {"let S : spd matrix(n, n); check(grad(logdet(S), S) = S^-1)", true},
+    {"check(grad(sum(exp(X)), X) = exp(X))", true},
+    {"check(grad(sum(diag(X)), X) = I)", true},
+    {"check(grad(sum(diag(X)), X) = 2 I)", false},
 };
 
 START_TEST(test_verdicts)
@@ -177,17 +177,17 @@ struct ecase {
 };
 
 static const struct ecase errors[] = {
-	{"check(x)", "check takes an equation: check(a = b) or check(grad(f, X) = G)"},
-	{"check(x = y, z)", "check takes an equation: check(a = b) or check(grad(f, X) = G)"},
-	{"check(X = y)", "the two sides differ in shape: n_X×m_X and n_X×1"},
-	{"gradcheck(x)", "gradcheck takes a function and a variable: gradcheck(f, X)"},
-	{"gradcheck(x, x)", "gradcheck needs a scalar function, but this is n_x×1"},
-	{"f = x^T x; gradcheck(f, f)",
-	 "cannot differentiate with respect to f: it is defined as an expression; use a symbol"},
-	{"gradcheck(sum(x), 2 x)", "gradcheck needs a symbol to differentiate with respect to"},
-	{"check(log(-exp(x)) = x)",
-	 "cannot evaluate the two sides at a random instance: log of a non-positive value: "
-	 "-exp(x) has the entry "},
+    {"check(x)", "check takes an equation: check(a = b) or check(grad(f, X) = G)"},
+    {"check(x = y, z)", "check takes an equation: check(a = b) or check(grad(f, X) = G)"},
+    {"check(X = y)", "the two sides differ in shape: n_X×m_X and n_X×1"},
+    {"gradcheck(x)", "gradcheck takes a function and a variable: gradcheck(f, X)"},
+    {"gradcheck(x, x)", "gradcheck needs a scalar function, but this is n_x×1"},
+    {"f = x^T x; gradcheck(f, f)",
+     "cannot differentiate with respect to f: it is defined as an expression; use a symbol"},
+    {"gradcheck(sum(x), 2 x)", "gradcheck needs a symbol to differentiate with respect to"},
+    {"check(log(-exp(x)) = x)",
+     "cannot evaluate the two sides at a random instance: log of a non-positive value: "
+     "-exp(x) has the entry "},
 };
 
 START_TEST(test_errors)
@@ -203,26 +203,26 @@ START_TEST(test_errors)
 END_TEST
 
 static const char *const gradchecks[] = {
-	"gradcheck(tr(Θ^T X X^T Θ), Θ)",
-	"gradcheck(||Y^T - X^T Θ||_F^2, Θ)",
-	"gradcheck(||y - X θ||^2, θ)",
-	"gradcheck(||y - X θ||^2 + λ θ^T θ, θ)",
-	"gradcheck(logdet(X), X)",
-	"gradcheck(det(X), X)",
-	"gradcheck(tr(X^-1), X)",
-	"gradcheck(tr(X^3), X)",
-	"gradcheck(x^T A x, x)",
-	"gradcheck(sum(log(x)), x)",
-	"gradcheck(sum(sqrt(x)), x)",
-	"gradcheck(sum(exp(X)), X)",
-	"gradcheck(sum(tan(x)), x)",
-	"gradcheck(sum(sigmoid(X θ)), θ)",
-	"gradcheck(sum(softplus(X θ)), θ)",
-	"gradcheck(||X||_F, X)",
-	"gradcheck(sum(log(1 + exp(-y ⊙ (X θ)))), θ)",
-	"let S : spd matrix(n, n); gradcheck(logdet(S), S)",
-	"let S : spd matrix(n, n); gradcheck(x^T S^-1 x, x)",
-	"let S : symmetric matrix(n, n); gradcheck(tr(S A S), S)",
+    "gradcheck(tr(Θ^T X X^T Θ), Θ)",
+    "gradcheck(||Y^T - X^T Θ||_F^2, Θ)",
+    "gradcheck(||y - X θ||^2, θ)",
+    "gradcheck(||y - X θ||^2 + λ θ^T θ, θ)",
+    "gradcheck(logdet(X), X)",
+    "gradcheck(det(X), X)",
+    "gradcheck(tr(X^-1), X)",
+    "gradcheck(tr(X^3), X)",
+    "gradcheck(x^T A x, x)",
+    "gradcheck(sum(log(x)), x)",
+    "gradcheck(sum(sqrt(x)), x)",
+    "gradcheck(sum(exp(X)), X)",
+    "gradcheck(sum(tan(x)), x)",
+    "gradcheck(sum(sigmoid(X θ)), θ)",
+    "gradcheck(sum(softplus(X θ)), θ)",
+    "gradcheck(||X||_F, X)",
+    "gradcheck(sum(log(1 + exp(-y ⊙ (X θ)))), θ)",
+    "let S : spd matrix(n, n); gradcheck(logdet(S), S)",
+    "let S : spd matrix(n, n); gradcheck(x^T S^-1 x, x)",
+    "let S : symmetric matrix(n, n); gradcheck(tr(S A S), S)",
 };
 
 START_TEST(test_gradcheck)
@@ -309,9 +309,10 @@ START_TEST(test_wrong_engine)
 	t.s->status = 0;
 	ck_assert(ts_run(&t, "check(grad(sum(sin(x)), x) = cos(x))"));
 	ck_assert_msg(strncmp(t.out + off, "not equal\n", 10) == 0, "%s", t.out + off);
-	ck_assert_msg(strstr(t.out + off,
-			     "note: the engine's gradient disagrees with finite differences") != NULL,
-		      "%s", t.out + off);
+	ck_assert_msg(
+	    strstr(t.out + off, "note: the engine's gradient disagrees with finite differences") !=
+		NULL,
+	    "%s", t.out + off);
 	ck_assert_int_eq(t.s->status, 1);
 	ts_close(&t);
 	remove_dir(dir);
