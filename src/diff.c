@@ -115,27 +115,40 @@ static void chain_of(struct session *s, struct expr *m, struct elist *scal, stru
 /* The least (by expr_cmp) of the rotations of a chain and of its transpose. */
 static struct expr *least_rotation(struct session *s, struct expr **v, int n, bool cyclic)
 {
-	struct expr *best = NULL;
-	struct expr **rot = mc_xmalloc((size_t)n * sizeof *rot);
-	for (int pass = 0; pass < 2; pass++) {
-		for (int start = 0; start < (cyclic ? n : 1); start++) {
-			for (int i = 0; i < n; i++) {
-				int j = (start + i) % n;
-				rot[i] = pass ? transpose_factor(s, v[n - 1 - j]) : v[j];
-			}
-			bool ok = true;
-			for (int i = 0; i < n; i++)
-				ok &= rot[i] != NULL;
-			struct expr *c = ok ? mk(s, OP_MUL, n, rot) : NULL;
-			if (!c) {
-				mc_clear_error(s->mc);
-				continue;
-			}
-			if (!best || expr_cmp(c, best) < 0)
-				best = c;
+	/* the chain and its transpose (reversed, each factor transposed) */
+	struct expr **seq[2];
+	seq[0] = v;
+	seq[1] = mc_xmalloc((size_t)n * sizeof *seq[1]);
+	for (int i = 0; i < n; i++) {
+		seq[1][i] = transpose_factor(s, v[n - 1 - i]);
+		if (!seq[1][i]) {
+			mc_clear_error(s->mc);
+			free(seq[1]);
+			return NULL;
 		}
 	}
+	/* compare rotations factor by factor; build only the least */
+	int bp = 0, bs = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int start = 0; start < (cyclic ? n : 1); start++) {
+			if (pass == bp && start == bs)
+				continue;
+			int c = 0;
+			for (int i = 0; i < n && !c; i++)
+				c = expr_cmp(seq[pass][(start + i) % n], seq[bp][(bs + i) % n]);
+			if (c < 0) {
+				bp = pass;
+				bs = start;
+			}
+		}
+	struct expr **rot = mc_xmalloc((size_t)n * sizeof *rot);
+	for (int i = 0; i < n; i++)
+		rot[i] = seq[bp][(bs + i) % n];
+	struct expr *best = mk(s, OP_MUL, n, rot);
+	if (!best)
+		mc_clear_error(s->mc);
 	free(rot);
+	free(seq[1]);
 	return best;
 }
 
@@ -406,6 +419,18 @@ static struct expr *readoff(struct session *s, struct expr *df, struct expr *x)
 			el_push(&rot, chain.v[k]);
 		for (int k = 0; k < at; k++)
 			el_push(&rot, chain.v[k]);
+		if (!tr && rot.n > 1) {
+			/* the gradient is A^T: read off as the reversed chain of transposed
+			 * factors, in one step rather than one rule application a factor */
+			for (int k = 0; k < rot.n / 2; k++) {
+				struct expr *sw = rot.v[k];
+				rot.v[k] = rot.v[rot.n - 1 - k];
+				rot.v[rot.n - 1 - k] = sw;
+			}
+			for (int k = 0; k < rot.n; k++)
+				rot.v[k] = transpose_factor(s, rot.v[k]);
+			tr = true;
+		}
 		struct expr *a = rot.n ? mk(s, OP_MUL, rot.n, rot.v)
 				       : (expr_is_scalar(s->mc, x) ? expr_num(s->mc, 1)
 								   : expr_ident(s->mc, DIM_ANY));
