@@ -471,14 +471,18 @@ static bool anchors_present(const struct expr *p, const struct expr *e)
 
 struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct expr *e)
 {
-	struct match m;
-	memset(&m, 0, sizeof m);
-	m.rw = rw;
-	m.rule = r;
 	struct expr *p = r->lhs;
 	if ((p->op == OP_MUL || p->op == OP_ADD || p->op == OP_HAD) && e->op == p->op &&
 	    !anchors_present(p, e))
 		return NULL;
+	/* tried for every rule at every node: no memset of the variable arrays */
+	struct match m;
+	m.rw = rw;
+	m.rule = r;
+	m.n = 0;
+	m.pre = m.post = m.rest = NULL;
+	m.npre = m.npost = m.nrest = 0;
+	m.result = NULL;
 	if (p->op == OP_MUL && e->op == OP_MUL && e->nkids > p->nkids) {
 		/* a product pattern matches any run of consecutive factors; one made of
 		 * variables only (A A) takes one factor each, or every run of every
@@ -731,6 +735,8 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 	for (int k = 0; k < rw->ix->nbyop[e->op]; k++) {
 		int i = rw->ix->byop[e->op][k];
 		const struct rule *r = &rw->rules->v[i];
+		if (r->needs_diff && !(e->flags & EF_HAS_DIFF))
+			continue;
 		struct expr *res = rewrite_apply(rw, r, e);
 		/* a rule never changes a shape: a result that does is refused */
 		if (res && res != e && !same_shape(rw->s->mc, res, e))

@@ -50,6 +50,7 @@ struct rule {
 	int nconds;
 	int index; /* position in the rule set */
 	long hits; /* applications so far in this session (coverage tests, :rules) */
+	bool needs_diff; /* a hasdiff(...) condition: only a node holding a d can match */
 };
 
 /* The rules of a list of sections, indexed by the head operator of their left side. */

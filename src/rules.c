@@ -265,6 +265,8 @@ static bool add_rule(struct loader *ld, struct rules *rs, const struct syn *r, c
 		if (c->n < 1 || c->n > 2)
 			return lerr(ld, c->loc, "a condition takes one or two arguments");
 		ru->conds[i].kind = (enum cond_kind)k;
+		if (k == COND_HASDIFF)
+			ru->needs_diff = true;
 		ru->conds[i].name = mc_intern(mc, c->name);
 		ru->conds[i].nargs = c->n;
 		for (int a = 0; a < c->n; a++) {
