@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "command.h"
 #include "repl.h"
 #include "session.h"
@@ -71,6 +73,11 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 
 int main(int argc, char **argv)
 {
+	/* OpenBLAS's worker threads wait for work by spinning, taking a core from
+	 * every matcalc process even when it only does algebra; one thread unless
+	 * the user asks for more (OPENBLAS_NUM_THREADS) */
+	if (!getenv("OPENBLAS_NUM_THREADS"))
+		openblas_set_num_threads(1);
 	struct session *s = session_new(stdout, stderr);
 	const char **exprs = mc_xmalloc((size_t)argc * sizeof *exprs);
 	int nexprs = 0;
