@@ -196,7 +196,8 @@ def check_man(exe):
     page = os.path.join(ROOT, "docs", "matcalc.1")
     groff = shutil.which("groff")
     if not groff:
-        print("skip docs/matcalc.1 lint: groff is not installed")
+        fail("docs/matcalc.1 renders without warnings",
+             "groff is not installed (tests/install-deps.sh --test installs groff-base)")
     else:
         p = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z", page], capture_output=True,
                            env=dict(os.environ, LC_ALL="C.UTF-8"), timeout=60)
