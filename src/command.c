@@ -220,13 +220,12 @@ static bool run_solve(struct session *s, const struct syn *n, bool evaluate)
 	if (x->op != OP_SYM)
 		return mc_fail_at(s->mc, MC_ERR_SYNTAX, n->kids[1]->loc,
 				  "solve needs a symbol to solve for, not an expression");
-	bool saved = s->steps;
-	s->steps = false;
+	/* with --steps the derivation of grad(...) is shown before the solution */
 	if (lhs->flags & EF_HAS_OP)
 		lhs = command_derive(s, lhs, n->kids[0]->kids[0]->loc);
 	if (lhs && (rhs->flags & EF_HAS_OP))
 		rhs = command_derive(s, rhs, n->kids[0]->kids[1]->loc);
-	s->steps = saved;
+	s->steps_shown = false;
 	if (!lhs || !rhs)
 		return false;
 	bool vec = false;
