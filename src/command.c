@@ -23,11 +23,6 @@ void command_print(struct session *s, const struct expr *e)
 	free(str);
 }
 
-static bool not_yet(struct session *s, const struct syn *n, const char *what)
-{
-	return mc_fail_at(s->mc, MC_ERR_NOTIMPL, n->loc, "%s is not implemented yet", what);
-}
-
 /* Prints the derivation: consecutive steps with the same citation are folded
  * into one line, showing the expression after the last of them. */
 static void print_steps(struct session *s, struct expr *start, const struct steps *st,

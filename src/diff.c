@@ -800,8 +800,6 @@ static struct expr *derive(struct session *s, struct expr *e)
 		/* the differential with respect to every symbol of f: take them one by one */
 		struct expr *sum = expr_zero(s->mc, DIM_ANY, DIM_ANY);
 		struct elist syms = {0};
-		struct expr *stack[1];
-		(void)stack;
 		/* collect the symbols of f in first-seen order */
 		struct elist todo = {0};
 		el_push(&todo, f);

@@ -115,13 +115,13 @@ static const struct decl *implicit_decl(struct session *s, const char *name)
 		upper = isupper(c);
 	else /* Greek capitals are U+0391..U+03A9: 0xCE 0x91..0xA9 */
 		upper = c == 0xCE && (unsigned char)name[1] <= 0xA9;
-	const char *ascii = name;
+	/* made-up sizes are named after the ASCII name (n_theta), so they can be typed */
 	struct sbuf b = {0};
 	bool was_ascii = s->mc->ascii;
 	s->mc->ascii = true;
 	print_name(s->mc, &b, name);
 	s->mc->ascii = was_ascii;
-	ascii = b.s ? b.s : name;
+	const char *ascii = b.s ? b.s : name;
 	snprintf(auto1, sizeof auto1, "n_%s", ascii);
 	snprintf(auto2, sizeof auto2, "m_%s", ascii);
 	sbuf_free(&b);
@@ -673,9 +673,7 @@ static bool run_assign(struct session *s, const struct syn *st)
 			return false;
 	}
 	const char *in = mc_intern(s->mc, name);
-	if (session_decl(s, in) && !session_decl(s, in)->implicit)
-		drop_decl(s, in);
-	drop_decl(s, in);
+	drop_decl(s, in); /* a name given an expression is no longer a symbol */
 	drop_def(s, in);
 	if (s->ndefs == s->capdefs) {
 		s->capdefs = s->capdefs ? 2 * s->capdefs : 16;
