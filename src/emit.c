@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,35 @@ struct cline {
 	uint32_t hash;
 	int temp;
 };
+
+/* Doubles an open-addressing table whose entries start with a pointer (NULL:
+ * free slot) and hold their hash at hash_off; returns the new table. */
+static void *table_grow(void *old, size_t *cap, size_t first, size_t esz, size_t hash_off)
+{
+	size_t oldcap = *cap, newcap = oldcap ? 2 * oldcap : first;
+	unsigned char *nt = mc_xmalloc(newcap * esz), *ot = old;
+	memset(nt, 0, newcap * esz);
+	for (size_t i = 0; i < oldcap; i++) {
+		unsigned char *e = ot + i * esz;
+		void *used;
+		memcpy(&used, e, sizeof used);
+		if (!used)
+			continue;
+		uint32_t h;
+		memcpy(&h, e + hash_off, sizeof h);
+		size_t j = h & (newcap - 1);
+		for (;; j = (j + 1) & (newcap - 1)) {
+			void *taken;
+			memcpy(&taken, nt + j * esz, sizeof taken);
+			if (!taken)
+				break;
+		}
+		memcpy(nt + j * esz, e, esz);
+	}
+	free(old);
+	*cap = newcap;
+	return nt;
+}
 
 struct em {
 	struct session *s;
@@ -527,22 +557,9 @@ static int line_reuse(struct em *em, char *rhs)
 	uint32_t h = 2166136261u;
 	for (const char *p = rhs; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	if (2 * (em->nlines + 1) > em->caplines) {
-		struct cline *old = em->lines;
-		size_t oldcap = em->caplines;
-		em->caplines = oldcap ? 2 * oldcap : 256;
-		em->lines = mc_xmalloc(em->caplines * sizeof *em->lines);
-		memset(em->lines, 0, em->caplines * sizeof *em->lines);
-		for (size_t i = 0; i < oldcap; i++) {
-			if (!old[i].rhs)
-				continue;
-			size_t j = old[i].hash & (em->caplines - 1);
-			while (em->lines[j].rhs)
-				j = (j + 1) & (em->caplines - 1);
-			em->lines[j] = old[i];
-		}
-		free(old);
-	}
+	if (2 * (em->nlines + 1) > em->caplines)
+		em->lines = table_grow(em->lines, &em->caplines, 256, sizeof *em->lines,
+				       offsetof(struct cline, hash));
 	size_t j = h & (em->caplines - 1);
 	for (; em->lines[j].rhs; j = (j + 1) & (em->caplines - 1))
 		if (em->lines[j].hash == h && strcmp(em->lines[j].rhs, rhs) == 0) {
@@ -754,22 +771,9 @@ static struct segent *seg_info(struct em *em, const struct chain *ch, int i, int
 	for (int l = 0; l < n; l++)
 		key[l] = ch->f[i + l].node;
 	uint32_t h = seg_hash(key, n);
-	if (2 * (em->nsegs + 1) > em->capsegs) {
-		struct segent *old = em->segs;
-		size_t oldcap = em->capsegs;
-		em->capsegs = oldcap ? 2 * oldcap : 64;
-		em->segs = mc_xmalloc(em->capsegs * sizeof *em->segs);
-		memset(em->segs, 0, em->capsegs * sizeof *em->segs);
-		for (size_t m = 0; m < oldcap; m++) {
-			if (!old[m].key)
-				continue;
-			size_t q = old[m].hash & (em->capsegs - 1);
-			while (em->segs[q].key)
-				q = (q + 1) & (em->capsegs - 1);
-			em->segs[q] = old[m];
-		}
-		free(old);
-	}
+	if (2 * (em->nsegs + 1) > em->capsegs)
+		em->segs = table_grow(em->segs, &em->capsegs, 64, sizeof *em->segs,
+				      offsetof(struct segent, hash));
 	size_t q = h & (em->capsegs - 1);
 	for (; em->segs[q].key; q = (q + 1) & (em->capsegs - 1)) {
 		struct segent *se = &em->segs[q];
