@@ -20,25 +20,12 @@ static const struct gcase cases[] = {
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 
-/* Splits "let ...; grad(...)" into the declarations and the derivation. */
-static void split_case(const char *in, char *decl, char *expr, size_t n)
-{
-	const char *semi = strrchr(in, ';');
-	if (semi && strncmp(in, "let", 3) == 0) {
-		snprintf(decl, n, "%.*s", (int)(semi - in), in);
-		snprintf(expr, n, "%s", semi + 1 + (semi[1] == ' '));
-	} else {
-		decl[0] = '\0';
-		snprintf(expr, n, "%s", in);
-	}
-}
-
 /* Derives the case in session t (no_table chooses the general method only). */
 static char *derive_case(struct tsession *t, const struct gcase *c, bool no_table, struct steps *st,
 			 long *leaves)
 {
 	char decl[512], expr[512];
-	split_case(c->input, decl, expr, sizeof decl);
+	ts_split_case(c->input, decl, expr, sizeof decl);
 	if (decl[0])
 		ck_assert_msg(ts_run(t, decl), "declarations of %s failed: %s", c->input, t->err);
 	char *err;
@@ -246,7 +233,7 @@ START_TEST(test_matching)
 				  &report));
 	char decl[256], expr[256];
 	struct gcase c = {matches[_i].input, NULL};
-	split_case(c.input, decl, expr, sizeof decl);
+	ts_split_case(c.input, decl, expr, sizeof decl);
 	if (decl[0])
 		ck_assert(ts_run(&t, decl));
 	char *err;
@@ -284,9 +271,5 @@ static Suite *diff_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(diff_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run_suite(diff_suite());
 }

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 
+from caselib import c_string_pairs, split_top
+
 import numpy as np
 
 # Beyond the differentiation table: operators it does not reach (kron, vec,
@@ -60,29 +62,13 @@ DECL = re.compile(r"^(?:#| \*)   (\S+)\s+let (\S+) : (.*)$")
 
 
 def read_cases(path):
-    """The {input, want} pairs of diff_cases.inc: C string literals."""
-    text = open(path, encoding="utf-8").read()
-    lit = r'"((?:[^"\\]|\\.)*)"'
-    return [bytes(m.group(1), "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
-            for m in re.finditer(r"\{\s*" + lit + r",\s*" + lit + r"\s*\}", text)]
+    """The inputs of diff_cases.inc."""
+    return [inp for inp, _want in c_string_pairs(path)]
 
 
 def split_statements(case):
     """'let A : ...; grad(...)' -> ['let A : ...', 'grad(...)'] (';' outside brackets)."""
-    out, depth, cur = [], 0, ""
-    for ch in case:
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        if ch == ";" and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur.strip())
-    return out
+    return [p for p in split_top(case, ";") if p]
 
 
 def split_call(stmt):

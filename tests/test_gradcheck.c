@@ -26,19 +26,6 @@ static const struct gcase cases[] = {
 #define FD_H 1e-4 /* central differences with one Richardson step */
 #define DRAWS 3	  /* random instances per Hessian, Jacobian or differential */
 
-/* Splits "let ...; grad(...)" into the declarations and the derivation. */
-static void split_case(const char *in, char *decl, char *expr, size_t n)
-{
-	const char *semi = strrchr(in, ';');
-	if (semi && strncmp(in, "let", 3) == 0) {
-		snprintf(decl, n, "%.*s", (int)(semi - in), in);
-		snprintf(expr, n, "%s", semi + 1 + (semi[1] == ' '));
-	} else {
-		decl[0] = '\0';
-		snprintf(expr, n, "%s", in);
-	}
-}
-
 /* ---- gradients: gradcheck, and check() of the expected text ---- */
 
 /* Runs statements in a fresh seeded session: the output, or the error text. */
@@ -63,7 +50,7 @@ START_TEST(test_case_gradcheck)
 {
 	const struct gcase *c = &cases[_i];
 	char decl[512], expr[512], stmt[1200];
-	split_case(c->input, decl, expr, sizeof decl);
+	ts_split_case(c->input, decl, expr, sizeof decl);
 	if (strncmp(expr, "grad(", 5) != 0)
 		return; /* Hessians, Jacobians and differentials: below */
 	/* the engine's gradient against finite differences */
@@ -357,7 +344,7 @@ START_TEST(test_case_numeric)
 {
 	const struct gcase *c = &cases[_i];
 	char decl[512], expr[512];
-	split_case(c->input, decl, expr, sizeof decl);
+	ts_split_case(c->input, decl, expr, sizeof decl);
 	struct inst in;
 	inst_open(&in, decl);
 	if (strncmp(expr, "hess(", 5) == 0)
@@ -380,7 +367,7 @@ START_TEST(test_kinds_present)
 	static const char *const heads[4] = {"grad(", "hess(", "jacobian(", "d("};
 	for (int i = 0; i < NCASES; i++) {
 		char decl[512], expr[512];
-		split_case(cases[i].input, decl, expr, sizeof decl);
+		ts_split_case(cases[i].input, decl, expr, sizeof decl);
 		for (int k = 0; k < 4; k++)
 			if (strncmp(expr, heads[k], strlen(heads[k])) == 0)
 				kinds[k]++;
@@ -434,9 +421,5 @@ static Suite *gradcheck_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(gradcheck_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run_suite(gradcheck_suite());
 }

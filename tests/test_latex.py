@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 
+from caselib import c_string_pairs, split_top
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -59,34 +61,6 @@ def latex_lines(text):
     return res
 
 
-def c_strings(path):
-    """The {"input", "output"} pairs of a C table of string literals."""
-    text = open(path, encoding="utf-8").read()
-    lit = r'"((?:[^"\\]|\\.)*)"'
-    pairs = []
-    for m in re.finditer(r"\{\s*" + lit + r"\s*,\s*" + lit + r"\s*\}", text):
-        pairs.append(tuple(bytes(s, "utf-8").decode("unicode_escape").encode(
-            "latin-1").decode("utf-8") for s in m.groups()))
-    return pairs
-
-
-def split_args(s):
-    """Top-level comma-separated arguments of a call's inside."""
-    args, depth, cur = [], 0, ""
-    for ch in s:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            args.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    args.append(cur.strip())
-    return args
-
-
 def bare_function(stmt):
     """'prefix; grad(f, x)' -> 'prefix; f' (or None when it is no such call)."""
     parts = stmt.split(";")
@@ -94,7 +68,7 @@ def bare_function(stmt):
     m = re.match(r"(grad|hess|jacobian)\((.*)\)$", last)
     if not m:
         return None
-    args = split_args(m.group(2))
+    args = split_top(m.group(2), ",")
     if len(args) != 2:
         return None
     return ";".join(parts[:-1] + [" " + args[0]]).strip()
@@ -172,7 +146,7 @@ def main():
         for s in strs:
             items.append({"src": src, "tex": s})
 
-    for stmt, _want in c_strings(os.path.join(ROOT, "tests", "diff_cases.inc")):
+    for stmt, _want in c_string_pairs(os.path.join(ROOT, "tests", "diff_cases.inc")):
         add(f"diff_cases: {stmt}", latex_lines(run(exe, ["--latex", "-e", stmt])))
         bare = bare_function(stmt)
         if bare:

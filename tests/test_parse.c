@@ -501,23 +501,29 @@ static const struct {
     {"let θ : vector(n); f(θ) = θ^T θ", "∇_θ f(θ)", "grad(θ^T θ, θ)"},
 };
 
-START_TEST(test_print)
+/* Resolves in (after setup), checks its printed form, and that the form
+ * parses back to the same node. */
+static void check_print(const char *setup, const char *in, const char *out, bool ascii)
 {
 	struct tsession t;
 	ts_open(&t);
-	if (print_cases[_i].setup)
-		ck_assert_msg(ts_run(&t, print_cases[_i].setup), "setup: %s", t.err);
+	t.s->mc->ascii = ascii;
+	if (setup)
+		ck_assert_msg(ts_run(&t, setup), "setup: %s", t.err);
 	char *err;
-	struct expr *e = ts_resolve(&t, print_cases[_i].in, &err);
-	ck_assert_msg(e != NULL, "%s: %s", print_cases[_i].in, err);
+	struct expr *e = ts_resolve(&t, in, &err);
+	ck_assert_msg(e != NULL, "%s: %s", in, err);
 	char *got = print_str(t.s->mc, e, PRINT_PLAIN);
-	ck_assert_msg(strcmp(got, print_cases[_i].out) == 0, "%s\n  expected %s\n  got      %s",
-		      print_cases[_i].in, print_cases[_i].out, got);
-	/* the printed form parses back to the same node */
+	ck_assert_msg(strcmp(got, out) == 0, "%s\n  expected %s\n  got      %s", in, out, got);
 	struct expr *back = ts_resolve(&t, got, &err);
 	ck_assert_msg(back == e, "%s does not parse back to itself (%s)", got, err ? err : "");
 	free(got);
 	ts_close(&t);
+}
+
+START_TEST(test_print)
+{
+	check_print(print_cases[_i].setup, print_cases[_i].in, print_cases[_i].out, false);
 }
 END_TEST
 
@@ -536,19 +542,7 @@ static const struct {
 
 START_TEST(test_ascii)
 {
-	struct tsession t;
-	ts_open(&t);
-	t.s->mc->ascii = true;
-	char *err;
-	struct expr *e = ts_resolve(&t, ascii_cases[_i].in, &err);
-	ck_assert_msg(e != NULL, "%s: %s", ascii_cases[_i].in, err);
-	char *got = print_str(t.s->mc, e, PRINT_PLAIN);
-	ck_assert_msg(strcmp(got, ascii_cases[_i].out) == 0, "%s\n  expected %s\n  got      %s",
-		      ascii_cases[_i].in, ascii_cases[_i].out, got);
-	struct expr *back = ts_resolve(&t, got, &err);
-	ck_assert_msg(back == e, "%s does not parse back to itself (%s)", got, err ? err : "");
-	free(got);
-	ts_close(&t);
+	check_print(NULL, ascii_cases[_i].in, ascii_cases[_i].out, true);
 }
 END_TEST
 
@@ -783,9 +777,5 @@ static Suite *parse_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(parse_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run_suite(parse_suite());
 }

@@ -902,9 +902,5 @@ static Suite *rules_sound_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rules_sound_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run_suite(rules_sound_suite());
 }

@@ -3,6 +3,7 @@
 
 #include "mc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,3 +87,25 @@ struct expr *ts_resolve(struct tsession *t, const char *text, char **err)
 	parse_free(&p);
 	return e;
 }
+
+int ts_run_suite(Suite *suite)
+{
+	SRunner *sr = srunner_create(suite);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void ts_split_case(const char *in, char *decl, char *expr, size_t n)
+{
+	const char *semi = strrchr(in, ';');
+	if (semi && strncmp(in, "let", 3) == 0) {
+		snprintf(decl, n, "%.*s", (int)(semi - in), in);
+		snprintf(expr, n, "%s", semi + 1 + (semi[1] == ' '));
+	} else {
+		decl[0] = '\0';
+		snprintf(expr, n, "%s", in);
+	}
+}
+

@@ -31,4 +31,11 @@ struct expr *ts_resolve(struct tsession *t, const char *text, char **err);
  * the trailing newline removed. *ok is whether it succeeded. */
 char *ts_eval(const char *text, bool *ok);
 
+/* Splits a case of tests/diff_cases.inc, "let ...; grad(...)", into the
+ * declarations (empty when there are none) and the statement; n is the size of each. */
+void ts_split_case(const char *in, char *decl, char *expr, size_t n);
+
+/* Runs a Check suite; the process's exit status (EXIT_FAILURE when a test failed). */
+int ts_run_suite(Suite *suite);
+
 #endif
