@@ -111,6 +111,7 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			s->mc->precision = (int)v;
+			s->mc->exact_errors = true;
 		} else if (strncmp(a, "--seed", 6) == 0) {
 			long v;
 			if (!parse_long(val, 0, 0x7fffffffL, &v)) {

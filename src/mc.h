@@ -71,6 +71,7 @@ struct mc {
 	uint32_t next_id;
 	bool ascii;    /* print Greek as ASCII names */
 	int precision; /* significant digits for numbers */
+	bool exact_errors; /* gradcheck prints its error figure (--precision given) */
 };
 
 /* What a name stands for, found in constant time (30,000 names stay fast). */
