@@ -489,10 +489,25 @@ static struct expr *differential(struct session *s, struct expr *f, struct expr 
 	if (stuck) {
 		const struct expr *a = stuck->kids[0];
 		const char *name = expr_op_info(a->op)->name;
+		/* operators written between operands are named by their pattern */
+		const char *form = a->op == OP_ADD    ? "A + B"
+				   : a->op == OP_MUL  ? "A B"
+				   : a->op == OP_HAD  ? "A ⊙ B"
+				   : a->op == OP_EDIV ? "A ./ B"
+				   : a->op == OP_KRON ? "A ⊗ B"
+				   : a->op == OP_T    ? "A^T"
+				   : a->op == OP_INV  ? "A^-1"
+				   : a->op == OP_POW  ? "A^k"
+						      : NULL;
 		char *p = print_str(s->mc, a, PRINT_PLAIN);
-		mc_fail(s->mc, MC_ERR_RULE,
-			"no rule for d(%s(...)) in rules/differential.rules (stuck at d(%s))",
-			name ? name : "this operator", p);
+		if (form || !name)
+			mc_fail(s->mc, MC_ERR_RULE,
+				"no rule for d(%s) in rules/differential.rules (stuck at d(%s))",
+				form ? form : "this operator", p);
+		else
+			mc_fail(s->mc, MC_ERR_RULE,
+				"no rule for d(%s(...)) in rules/differential.rules (stuck at d(%s))",
+				name, p);
 		free(p);
 		return NULL;
 	}

@@ -121,9 +121,7 @@ static bool node_eq(const struct expr *a, const struct expr *b)
 static void table_grow(struct mc *mc)
 {
 	size_t ns = mc->tabsize * 2;
-	struct expr **nt = calloc(ns, sizeof *nt);
-	if (!nt)
-		abort();
+	struct expr **nt = mc_xcalloc(ns, sizeof *nt);
 	for (size_t i = 0; i < mc->tabsize; i++) {
 		struct expr *e = mc->table[i];
 		while (e) {
@@ -169,6 +167,10 @@ static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr
 	mc->table[slot] = e;
 	if (++mc->nnodes > mc->tabsize)
 		table_grow(mc);
+	/* a node too wide, or one built past a limit, stops the statement: the
+	 * node is still returned (leaf constructors never fail), expr_make fails next */
+	limit_check_terms(mc, n);
+	limit_poll(mc);
 	return e;
 }
 
@@ -880,6 +882,8 @@ static struct expr *make_node(struct mc *mc, enum expr_op op, int rows, int cols
 
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify)
 {
+	if (mc->halt_msg)
+		return NULL; /* a limit was hit: the statement is stopping */
 	for (int i = 0; i < n; i++)
 		if (!kids[i])
 			return NULL;

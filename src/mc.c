@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ARENA_BLOCK (64 * 1024)
 
@@ -13,12 +14,29 @@ struct arena_block {
 	_Alignas(16) unsigned char data[];
 };
 
+static void default_oom(size_t size)
+{
+	/* stdio may need memory itself: write(2) a fixed message */
+	static const char msg[] = "matcalc: error: out of memory (the system refused an allocation; "
+				  "--max-memory MB sets a lower limit that fails cleanly)\n";
+	(void)size;
+	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	_exit(2);
+}
+
+static void (*oom_handler)(size_t) = default_oom;
+
+void mc_set_oom_handler(void (*handler)(size_t size))
+{
+	oom_handler = handler ? handler : default_oom;
+}
+
 void *mc_xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
 	if (!p) {
-		fputs("matcalc: out of memory\n", stderr);
-		abort();
+		oom_handler(size);
+		abort(); /* a handler that returns */
 	}
 	return p;
 }
@@ -27,10 +45,20 @@ void *mc_xrealloc(void *p, size_t size)
 {
 	void *q = realloc(p, size ? size : 1);
 	if (!q) {
-		fputs("matcalc: out of memory\n", stderr);
+		oom_handler(size);
 		abort();
 	}
 	return q;
+}
+
+void *mc_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p) {
+		oom_handler(n * size);
+		abort();
+	}
+	return p;
 }
 
 char *mc_xstrdup(const char *s)
@@ -46,10 +74,9 @@ struct mc *mc_new(void)
 	struct mc *mc = mc_xmalloc(sizeof *mc);
 	memset(mc, 0, sizeof *mc);
 	mc->tabsize = 4096;
-	mc->table = calloc(mc->tabsize, sizeof *mc->table);
-	if (!mc->table)
-		abort();
+	mc->table = mc_xcalloc(mc->tabsize, sizeof *mc->table);
 	mc->precision = 6;
+	limit_default(&mc->limits);
 	mc->dim_one = dim_new(mc, 1, NULL, false);
 	return mc;
 }
@@ -72,6 +99,7 @@ void mc_free(struct mc *mc)
 	free(mc->dims);
 	free(mc->prod_dims);
 	free(mc->err.msg);
+	free(mc->halt_msg);
 	free(mc);
 }
 
@@ -82,6 +110,7 @@ void *mc_alloc(struct mc *mc, size_t size)
 	if (!b || b->used + size > b->size) {
 		size_t bs = size > ARENA_BLOCK ? size : ARENA_BLOCK;
 		struct arena_block *nb = mc_xmalloc(sizeof *nb + bs);
+		limit_add_node_bytes(mc, sizeof *nb + bs);
 		nb->size = bs;
 		nb->used = 0;
 		/* keep the partly used block at the head when the new one is a one-off */
@@ -206,7 +235,7 @@ bool mc_fail_at(struct mc *mc, enum mc_errkind kind, struct loc loc, const char 
 	return false;
 }
 
-bool mc_failed(const struct mc *mc) { return mc->err.kind != MC_OK; }
+bool mc_failed(const struct mc *mc) { return mc->err.kind != MC_OK || mc->halt_msg; }
 
 void mc_set_loc(struct mc *mc, struct loc loc)
 {

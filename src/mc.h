@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limit.h"
+
 /* Ownership: everything allocated through mc_alloc / mc_strdup / mc_intern
  * lives in the session arena and is freed by mc_free; callers never free it.
  * Only mc_xmalloc'd buffers (growable arrays) are owned by their caller. */
@@ -72,6 +74,12 @@ struct mc {
 	bool ascii;    /* print Greek as ASCII names */
 	int precision; /* significant digits for numbers */
 	bool exact_errors; /* gradcheck prints its error figure (--precision given) */
+	/* resource bounds (src/limit.c) */
+	struct mc_limits limits;
+	char *halt_msg;	   /* a limit was hit in this statement: why (owned), else NULL */
+	double deadline;   /* CLOCK_MONOTONIC seconds when the statement must stop, or 0 */
+	unsigned polls;	   /* limit_poll calls, to read the clock only every so often */
+	size_t node_bytes; /* arena bytes held (counted toward --max-memory) */
 };
 
 /* What a name stands for, found in constant time (30,000 names stay fast). */
@@ -89,9 +97,13 @@ char *mc_strdup(struct mc *mc, const char *s);
 const char *mc_intern(struct mc *mc, const char *s);	    /* equal strings, equal pointers */
 struct mc_name *mc_name_info(struct mc *mc, const char *s); /* the entry of an interned name */
 
-/* The one allocation hook for owned buffers: aborts on out-of-memory. */
+/* The one allocation hook for owned buffers. When memory runs out it calls the
+ * out-of-memory handler, which must not return: the default prints
+ * "matcalc: error: out of memory" and exits with status 2 (docs/design.md). */
+void mc_set_oom_handler(void (*handler)(size_t size));
 void *mc_xmalloc(size_t size);
 void *mc_xrealloc(void *p, size_t size);
+void *mc_xcalloc(size_t n, size_t size); /* zeroed */
 char *mc_xstrdup(const char *s);
 
 /* Errors: set the first error (later ones are ignored until cleared). Returns false. */
@@ -99,7 +111,7 @@ bool mc_fail(struct mc *mc, enum mc_errkind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool mc_fail_at(struct mc *mc, enum mc_errkind kind, struct loc loc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-bool mc_failed(const struct mc *mc);
+bool mc_failed(const struct mc *mc); /* an error is set, or a limit was hit (limit.h) */
 void mc_set_loc(struct mc *mc, struct loc loc); /* attach a location if none yet */
 void mc_clear_error(struct mc *mc);
 

@@ -2,6 +2,8 @@
  * building results, and running a rule section to a fixed point. */
 #include "rewrite.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,16 +203,33 @@ static bool seq_next(struct match *m, void *arg)
 	return match(m, p, f->T[f->ti], seq_next, &g);
 }
 
-/* commutative sums and Hadamard products: pattern operands take distinct terms */
+/* commutative sums and Hadamard products: pattern operands take distinct terms.
+ * used[j] marks the terms taken so far; it is shared by the frames of one
+ * match and restored on backtracking (any number of terms). */
 struct ac_frame {
 	enum expr_op op;
 	struct expr **P, **T;
 	int np, nt, pi;
-	unsigned long long used;
+	unsigned char *used;
 	bool root;
 	kont k;
 	void *arg;
 };
+
+/* The terms not taken, in order, into a buffer the caller frees (small if it fits). */
+static struct expr **ac_unused(const struct ac_frame *f, struct expr **small, int nsmall, int *n)
+{
+	int c = 0;
+	for (int j = 0; j < f->nt; j++)
+		c += !f->used[j];
+	struct expr **v = c <= nsmall ? small : mc_xmalloc((size_t)c * sizeof *v);
+	c = 0;
+	for (int j = 0; j < f->nt; j++)
+		if (!f->used[j])
+			v[c++] = f->T[j];
+	*n = c;
+	return v;
+}
 
 static bool ac_next(struct match *m, void *arg)
 {
@@ -219,63 +238,80 @@ static bool ac_next(struct match *m, void *arg)
 	if (f->pi == f->np) {
 		int left = 0;
 		for (int j = 0; j < f->nt; j++)
-			if (!(f->used >> j & 1))
-				left++;
+			left += !f->used[j];
 		if (left && !f->root)
 			return false;
 		if (f->root) {
-			struct expr *rest[64];
-			int nr = 0;
-			for (int j = 0; j < f->nt; j++)
-				if (!(f->used >> j & 1))
-					rest[nr++] = f->T[j];
+			struct expr *small[16];
+			int nr;
+			struct expr **rest = ac_unused(f, small, 16, &nr);
 			struct expr **saved = m->rest;
 			int savedn = m->nrest;
 			m->rest = rest;
 			m->nrest = nr;
-			if (f->k(m, f->arg))
-				return true;
+			bool ok = f->k(m, f->arg); /* the result is built before rest is freed */
 			m->rest = saved;
 			m->nrest = savedn;
-			return false;
+			if (rest != small)
+				free(rest);
+			return ok;
 		}
 		return f->k(m, f->arg);
 	}
 	struct expr *p = f->P[f->pi];
 	int unused = 0;
 	for (int j = 0; j < f->nt; j++)
-		if (!(f->used >> j & 1))
-			unused++;
+		unused += !f->used[j];
 	if (unused < f->np - f->pi)
 		return false;
 	/* the last pattern variable of an inner sum takes all the remaining terms */
 	if (!f->root && p->op == OP_PVAR && f->pi == f->np - 1 && unused > 1 &&
 	    !lookup(m, p->name)) {
-		struct expr *rest[64];
-		int nr = 0;
-		for (int j = 0; j < f->nt; j++)
-			if (!(f->used >> j & 1))
-				rest[nr++] = f->T[j];
+		struct expr *small[16];
+		int nr;
+		struct expr **rest = ac_unused(f, small, 16, &nr);
 		struct expr *v = expr_make(mc, f->op, nr, rest, false);
+		if (rest != small)
+			free(rest);
 		if (!v) {
 			mc_clear_error(mc);
 			return false;
 		}
+		unsigned char *mark = mc_xmalloc((size_t)f->nt);
+		memset(mark, 1, (size_t)f->nt);
 		struct ac_frame g = *f;
 		g.pi++;
-		g.used = ~0ULL;
-		return bind_and(m, p->name, v, ac_next, &g);
+		g.used = mark;
+		bool ok = bind_and(m, p->name, v, ac_next, &g);
+		free(mark);
+		return ok;
 	}
 	for (int j = 0; j < f->nt; j++) {
-		if (f->used >> j & 1)
+		if (f->used[j])
 			continue;
 		struct ac_frame g = *f;
 		g.pi++;
-		g.used |= 1ULL << j;
-		if (match(m, p, f->T[j], ac_next, &g))
+		f->used[j] = 1;
+		bool ok = match(m, p, f->T[j], ac_next, &g);
+		f->used[j] = 0;
+		if (ok)
 			return true;
 	}
 	return false;
+}
+
+/* Matches the pattern operands P against the terms T of a sum or Hadamard product. */
+static bool ac_match(struct match *m, enum expr_op op, struct expr **P, int np, struct expr **T,
+		     int nt, bool root, kont k, void *arg)
+{
+	unsigned char small[64];
+	unsigned char *used = nt <= 64 ? small : mc_xmalloc((size_t)nt);
+	memset(used, 0, (size_t)nt);
+	struct ac_frame f = {op, P, T, np, nt, 0, used, root, k, arg};
+	bool ok = ac_next(m, &f);
+	if (used != small)
+		free(used);
+	return ok;
 }
 
 static bool match(struct match *m, struct expr *p, struct expr *t, kont k, void *arg)
@@ -307,11 +343,9 @@ static bool match(struct match *m, struct expr *p, struct expr *t, kont k, void 
 	}
 	case OP_ADD:
 	case OP_HAD: {
-		if (t->nkids > 64 || t->nkids < p->nkids)
+		if (t->nkids < p->nkids)
 			return false;
-		struct ac_frame f = {p->op, p->kids, t->kids, p->nkids, t->nkids,
-				     0,	    0,	     false,   k,	arg};
-		return ac_next(m, &f);
+		return ac_match(m, p->op, p->kids, p->nkids, t->kids, t->nkids, false, k, arg);
 	}
 	default: {
 		if (p->nkids != t->nkids)
@@ -330,18 +364,22 @@ static struct expr *inst(struct match *m, struct expr *p)
 		return lookup(m, p->name);
 	if (!(p->flags & EF_HAS_PVAR))
 		return p;
-	struct expr *k[64];
-	if (p->nkids > 64)
-		return NULL;
+	/* a pattern's operands: as many as the rule file wrote */
+	struct expr *small[8];
+	struct expr **k = p->nkids <= 8 ? small : mc_xmalloc((size_t)p->nkids * sizeof *k);
+	struct expr *r = NULL;
+	struct mc *mc = m->rw->s->mc;
 	for (int i = 0; i < p->nkids; i++) {
 		k[i] = inst(m, p->kids[i]);
 		if (!k[i])
-			return NULL;
+			goto out;
 	}
-	struct mc *mc = m->rw->s->mc;
-	struct expr *r = expr_make(mc, p->op, p->nkids, k, false);
+	r = expr_make(mc, p->op, p->nkids, k, false);
 	if (!r)
 		mc_clear_error(mc);
+out:
+	if (k != small)
+		free(k);
 	return r;
 }
 
@@ -385,7 +423,12 @@ static bool cond_holds(struct match *m, const struct rule_cond *c)
 	case COND_NOTNUM:
 		return a->op != OP_NUM;
 	case COND_INT:
-		return a->op == OP_NUM && a->num == (long)a->num;
+		/* compared in double: a cast of 1e30 to long is undefined */
+		return a->op == OP_NUM && a->num == trunc(a->num) && fabs(a->num) < 1e15;
+	case COND_POS:
+		return a->op == OP_NUM && a->num > 0;
+	case COND_NEG:
+		return a->op == OP_NUM && a->num < 0;
 	case COND_DIFFVAR:
 		return a == m->rw->var;
 	case COND_KNOWN:
@@ -402,7 +445,9 @@ static struct expr *wrap_root(struct match *m, struct expr *r)
 	enum expr_op op = m->rule->lhs->op;
 	if (m->npre + m->npost == 0 && m->nrest == 0)
 		return r;
-	struct expr *v[130];
+	struct expr *small[16];
+	int total = 1 + (op == OP_MUL ? m->npre + m->npost : m->nrest);
+	struct expr **v = total <= 16 ? small : mc_xmalloc((size_t)total * sizeof *v);
 	int n = 0;
 	if (op == OP_MUL) {
 		for (int i = 0; i < m->npre; i++)
@@ -416,6 +461,8 @@ static struct expr *wrap_root(struct match *m, struct expr *r)
 			v[n++] = m->rest[i];
 	}
 	struct expr *e = expr_make(mc, op, n, v, false);
+	if (v != small)
+		free(v);
 	if (!e)
 		mc_clear_error(mc);
 	return e;
@@ -515,11 +562,9 @@ struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct exp
 		return NULL;
 	}
 	if ((p->op == OP_ADD || p->op == OP_HAD) && e->op == p->op && e->nkids > p->nkids) {
-		if (e->nkids > 64)
-			return NULL;
-		struct ac_frame f = {p->op, p->kids, e->kids, p->nkids, e->nkids,
-				     0,	    0,	     true,    finish,	NULL};
-		return ac_next(&m, &f) ? m.result : NULL;
+		return ac_match(&m, p->op, p->kids, p->nkids, e->kids, e->nkids, true, finish, NULL)
+			   ? m.result
+			   : NULL;
 	}
 	return match(&m, p, e, finish, NULL) ? m.result : NULL;
 }
@@ -606,15 +651,13 @@ void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules, 
 	rw->section = section;
 	rw->var = var;
 	rw->steps = steps;
-	rw->limit = 20000;
+	rw->limit = s->mc->limits.steps > 0 ? s->mc->limits.steps : LONG_MAX;
 	rw->ix = rule_index(rules, section);
 	/* with steps shown every run starts afresh, so that each step is seen */
 	if (steps)
-		rw->memo = calloc(1, sizeof *rw->memo);
+		rw->memo = mc_xcalloc(1, sizeof *rw->memo);
 	else
 		rw->memo = session_memo(s, rw->ix, var);
-	if (!rw->memo)
-		abort();
 }
 
 void rewriter_done(struct rewriter *rw)
@@ -692,10 +735,8 @@ static void memo_put(struct rewriter *rw, struct expr *e, struct expr *v)
 		size_t oc = m->cap;
 		struct expr **ok = m->k, **ov = m->v;
 		m->cap = oc ? 2 * oc : 256;
-		m->k = calloc(m->cap, sizeof *m->k);
-		m->v = calloc(m->cap, sizeof *m->v);
-		if (!m->k || !m->v)
-			abort();
+		m->k = mc_xcalloc(m->cap, sizeof *m->k);
+		m->v = mc_xcalloc(m->cap, sizeof *m->v);
 		m->n = 0;
 		for (size_t i = 0; i < oc; i++)
 			if (ok[i])
@@ -748,11 +789,9 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 			res = expr_ident(rw->s->mc, e->rows);
 		if (res && res != e) {
 			*which = r;
-			if (!rw->fired && rw->count > rw->limit / 2) {
-				rw->fired = calloc((size_t)rw->rules->n + 1, sizeof *rw->fired);
-				if (!rw->fired)
-					abort();
-			}
+			if (!rw->fired && (rw->count > rw->limit / 2 ||
+					   rw->depth > LIMIT_REWRITE_DEPTH / 2))
+				rw->fired = mc_xcalloc((size_t)rw->rules->n + 1, sizeof *rw->fired);
 			if (rw->fired)
 				rw->fired[i]++;
 			rw->rules->v[i].hits++;
@@ -783,7 +822,29 @@ static struct expr *rebuild(struct rewriter *rw, struct expr *e, struct expr **k
 	return r;
 }
 
+/* Whether the run must stop now: a limit of the statement, or nesting too deep. */
+static bool must_stop(struct rewriter *rw)
+{
+	if (rw->stop != REWRITE_FIXPOINT)
+		return true;
+	if (limit_poll(rw->s->mc))
+		rw->stop = REWRITE_HALTED;
+	else if (rw->depth > LIMIT_REWRITE_DEPTH)
+		rw->stop = REWRITE_DEPTH;
+	return rw->stop != REWRITE_FIXPOINT;
+}
+
+static struct expr *norm_nested(struct rewriter *rw, struct expr *e);
+
 static struct expr *norm(struct rewriter *rw, struct expr *e)
+{
+	rw->depth++;
+	struct expr *r = must_stop(rw) ? e : norm_nested(rw, e);
+	rw->depth--;
+	return r;
+}
+
+static struct expr *norm_nested(struct rewriter *rw, struct expr *e)
 {
 	struct expr *done = memo_get(rw, e);
 	if (done)
@@ -809,10 +870,10 @@ static struct expr *norm(struct rewriter *rw, struct expr *e)
 			if (!fresh)
 				break;
 		}
-		if (rw->count >= rw->limit) {
+		if (rw->count >= rw->limit)
 			rw->stop = REWRITE_LIMIT;
-			break;
-		}
+		if (must_stop(rw))
+			return cur; /* not a normal form: not memoized */
 		const struct rule *which;
 		struct expr *next = root_step(rw, cur, &which);
 		if (!next)
@@ -821,19 +882,30 @@ static struct expr *norm(struct rewriter *rw, struct expr *e)
 		cur = next;
 	}
 	memo_put(rw, e, cur);
-	if (rw->stop != REWRITE_LIMIT)
-		memo_put(rw, cur, cur);
+	memo_put(rw, cur, cur);
 	return cur;
 }
 
 /* One step at the innermost, leftmost place where a rule applies: the whole
  * expression after it, or NULL at a fixed point. Used when steps are shown. */
+static struct expr *one_step_nested(struct rewriter *rw, struct expr *e, const struct rule **which);
+
 static struct expr *one_step(struct rewriter *rw, struct expr *e, const struct rule **which)
+{
+	rw->depth++;
+	struct expr *r = must_stop(rw) ? NULL : one_step_nested(rw, e, which);
+	rw->depth--;
+	return r;
+}
+
+static struct expr *one_step_nested(struct rewriter *rw, struct expr *e, const struct rule **which)
 {
 	if (memo_get(rw, e) == e)
 		return NULL;
 	for (int i = 0; i < e->nkids; i++) {
 		struct expr *k = one_step(rw, e->kids[i], which);
+		if (!k && rw->stop != REWRITE_FIXPOINT)
+			return NULL;
 		if (k) {
 			struct expr **kids = mc_xmalloc((size_t)e->nkids * sizeof *kids);
 			memcpy(kids, e->kids, (size_t)e->nkids * sizeof *kids);
@@ -855,10 +927,8 @@ struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e)
 	if (rw->steps) {
 		r = e;
 		for (;;) {
-			if (rw->count >= rw->limit) {
+			if (rw->count >= rw->limit)
 				rw->stop = REWRITE_LIMIT;
-				break;
-			}
 			const struct rule *which = NULL;
 			struct expr *n = one_step(rw, r, &which);
 			if (!n)
@@ -871,11 +941,21 @@ struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e)
 	} else {
 		r = norm(rw, e);
 	}
-	if (rw->stop == REWRITE_LIMIT) {
+	if (rw->stop == REWRITE_HALTED)
+		return NULL; /* the limit's message is in rw->s->mc */
+	if (rw->stop != REWRITE_FIXPOINT) {
 		/* name the rules that fired most: they are the loop */
 		struct sbuf b = {0};
-		sbuf_printf(&b, "the rules did not reach a fixed point in %ld steps; most applied:",
-			    rw->limit);
+		if (rw->stop == REWRITE_LIMIT)
+			sbuf_printf(&b,
+				    "the rules did not reach a fixed point in %ld steps "
+				    "(the step limit: --max-steps N raises it); most applied:",
+				    rw->limit);
+		else
+			sbuf_printf(&b,
+				    "the rules nest their results deeper than %d levels "
+				    "(the rewriting depth limit); most applied:",
+				    LIMIT_REWRITE_DEPTH);
 		for (int shown = 0; shown < 3 && rw->fired; shown++) {
 			int best = -1;
 			for (int i = 0; i < rw->rules->n; i++)

@@ -25,6 +25,8 @@ enum cond_kind {
 	COND_DIFFVAR,
 	COND_NONSCALAR,
 	COND_KNOWN,
+	COND_POS, /* a number > 0 */
+	COND_NEG, /* a number < 0 */
 	COND_COUNT
 };
 extern const char *const rule_cond_names[COND_COUNT];
@@ -91,7 +93,12 @@ struct rw_memo {
 };
 
 /* Why a run stopped. */
-enum rewrite_stop { REWRITE_FIXPOINT, REWRITE_LIMIT };
+enum rewrite_stop {
+	REWRITE_FIXPOINT, /* nothing applies any more */
+	REWRITE_LIMIT,	  /* the step limit (--max-steps) */
+	REWRITE_DEPTH,	  /* results nested deeper than LIMIT_REWRITE_DEPTH */
+	REWRITE_HALTED,	  /* a limit of the statement (time, memory, size: limit.h) */
+};
 
 struct rewriter {
 	struct session *s;
@@ -101,6 +108,7 @@ struct rewriter {
 	struct steps *steps; /* where applications are recorded, or NULL */
 	long limit;	     /* most applications in one run */
 	long count;
+	int depth; /* nesting of norm / one_step now */
 	enum rewrite_stop stop;
 	struct rw_memo *memo; /* normal forms found so far: the session's, for this section list */
 	int *fired;	      /* per rule, counted once the run is long: for the loop report */

@@ -24,6 +24,8 @@ const char *const rule_cond_names[COND_COUNT] = {
     [COND_DIFFVAR] = "diffvar",
     [COND_NONSCALAR] = "nonscalar",
     [COND_KNOWN] = "known",
+    [COND_POS] = "pos",
+    [COND_NEG] = "neg",
 };
 
 static const char *const known_sections[] = {

@@ -567,6 +567,13 @@ void session_report(struct session *s, struct loc fallback)
 	struct mc *mc = s->mc;
 	if (!mc_failed(mc))
 		return;
+	if (mc->halt_msg) {
+		/* a limit stopped the statement: that is the error, whatever followed from it */
+		mc_clear_error(mc);
+		mc_fail(mc, MC_ERR_LIMIT, "%s", mc->halt_msg);
+		free(mc->halt_msg);
+		mc->halt_msg = NULL;
+	}
 	loc_report(s->err, s->where, s->src, s->srclen, mc->err.has_loc ? mc->err.loc : fallback,
 		   mc->err.msg);
 	if (s->status < 2)
@@ -727,7 +734,8 @@ static bool run_text(struct session *s, const char *where, const char *src, size
 	}
 	for (int i = 0; i < p.nitems && ok; i++) {
 		rewrite_memo_clear(s);
-		bool done = run_stmt(s, p.items[i]);
+		limit_start(s->mc);
+		bool done = run_stmt(s, p.items[i]) && !s->mc->halt_msg;
 		rewrite_memo_clear(s);
 		if (!done) {
 			if (!mc_failed(s->mc))

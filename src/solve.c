@@ -74,6 +74,15 @@ static bool split(struct session *s, struct expr *t, struct expr *x, struct lin_
 	return true;
 }
 
+/* A coefficient as a whole number for the common factor, or 1 (no factor) when it
+ * is not one or too large for a long: casting 1e30 to long is undefined. */
+static long whole(double c)
+{
+	if (c != floor(c) || fabs(c) >= 1e15)
+		return 1;
+	return (long)c;
+}
+
 static long gcdl(long a, long b)
 {
 	while (b) {
@@ -133,11 +142,11 @@ struct expr *solve_linear(struct session *s, struct expr *lhs, struct expr *rhs,
 	long g = 0;
 	if (ints) {
 		for (int i = 0; i < nlin; i++)
-			g = gcdl(g, (long)lin[i].coef);
+			g = gcdl(g, whole(lin[i].coef));
 		for (int i = 0; i < ncst; i++) {
 			struct expr *t = cst[i];
 			g = gcdl(g, t->op == OP_MUL && t->kids[0]->op == OP_NUM
-					? (long)t->kids[0]->num
+					? whole(t->kids[0]->num)
 					: 1);
 		}
 	}

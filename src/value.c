@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "limit.h"
 #include "print.h"
 
 struct value *value_uninit(long rows, long cols)
@@ -16,6 +17,7 @@ struct value *value_uninit(long rows, long cols)
 	v->rows = rows;
 	v->cols = cols;
 	v->data = mc_xmalloc((size_t)(rows * cols) * sizeof(double));
+	limit_value_bytes(rows * cols * (long)sizeof(double));
 	return v;
 }
 
@@ -37,6 +39,7 @@ void value_free(struct value *v)
 {
 	if (!v)
 		return;
+	limit_value_bytes(-v->rows * v->cols * (long)sizeof(double));
 	free(v->data);
 	free(v);
 }
