@@ -209,10 +209,11 @@ static bool needs_positive(const struct expr *e)
 	return false;
 }
 
-/* Whether the values must be small: tan has poles. */
+/* Whether the values must be small: tan has poles, and log(1 - σ(A)) loses its
+ * digits to cancellation where σ(A) is near 1 (finite differences then see noise). */
 static bool needs_small(const struct expr *e)
 {
-	if (e->op == OP_TAN)
+	if (e->op == OP_TAN || (e->op == OP_LOG && expr_has_op(e->kids[0], OP_SIGMOID)))
 		return true;
 	for (int i = 0; i < e->nkids; i++)
 		if (needs_small(e->kids[i]))
