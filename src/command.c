@@ -108,16 +108,33 @@ bool command_load_rules(struct session *s)
 		return mc_fail(s->mc, MC_ERR_RULE, "the rule files could not be loaded");
 	struct rules *rs = mc_xmalloc(sizeof *rs);
 	memset(rs, 0, sizeof *rs);
-	const char *dirs = s->rules_dir && *s->rules_dir ? s->rules_dir : default_rules_dir();
-	char *copy = mc_xstrdup(dirs), *save = NULL;
+	const char *dirs = s->rules_dir ? s->rules_dir : default_rules_dir();
+	char *copy = mc_xstrdup(dirs);
 	bool ok = true;
-	for (char *d = strtok_r(copy, ":", &save); d && ok; d = strtok_r(NULL, ":", &save)) {
+	/* every name in the list is a directory: an empty one (--rules '', --rules :,
+	 * a::b) is a mistake, not "no rules" */
+	for (char *d = copy, *next; d && ok; d = next) {
+		next = strchr(d, ':');
+		if (next)
+			*next++ = '\0';
+		if (!*d) {
+			fprintf(s->err,
+				"matcalc: error: the rules list '%s' has an empty directory name "
+				"(directories are separated by ':')\n",
+				dirs);
+			ok = false;
+			break;
+		}
 		char *report = NULL;
 		ok = rules_load_dir(s, rs, d, &report);
 		if (!ok) {
 			fputs(report, s->err);
 			free(report);
 		}
+	}
+	if (ok && rs->n == 0) {
+		fprintf(s->err, "matcalc: error: the rule files in '%s' hold no rules\n", dirs);
+		ok = false;
 	}
 	free(copy);
 	if (!ok) {

@@ -380,7 +380,8 @@ static int arg_cmp(const void *pa, const void *pb)
  * a trailing underscore until it is free (lambda -> lambda_). */
 static void name_args(struct em *em)
 {
-	qsort(em->args, (size_t)em->nargs, sizeof *em->args, arg_cmp);
+	if (em->nargs > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(em->args, (size_t)em->nargs, sizeof *em->args, arg_cmp);
 	for (int i = 0; i < em->nargs; i++) {
 		struct earg *a = &em->args[i];
 		struct sbuf b = {0};

@@ -302,8 +302,9 @@ static struct fact *factor(struct ev *ev, const struct expr *key, const struct v
 			f->chol = true;
 			ev->st->cholesky++;
 			ev->st->flops += (double)n * n * n / 3;
-			LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)n, f->a, (lapack_int)n,
-				       anorm, &rcond);
+			if (LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)n, f->a,
+					   (lapack_int)n, anorm, &rcond) != 0)
+				rcond = 0; /* no estimate: refused as singular */
 		} else {
 			/* declared spd but the value is not: factor it as a general matrix */
 			memcpy(f->a, a->data, (size_t)(n * n) * sizeof(double));
@@ -314,9 +315,9 @@ static struct fact *factor(struct ev *ev, const struct expr *key, const struct v
 		info = LAPACKE_dgetrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, f->a,
 				      (lapack_int)n, f->ipiv);
 		ev->st->flops += 2.0 * n * n * n / 3;
-		if (info == 0)
-			LAPACKE_dgecon(LAPACK_COL_MAJOR, '1', (lapack_int)n, f->a, (lapack_int)n,
-				       anorm, &rcond);
+		if (info == 0 && LAPACKE_dgecon(LAPACK_COL_MAJOR, '1', (lapack_int)n, f->a,
+						(lapack_int)n, anorm, &rcond) != 0)
+			rcond = 0;
 	}
 	if (!(rcond >= DBL_EPSILON)) {
 		char *w = shown(ev, what);
@@ -334,12 +335,16 @@ static struct fact *factor(struct ev *ev, const struct expr *key, const struct v
 /* b := op(A)^-1 b in place, b n x k. */
 static void fact_solve(struct ev *ev, struct fact *f, bool trans, struct value *b)
 {
-	lapack_int n = (lapack_int)f->n, k = (lapack_int)b->cols;
+	lapack_int n = (lapack_int)f->n, k = (lapack_int)b->cols, info;
 	if (f->chol)
-		LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, k, f->a, n, b->data, n);
+		info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, k, f->a, n, b->data, n);
 	else
-		LAPACKE_dgetrs(LAPACK_COL_MAJOR, trans ? 'T' : 'N', n, k, f->a, n, f->ipiv, b->data,
-			       n);
+		info = LAPACKE_dgetrs(LAPACK_COL_MAJOR, trans ? 'T' : 'N', n, k, f->a, n, f->ipiv,
+				      b->data, n);
+	/* the error is sticky: eval_expr_opts returns no value */
+	if (info != 0)
+		fail(ev, "LAPACK could not solve a %ld×%ld system (info %d)", (long)n, (long)n,
+		     (int)info);
 	ev->st->solves++;
 	ev->st->flops += 2.0 * (double)n * n * k;
 }
@@ -353,13 +358,15 @@ static struct value *fact_inverse(struct ev *ev, struct fact *f, bool trans)
 	ev->st->inverses++;
 	ev->st->flops += 4.0 * n * n * n / 3;
 	if (f->chol) {
-		LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)n, v->data, (lapack_int)n);
+		if (LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)n, v->data, (lapack_int)n) != 0)
+			fail(ev, "LAPACK could not invert a %ld×%ld matrix", n, n);
 		for (long j = 0; j < n; j++)
 			for (long i = j + 1; i < n; i++)
 				v->data[j * n + i] = v->data[i * n + j];
 		return v;
 	}
-	LAPACKE_dgetri(LAPACK_COL_MAJOR, (lapack_int)n, v->data, (lapack_int)n, f->ipiv);
+	if (LAPACKE_dgetri(LAPACK_COL_MAJOR, (lapack_int)n, v->data, (lapack_int)n, f->ipiv) != 0)
+		fail(ev, "LAPACK could not invert a %ld×%ld matrix", n, n);
 	if (trans) {
 		struct value *t = transposed(v);
 		value_free(v);
@@ -538,6 +545,8 @@ static bool chain_exec(struct ev *ev, struct factor *f, const int *split, int n,
 		*out = leaf_opnd(f, i);
 		return true;
 	}
+	if (limit_poll_now(ev->mc))
+		return false; /* each product of a long chain can take long */
 	int k = split[i * n + j];
 	struct opnd a, b;
 	if (!chain_exec(ev, f, split, n, i, k, 1, NULL, false, &a))
@@ -973,7 +982,10 @@ static void log_det(struct ev *ev, const struct value *a, bool spd, double *loga
 	if (spd)
 		memcpy(lu, a->data, (size_t)(n * n) * sizeof(double));
 	lapack_int *ipiv = mc_xmalloc((size_t)n * sizeof *ipiv);
-	LAPACKE_dgetrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, lu, (lapack_int)n, ipiv);
+	/* info > 0 is a zero pivot (det 0, found below); < 0 a failure */
+	if (LAPACKE_dgetrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, lu, (lapack_int)n,
+			   ipiv) < 0)
+		fail(ev, "LAPACK could not factor a %ld×%ld matrix", n, n);
 	ev->st->flops += 2.0 * n * n * n / 3;
 	for (long i = 0; i < n; i++) {
 		double u = lu[i * n + i];
@@ -1039,7 +1051,7 @@ static bool ev_pow(struct ev *ev, const struct expr *e, struct ref *a, struct re
 	}
 	/* repeated squaring */
 	struct value *res = identity(n), *tmp = value_uninit(n, n);
-	for (; k > 0; k >>= 1) {
+	for (; k > 0 && !limit_poll_now(ev->mc); k >>= 1) {
 		if (k & 1) {
 			cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n,
 				    (int)n, 1, res->data, (int)n, base->data, (int)n, 0, tmp->data,
@@ -1063,6 +1075,10 @@ static bool ev_pow(struct ev *ev, const struct expr *e, struct ref *a, struct re
 	}
 	value_free(base);
 	value_free(tmp);
+	if (k > 0) { /* stopped by a limit */
+		value_free(res);
+		return false;
+	}
 	*out = owned(res);
 	return true;
 }
@@ -1348,6 +1364,8 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 
 static bool ev_node(struct ev *ev, const struct expr *e, long hr, long hc, struct ref *out)
 {
+	if (limit_poll_now(ev->mc) || !limit_check_memory(ev->mc))
+		return false; /* the statement's time or memory is up */
 	long r = ev_dim(ev, e->rows), c = ev_dim(ev, e->cols);
 	bool hinted = r < 0 || c < 0;
 	if (r < 0)
@@ -1394,8 +1412,14 @@ struct value *eval_expr_opts(struct session *s, const struct expr *e, const stru
 	long hr = ev.o->hint_rows > 0 ? ev.o->hint_rows : -1;
 	long hc = ev.o->hint_cols > 0 ? ev.o->hint_cols : -1;
 	struct value *res = NULL;
-	if (ev_node(&ev, e, hr, hc, &r))
+	bool failed_before = mc_failed(s->mc);
+	if (ev_node(&ev, e, hr, hc, &r)) {
 		res = r.own ? r.v : value_copy(r.v);
+		if (!failed_before && mc_failed(s->mc)) { /* a LAPACK failure or a limit */
+			value_free(res);
+			res = NULL;
+		}
+	}
 	for (size_t i = 0; i < ev.memo.cap; i++)
 		if (ev.memo.e[i].key)
 			value_free(ev.memo.e[i].p);

@@ -2,8 +2,11 @@
  * and size accounting, and the sticky "limit hit" state that stops the statement. */
 #include "limit.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "mc.h"
@@ -15,6 +18,57 @@ void limit_default(struct mc_limits *l)
 	l->terms = LIMIT_DEFAULT_TERMS;
 	l->input = LIMIT_DEFAULT_INPUT;
 	l->steps = LIMIT_DEFAULT_STEPS;
+}
+
+const struct limit_option limit_options[LIMIT_NOPTS] = {
+    [LIMIT_TIMEOUT] = {"--timeout", "a number of seconds (0: no limit)"},
+    [LIMIT_MEMORY] = {"--max-memory", "a whole number of megabytes (0: no limit)"},
+    [LIMIT_TERMS] = {"--max-terms", "a whole number (0: no limit)"},
+    [LIMIT_INPUT] = {"--max-input", "a whole number of megabytes, at least 1"},
+    [LIMIT_STEPS] = {"--max-steps", "a whole number (0: no limit)"},
+};
+
+int limit_option(const char *arg)
+{
+	for (int i = 0; i < LIMIT_NOPTS; i++) {
+		size_t n = strlen(limit_options[i].name);
+		if (strncmp(arg, limit_options[i].name, n) == 0 && (arg[n] == '\0' || arg[n] == '='))
+			return i;
+	}
+	return -1;
+}
+
+bool limit_set(struct mc_limits *l, int opt, const char *value)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (errno || end == value || *end || !(v >= 0) || v > 1e9)
+		return false;
+	if (opt != LIMIT_TIMEOUT && v != floor(v))
+		return false;
+	switch (opt) {
+	case LIMIT_TIMEOUT:
+		l->timeout = v;
+		return true;
+	case LIMIT_MEMORY:
+		if (v > 1 << 30) /* 1 PB: a size_t of bytes on 64 bits */
+			return false;
+		l->memory = (size_t)v << 20;
+		return true;
+	case LIMIT_TERMS:
+		l->terms = (long)v;
+		return true;
+	case LIMIT_INPUT:
+		if (v < 1 || v > 1 << 20)
+			return false;
+		l->input = (size_t)v << 20;
+		return true;
+	case LIMIT_STEPS:
+		l->steps = (long)v;
+		return true;
+	}
+	return false;
 }
 
 static double now(void)
@@ -62,10 +116,15 @@ static bool memory_ok(struct mc *mc)
 
 bool limit_poll(struct mc *mc)
 {
+	/* the clock every 64 polls: a poll is a node built or a rule applied */
+	return mc->halt_msg || ((++mc->polls & 63) == 0 && limit_poll_now(mc));
+}
+
+bool limit_poll_now(struct mc *mc)
+{
 	if (mc->halt_msg)
 		return true;
-	/* the clock every 64 polls: a poll is a node built or a rule applied */
-	if (mc->deadline > 0 && (++mc->polls & 63) == 0 && now() > mc->deadline) {
+	if (mc->deadline > 0 && now() > mc->deadline) {
 		limit_hit(mc,
 			   "this statement ran longer than the time limit of %g s: "
 			   "--timeout SECONDS raises it (0: no limit)",

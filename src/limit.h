@@ -20,13 +20,30 @@ struct mc_limits {
 #define LIMIT_DEFAULT_TIMEOUT 60.0
 #define LIMIT_DEFAULT_MEMORY ((size_t)2048 << 20)
 #define LIMIT_DEFAULT_TERMS 20000L
-#define LIMIT_DEFAULT_INPUT ((size_t)64 << 20)
+#define LIMIT_DEFAULT_INPUT ((size_t)16 << 20)
 #define LIMIT_DEFAULT_STEPS 20000L
 /* Deepest nesting of the rewriter's recursion: deeper, the engine stops with an
  * error instead of running out of stack (about 150 bytes a level, 8 MB stacks). */
 #define LIMIT_REWRITE_DEPTH 6000
 
 void limit_default(struct mc_limits *l);
+
+/* The options that set the bounds, for the command line and the library's
+ * option setter: --timeout S, --max-memory MB, --max-terms N, --max-input MB,
+ * --max-steps N (0 for none, except --max-input, which must be at least 1). */
+enum limit_opt { LIMIT_TIMEOUT, LIMIT_MEMORY, LIMIT_TERMS, LIMIT_INPUT, LIMIT_STEPS, LIMIT_NOPTS };
+struct limit_option {
+	const char *name;  /* "--timeout" */
+	const char *takes; /* what its value is, for the error message */
+};
+extern const struct limit_option limit_options[LIMIT_NOPTS];
+
+/* The option an argument names ("--timeout" or "--timeout=5"), or -1. */
+int limit_option(const char *arg);
+
+/* Sets one bound from its text; false (nothing changed) when the text is not a
+ * valid value. */
+bool limit_set(struct mc_limits *l, int opt, const char *value);
 
 /* Starts a statement: its clock, and a clean slate (no limit hit). */
 void limit_start(struct mc *mc);
@@ -35,6 +52,8 @@ void limit_start(struct mc *mc);
  * and every constructor that can fail does). Checks the clock every so often:
  * cheap enough to call in every loop that might run long. */
 bool limit_poll(struct mc *mc);
+/* The same, reading the clock now: for steps that take long each (a matrix product). */
+bool limit_poll_now(struct mc *mc);
 
 /* Memory that counts toward --max-memory: node bytes are added by the arena;
  * numeric values tell limit_value_bytes as they are made and freed (a count

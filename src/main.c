@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "command.h"
+#include "limit.h"
 #include "repl.h"
 #include "session.h"
 #include "value.h"
@@ -39,6 +40,12 @@ static void usage(FILE *out)
 	      "  --rules DIR      read the rule files from DIR (default: installed rules;\n"
 	      "                   environment MATCALC_RULES)\n"
 	      "  --list-rules     print the loaded rules with their citations\n"
+	      "limits of one statement (each an error naming its option when hit):\n"
+	      "  --timeout S      seconds one statement may run (default 60; 0: none)\n"
+	      "  --max-memory MB  memory for expression nodes and values (default 2048)\n"
+	      "  --max-terms N    operands of one sum or product (default 20000)\n"
+	      "  --max-input MB   size of one statement or rule file (default 16)\n"
+	      "  --max-steps N    rule applications in one rewriting phase (default 20000)\n"
 	      "  --version        print the version\n"
 	      "  --help           print this help\n"
 	      "\n"
@@ -47,17 +54,6 @@ static void usage(FILE *out)
 	      "  matcalc -e 'grad(tr(Θ^T X X^T Θ), Θ)'\n"
 	      "  matcalc --latex -e 'grad(||y - X θ||^2, θ)'\n",
 	      out);
-}
-
-static char *read_all(FILE *f, size_t *len)
-{
-	struct sbuf b = {0};
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		sbuf_addn(&b, buf, n);
-	*len = b.len;
-	return sbuf_take(&b);
 }
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
@@ -83,11 +79,29 @@ int main(int argc, char **argv)
 	int nexprs = 0;
 	const char *file = NULL;
 	const char *rules_dir = getenv("MATCALC_RULES");
+	if (rules_dir && !*rules_dir)
+		rules_dir = NULL; /* set but empty: the default, as if unset */
 	int rc = 0;
 	bool list_rules = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = NULL;
+		int lim = limit_option(a);
+		if (lim >= 0) {
+			const char *eq = strchr(a, '=');
+			if (!eq && i + 1 >= argc) {
+				fprintf(stderr, "matcalc: error: %s needs a value\n", a);
+				rc = 2;
+				goto out;
+			}
+			if (!limit_set(&s->mc->limits, lim, eq ? eq + 1 : argv[++i])) {
+				fprintf(stderr, "matcalc: error: %s takes %s\n", limit_options[lim].name,
+					limit_options[lim].takes);
+				rc = 2;
+				goto out;
+			}
+			continue;
+		}
 		if (strcmp(a, "-e") == 0 || strcmp(a, "--precision") == 0 ||
 		    strcmp(a, "--seed") == 0 || strcmp(a, "--rules") == 0) {
 			if (i + 1 >= argc) {
@@ -185,12 +199,9 @@ int main(int argc, char **argv)
 				goto out;
 			}
 		}
-		size_t len;
-		char *text = read_all(f, &len);
+		session_run_stream(s, file ? file : "<stdin>", f);
 		if (f != stdin)
 			fclose(f);
-		session_run(s, file ? file : "<stdin>", text, len);
-		free(text);
 		rc = s->status;
 	} else {
 		rc = repl_run(s);

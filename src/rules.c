@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "print.h"
 #include "rewrite.h"
@@ -319,8 +320,17 @@ bool rules_load_text(struct session *s, struct rules *rs, const char *file, cons
 		char *buf = NULL;
 		size_t n = 0;
 		FILE *f = open_memstream(&buf, &n);
-		loc_report(f, file, text, len, p.errloc, p.err ? p.err : "broken rule file");
-		fclose(f);
+		if (f) {
+			loc_report(f, file, text, len, p.errloc, p.err ? p.err : "broken rule file");
+			fclose(f);
+		}
+		if (!f || !buf) {
+			free(buf);
+			struct sbuf b = {0};
+			sbuf_printf(&b, "matcalc: %s: error: %s\n", file,
+				    p.err ? p.err : "broken rule file");
+			buf = sbuf_take(&b);
+		}
 		*report = buf;
 	}
 	parse_free(&p);
@@ -330,6 +340,35 @@ bool rules_load_text(struct session *s, struct rules *rs, const char *file, cons
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads a rule file whole, at most --max-input bytes of it (a 1 GB file or
+ * /dev/zero stops at once): false with *report set when it cannot. */
+static bool read_bounded(struct session *s, FILE *f, const char *path, struct sbuf *text,
+			 char **report)
+{
+	size_t lim = s->mc->limits.input;
+	struct stat st;
+	bool too_big = lim && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+		       (unsigned long long)st.st_size > lim;
+	char buf[8192];
+	size_t k;
+	while (!too_big && (k = fread(buf, 1, sizeof buf, f)) > 0) {
+		sbuf_addn(text, buf, k);
+		too_big = lim && text->len > lim;
+	}
+	struct sbuf b = {0};
+	if (too_big)
+		sbuf_printf(&b,
+			    "matcalc: error: %s is larger than the input limit of %zu MB: "
+			    "--max-input MB raises it\n",
+			    path, lim >> 20);
+	else if (ferror(f))
+		sbuf_printf(&b, "matcalc: error: cannot read %s: %s\n", path, strerror(errno));
+	if (!b.s)
+		return true;
+	*report = sbuf_take(&b);
+	return false;
 }
 
 bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char **report)
@@ -376,12 +415,11 @@ bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char *
 			ok = false;
 		} else {
 			struct sbuf text = {0};
-			char buf[8192];
-			size_t k;
-			while ((k = fread(buf, 1, sizeof buf, f)) > 0)
-				sbuf_addn(&text, buf, k);
+			ok = read_bounded(s, f, path.s, &text, report);
 			fclose(f);
-			ok = rules_load_text(s, rs, path.s, text.s ? text.s : "", text.len, report);
+			if (ok)
+				ok = rules_load_text(s, rs, path.s, text.s ? text.s : "", text.len,
+						     report);
 			sbuf_free(&text);
 		}
 		sbuf_free(&path);

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -574,8 +575,8 @@ void session_report(struct session *s, struct loc fallback)
 		free(mc->halt_msg);
 		mc->halt_msg = NULL;
 	}
-	loc_report(s->err, s->where, s->src, s->srclen, mc->err.has_loc ? mc->err.loc : fallback,
-		   mc->err.msg);
+	loc_report_lines(s->err, s->where, s->lines_before, s->src, s->srclen,
+			 mc->err.has_loc ? mc->err.loc : fallback, mc->err.msg);
 	if (s->status < 2)
 		s->status = 2;
 	mc_clear_error(mc);
@@ -727,7 +728,7 @@ static bool run_text(struct session *s, const char *where, const char *src, size
 		if (at.first < (int)len && src[at.first] == ':' &&
 		    (at.first == 0 || src[at.first - 1] == '\n'))
 			msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
-		loc_report(s->err, where, src, len, at, msg);
+		loc_report_lines(s->err, where, s->lines_before, src, len, at, msg);
 		s->status = 2;
 		parse_free(&p);
 		return false;
@@ -751,7 +752,138 @@ static bool run_text(struct session *s, const char *where, const char *src, size
 
 bool session_run(struct session *s, const char *where, const char *src, size_t len)
 {
+	s->lines_before = 0;
 	return run_text(s, where, src, len, NULL);
+}
+
+/* ---- running a stream as it is read ---- */
+
+/* A piece of a stream is run once it holds this much, cut between lines. */
+#define STREAM_PIECE 65536
+
+/* Whether a line continues the statement before it even with no bracket open:
+ * a derivation's "= ..." line, a LaTeX alignment row or \end. */
+static bool continues(const char *line, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i < n && (line[i] == '=' || line[i] == '&' || line[i] == '\\');
+}
+
+static size_t count_lines(const char *t, size_t n)
+{
+	size_t k = 0;
+	for (const char *p = t; (p = memchr(p, '\n', n - (size_t)(p - t))) != NULL; p++)
+		k++;
+	return k;
+}
+
+/* Runs the pending text if it ends outside any bracket (or the stream ended).
+ * Returns false on an error (reported); *ran says whether it ran. */
+static bool run_piece(struct session *s, const char *where, struct sbuf *pending, bool at_end,
+		      bool *ran)
+{
+	*ran = false;
+	if (!pending->len)
+		return true;
+	bool incomplete = false;
+	/* an open bracket at the end: read on, unless the stream is over */
+	bool ok = run_text(s, where, pending->s, pending->len, at_end ? NULL : &incomplete);
+	if (incomplete)
+		return true;
+	*ran = true;
+	s->lines_before += (long)count_lines(pending->s, pending->len);
+	pending->len = 0;
+	return ok;
+}
+
+/* Buffered reading of whole lines, any bytes (NUL too), in bounded steps. */
+struct reader {
+	FILE *f;
+	size_t pos, len;
+	bool eof;
+	char buf[65536];
+};
+
+/* Appends the next line, with its newline, to out, but stops once out holds more
+ * than max bytes (0: no bound). False when the stream has nothing more. */
+static bool read_line(struct reader *r, struct sbuf *out, size_t max)
+{
+	bool any = false;
+	for (;;) {
+		if (r->pos == r->len) {
+			if (r->eof)
+				return any;
+			r->len = fread(r->buf, 1, sizeof r->buf, r->f);
+			r->pos = 0;
+			if (r->len < sizeof r->buf)
+				r->eof = true;
+			if (!r->len)
+				return any;
+		}
+		any = true;
+		const char *p = r->buf + r->pos;
+		const char *nl = memchr(p, '\n', r->len - r->pos);
+		size_t n = nl ? (size_t)(nl - p) + 1 : r->len - r->pos;
+		sbuf_addn(out, p, n);
+		r->pos += n;
+		if (nl || (max && out->len > max))
+			return true;
+	}
+}
+
+bool session_run_stream(struct session *s, const char *where, FILE *f)
+{
+	struct sbuf pending = {0}, line = {0};
+	struct reader *r = mc_xmalloc(sizeof *r);
+	r->f = f;
+	r->pos = r->len = 0;
+	r->eof = false;
+	size_t lim = s->mc->limits.input, next_try = STREAM_PIECE;
+	bool ok = true;
+	s->lines_before = 0;
+	for (;;) {
+		line.len = 0;
+		bool got = read_line(r, &line, lim ? lim - pending.len : 0);
+		if (ferror(f)) {
+			fprintf(s->err, "matcalc: error: cannot read %s: %s\n", where,
+				strerror(errno));
+			s->status = 2;
+			ok = false;
+			break;
+		}
+		if (!got)
+			break;
+		if (lim && pending.len + line.len > lim) {
+			fprintf(s->err,
+				"matcalc: %s:%ld: error: a statement longer than the input limit "
+				"of %zu MB: --max-input MB raises it\n",
+				where, s->lines_before + 1, lim >> 20);
+			s->status = 2;
+			ok = false;
+			break;
+		}
+		/* a piece big enough runs before the next line, unless that line continues it */
+		if (pending.len >= next_try && !continues(line.s, line.len)) {
+			bool ran;
+			if (!run_piece(s, where, &pending, false, &ran)) {
+				ok = false;
+				break;
+			}
+			/* a bracket still open: try again when twice as much is read */
+			next_try = ran ? STREAM_PIECE : 2 * pending.len;
+		}
+		sbuf_addn(&pending, line.s, line.len);
+	}
+	if (ok) {
+		bool ran;
+		ok = run_piece(s, where, &pending, true, &ran);
+	}
+	free(r);
+	sbuf_free(&pending);
+	sbuf_free(&line);
+	return ok;
 }
 
 bool session_run_repl(struct session *s, const char *src, size_t len, bool *incomplete)

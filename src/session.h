@@ -60,6 +60,7 @@ struct session {
 	const char *where;
 	const char *src;
 	size_t srclen;
+	long lines_before; /* lines of the file before src (a stream run piece by piece) */
 };
 
 /* Creates a session writing results to out and errors to err. */
@@ -70,6 +71,14 @@ void session_free(struct session *s);
  * line:col and a caret; returns false on the first error (the session stays
  * usable). where names the text ("-e", "<stdin>", a file name). */
 bool session_run(struct session *s, const char *where, const char *src, size_t len);
+
+/* Runs the statements of a stream (a file, stdin) as they are read, a piece of
+ * whole lines at a time, so that memory does not grow with the stream's length:
+ * statements before an error have run and printed. Stops at the first error
+ * (reported with the file's line numbers) like session_run; a statement longer
+ * than the input limit (--max-input) or a stream that cannot be read (a
+ * directory) is an error too. Does not close f. */
+bool session_run_stream(struct session *s, const char *where, FILE *f);
 
 /* Like session_run, but reports whether the text ended inside an unfinished
  * statement (an open bracket): then nothing was run and *incomplete is true. */

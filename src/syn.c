@@ -247,9 +247,15 @@ void loc_linecol(const char *src, size_t len, int off, int *line, int *col)
 void loc_report(FILE *out, const char *where, const char *src, size_t len, struct loc loc,
 		const char *msg)
 {
+	loc_report_lines(out, where, 0, src, len, loc, msg);
+}
+
+void loc_report_lines(FILE *out, const char *where, long lines_before, const char *src,
+		      size_t len, struct loc loc, const char *msg)
+{
 	int line, col;
 	loc_linecol(src, len, loc.first, &line, &col);
-	fprintf(out, "matcalc: %s:%d:%d: error: %s\n", where, line, col, msg);
+	fprintf(out, "matcalc: %s:%ld:%d: error: %s\n", where, lines_before + line, col, msg);
 	/* the source line, cut to a readable width around the column */
 	size_t off = loc.first < 0 ? 0 : (size_t)loc.first > len ? len : (size_t)loc.first;
 	size_t start = line_start(src, off), end = off;

@@ -102,5 +102,9 @@ void loc_linecol(const char *src, size_t len, int off, int *line, int *col);
 /* Writes "where:LINE:COL: error: MSG\n<line>\n<caret>\n" to out. */
 void loc_report(FILE *out, const char *where, const char *src, size_t len, struct loc loc,
 		const char *msg);
+/* The same, for a text that starts after lines_before lines of its file (a
+ * file run piece by piece as it is read). */
+void loc_report_lines(FILE *out, const char *where, long lines_before, const char *src,
+		      size_t len, struct loc loc, const char *msg);
 
 #endif

@@ -621,9 +621,12 @@ static void candidates(struct sound *c, const struct rule *r, const char *var, i
 		       struct cands *cs)
 {
 	cs->n = 0;
-	if (cond_on(r, var, "num") || cond_on(r, var, "int")) {
+	if (cond_on(r, var, "num") || cond_on(r, var, "int") || cond_on(r, var, "pos") ||
+	    cond_on(r, var, "neg")) {
+		/* negative ones too, for neg(k) (powers through the inverse) */
 		cs->v[cs->n++] = expr_num(c->mc, 2);
 		cs->v[cs->n++] = expr_num(c->mc, 3);
+		cs->v[cs->n++] = expr_num(c->mc, -2);
 		return;
 	}
 	if (cond_on(r, var, "hasdiff")) {
