@@ -40,6 +40,7 @@ static void usage(FILE *out)
 	      "  --rules DIR      read the rule files from DIR (default: installed rules;\n"
 	      "                   environment MATCALC_RULES)\n"
 	      "  --list-rules     print the loaded rules with their citations\n"
+	      "  --hide-answer    never print the correct answer of a failed check\n"
 	      "limits of one statement (each an error naming its option when hit):\n"
 	      "  --timeout S      seconds one statement may run (default 60; 0: none)\n"
 	      "  --max-memory MB  memory for expression nodes and values (default 2048)\n"
@@ -146,6 +147,8 @@ int main(int argc, char **argv)
 			s->emit_numpy = true;
 		} else if (strcmp(a, "--emit=c") == 0) {
 			s->emit_c = true;
+		} else if (strcmp(a, "--hide-answer") == 0) {
+			s->hide_answer = true;
 		} else if (strcmp(a, "--list-rules") == 0) {
 			list_rules = true;
 		} else if (strcmp(a, "--version") == 0) {
