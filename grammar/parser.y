@@ -25,6 +25,7 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, void *scanner);
 static void yyerror(YYLTYPE *loc, struct parse *p, void *scanner, const char *msg);
 static struct syn *op1(struct parse *p, int op, struct syn *a, YYLTYPE loc);
 static struct syn *op2(struct parse *p, int op, struct syn *a, struct syn *b, YYLTYPE loc);
+static struct syn *sum2(struct parse *p, int op, struct syn *a, struct syn *b, YYLTYPE loc);
 static struct syn *mat_new(struct parse *p, YYLTYPE loc);
 static void mat_push(struct parse *p, struct syn *m, double v);
 static bool mat_row_end(struct parse *p, struct syn *m, YYLTYPE at, bool more);
@@ -148,8 +149,8 @@ expr:
 /* sum -> term { (+|-) term } */
 sum:
   term
-| sum '+' term { $$ = op2(p, SOP_ADD, $1, $3, @$); CHECK($$); }
-| sum '-' term { $$ = op2(p, SOP_SUB, $1, $3, @$); CHECK($$); }
+| sum '+' term { $$ = sum2(p, SOP_ADD, $1, $3, @$); CHECK($$); }
+| sum '-' term { $$ = sum2(p, SOP_SUB, $1, $3, @$); CHECK($$); }
 ;
 
 /* term -> ∇_sub term | product */
@@ -423,5 +424,30 @@ static struct syn *op2(struct parse *p, int op, struct syn *a, struct syn *b, YY
 	syn_push(p, s, a);
 	syn_push(p, s, b);
 	s->depth = (a->depth > b->depth ? a->depth : b->depth) + 1;
+	return depth_check(p, s);
+}
+
+/* sum -> sum ('+' | '-') term: a long sum is a chain down the left side, which
+ * src/session.c resolves in a loop, so its length is not nesting (a sum of
+ * 2,000 terms is fine; its length is bounded by --max-terms). Rule files keep
+ * the plain count: their loader recurses. */
+static struct syn *sum2(struct parse *p, int op, struct syn *a, struct syn *b, YYLTYPE loc)
+{
+	if (p->rules_mode || a->kind != SYN_OP || (a->op != SOP_ADD && a->op != SOP_SUB))
+		return op2(p, op, a, b, loc);
+	struct syn *s = syn_new(p, SYN_OP, loc);
+	s->op = op;
+	syn_push(p, s, a);
+	syn_push(p, s, b);
+	s->depth = a->depth > b->depth + 1 ? a->depth : b->depth + 1;
+	s->terms = (a->terms ? a->terms : 2) + 1;
+	long lim = p->mc->limits.terms;
+	if (lim && s->terms > lim) {
+		syn_error(p, s->loc,
+			  "a sum of more than %ld terms (the expression size limit): "
+			  "--max-terms N raises it",
+			  lim);
+		return NULL;
+	}
 	return depth_check(p, s);
 }

@@ -428,9 +428,53 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 	return NULL;
 }
 
+static bool is_sum(const struct syn *n)
+{
+	return n->kind == SYN_OP && (n->op == SOP_ADD || n->op == SOP_SUB);
+}
+
+/* a + b - c + ...: the chain down the left side taken in a loop, however long
+ * (the parser does not count it as nesting); each + or - is applied as before,
+ * with its own location for errors. */
+static struct expr *resolve_sum(struct session *s, const struct syn *n)
+{
+	struct mc *mc = s->mc;
+	long len = 1;
+	const struct syn *first = n;
+	while (is_sum(first)) {
+		first = first->kids[0];
+		len++;
+	}
+	if (!limit_check_terms(mc, len))
+		return NULL;
+	const struct syn **chain = mc_xmalloc((size_t)len * sizeof *chain);
+	long k = len;
+	for (const struct syn *c = n; is_sum(c); c = c->kids[0])
+		chain[--k] = c;
+	struct expr *acc = resolve(s, first);
+	for (long i = 1; i < len && acc; i++) {
+		const struct syn *c = chain[i];
+		struct expr *b = resolve(s, c->kids[1]);
+		if (!b) {
+			acc = NULL;
+			break;
+		}
+		if (c->op == SOP_SUB)
+			b = expr_make2(mc, OP_MUL, expr_num(mc, -1), b, true);
+		struct expr *r = b ? expr_make2(mc, OP_ADD, acc, b, true) : NULL;
+		if (!r)
+			mc_set_loc(mc, c->loc);
+		acc = r;
+	}
+	free(chain);
+	return acc;
+}
+
 static struct expr *resolve_op(struct session *s, const struct syn *n)
 {
 	struct mc *mc = s->mc;
+	if (is_sum(n))
+		return resolve_sum(s, n);
 	struct expr *a = resolve(s, n->kids[0]);
 	if (!a)
 		return NULL;
@@ -855,7 +899,7 @@ bool session_run_stream(struct session *s, const char *where, FILE *f)
 	s->lines_before = 0;
 	for (;;) {
 		line.len = 0;
-		bool got = read_line(r, &line, lim ? lim - pending.len : 0);
+		bool got = read_line(r, &line, lim);
 		if (ferror(f)) {
 			fprintf(s->err, "matcalc: error: cannot read %s: %s\n", where,
 				strerror(errno));
@@ -865,6 +909,18 @@ bool session_run_stream(struct session *s, const char *where, FILE *f)
 		}
 		if (!got)
 			break;
+		/* a piece runs before the next line once it is big enough, or when the
+		 * line would take it past the input limit, unless the line continues it */
+		bool full = pending.len >= next_try || (lim && pending.len + line.len > lim);
+		if (full && !continues(line.s, line.len)) {
+			bool ran;
+			if (!run_piece(s, where, &pending, false, &ran)) {
+				ok = false;
+				break;
+			}
+			/* a bracket still open: try again when twice as much is read */
+			next_try = ran ? STREAM_PIECE : 2 * pending.len;
+		}
 		if (lim && pending.len + line.len > lim) {
 			fprintf(s->err,
 				"matcalc: %s:%ld: error: a statement longer than the input limit "
@@ -873,16 +929,6 @@ bool session_run_stream(struct session *s, const char *where, FILE *f)
 			s->status = 2;
 			ok = false;
 			break;
-		}
-		/* a piece big enough runs before the next line, unless that line continues it */
-		if (pending.len >= next_try && !continues(line.s, line.len)) {
-			bool ran;
-			if (!run_piece(s, where, &pending, false, &ran)) {
-				ok = false;
-				break;
-			}
-			/* a bracket still open: try again when twice as much is read */
-			next_try = ran ? STREAM_PIECE : 2 * pending.len;
 		}
 		sbuf_addn(&pending, line.s, line.len);
 	}

@@ -51,6 +51,7 @@ struct syn {
 	double *vals;
 	long vr, vc;
 	int depth;
+	long terms; /* a sum: its terms down the left chain (bounded by --max-terms) */
 };
 
 /* The result of parsing one text: its statements (or rules), or an error. */
