@@ -38,6 +38,7 @@ static bool *flag_ascii(struct session *s) { return &s->mc->ascii; }
 static bool *flag_steps(struct session *s) { return &s->steps; }
 static bool *flag_emit_numpy(struct session *s) { return &s->emit_numpy; }
 static bool *flag_emit_c(struct session *s) { return &s->emit_c; }
+static bool *flag_hide_answer(struct session *s) { return &s->hide_answer; }
 
 static bool set_precision(struct session *s, const char *value, struct sbuf *msg)
 {
@@ -98,6 +99,8 @@ static const struct option option_table[] = {
     {"--rules", "DIR",
      "read the rule files from DIR (default: installed rules;\nenvironment MATCALC_RULES)", NULL,
      set_rules, get_rules},
+    {"--hide-answer", NULL, "never print the correct answer of a failed check", flag_hide_answer,
+     NULL, NULL},
 };
 #define NOPTIONS (sizeof option_table / sizeof *option_table)
 

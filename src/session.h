@@ -11,6 +11,7 @@ struct rules;
 struct rw_memo;
 struct steps;
 struct value;
+struct verify_report;
 
 struct def {
 	const char *name; /* interned */
@@ -51,6 +52,8 @@ struct session {
 												   by differentials only, skipping [gradient] rules */
 	/* options */
 	bool latex, steps, emit_numpy, emit_c;
+	bool hide_answer;	     /* --hide-answer: no correct answer of a failed check */
+	struct verify_report *check; /* the last check's verdict (owned), or NULL */
 	unsigned long seed;
 	uint64_t rng[2];
 	FILE *out, *err;
