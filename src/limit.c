@@ -28,16 +28,6 @@ const struct limit_option limit_options[LIMIT_NOPTS] = {
     [LIMIT_STEPS] = {"--max-steps", "a whole number (0: no limit)"},
 };
 
-int limit_option(const char *arg)
-{
-	for (int i = 0; i < LIMIT_NOPTS; i++) {
-		size_t n = strlen(limit_options[i].name);
-		if (strncmp(arg, limit_options[i].name, n) == 0 && (arg[n] == '\0' || arg[n] == '='))
-			return i;
-	}
-	return -1;
-}
-
 bool limit_set(struct mc_limits *l, int opt, const char *value)
 {
 	char *end;
@@ -69,6 +59,27 @@ bool limit_set(struct mc_limits *l, int opt, const char *value)
 		return true;
 	}
 	return false;
+}
+
+void limit_get(const struct mc_limits *l, int opt, struct sbuf *out)
+{
+	switch (opt) {
+	case LIMIT_TIMEOUT:
+		sbuf_printf(out, "%g", l->timeout);
+		break;
+	case LIMIT_MEMORY:
+		sbuf_printf(out, "%zu", l->memory >> 20);
+		break;
+	case LIMIT_TERMS:
+		sbuf_printf(out, "%ld", l->terms);
+		break;
+	case LIMIT_INPUT:
+		sbuf_printf(out, "%zu", l->input >> 20);
+		break;
+	case LIMIT_STEPS:
+		sbuf_printf(out, "%ld", l->steps);
+		break;
+	}
 }
 
 static double now(void)

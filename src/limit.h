@@ -28,8 +28,7 @@ struct mc_limits {
 
 void limit_default(struct mc_limits *l);
 
-/* The options that set the bounds, for the command line and the library's
- * option setter: --timeout S, --max-memory MB, --max-terms N, --max-input MB,
+/* The options that set the bounds (rows of the option table, src/options.c): --timeout S, --max-memory MB, --max-terms N, --max-input MB,
  * --max-steps N (0 for none, except --max-input, which must be at least 1). */
 enum limit_opt { LIMIT_TIMEOUT, LIMIT_MEMORY, LIMIT_TERMS, LIMIT_INPUT, LIMIT_STEPS, LIMIT_NOPTS };
 struct limit_option {
@@ -38,12 +37,12 @@ struct limit_option {
 };
 extern const struct limit_option limit_options[LIMIT_NOPTS];
 
-/* The option an argument names ("--timeout" or "--timeout=5"), or -1. */
-int limit_option(const char *arg);
-
 /* Sets one bound from its text; false (nothing changed) when the text is not a
  * valid value. */
 bool limit_set(struct mc_limits *l, int opt, const char *value);
+/* Appends the bound's value, as limit_set takes it. */
+struct sbuf;
+void limit_get(const struct mc_limits *l, int opt, struct sbuf *out);
 
 /* Starts a statement: its clock, and a clean slate (no limit hit). */
 void limit_start(struct mc *mc);

@@ -8,21 +8,9 @@
 
 #include "matcalc.h"
 
-<<<<<<< HEAD
-#include "command.h"
-#include "limit.h"
-#include "repl.h"
-#include "session.h"
-#include "value.h"
-
-#ifndef MATCALC_VERSION
-#define MATCALC_VERSION "0.1.0"
-#endif
-=======
 /* In repl.c: the REPL, and how the program prints a statement's result. */
 int repl_run(struct matcalc *m);
 void cli_print_result(void *arg, const struct matcalc_result *r);
->>>>>>> main
 
 static void usage(FILE *out)
 {
@@ -38,32 +26,11 @@ static void usage(FILE *out)
 	      "statements from standard input otherwise.\n"
 	      "\n"
 	      "options:\n"
-<<<<<<< HEAD
-	      "  -e STATEMENT     run STATEMENT (repeatable, in order)\n"
-	      "  --latex          print results as LaTeX\n"
-	      "  --ascii          print Greek letters as ASCII names (Theta)\n"
-	      "  --steps          print the derivation, one line per rule with its citation\n"
-	      "  --emit=numpy     print a Python module computing value and gradient\n"
-	      "  --emit=c         print a C function computing value and gradient\n"
-	      "  --precision N    significant digits of printed numbers (default 6)\n"
-	      "  --seed N         seed of rand, randn and check's random instances\n"
-	      "  --rules DIR      read the rule files from DIR (default: installed rules;\n"
-	      "                   environment MATCALC_RULES)\n"
-	      "  --list-rules     print the loaded rules with their citations\n"
-	      "  --hide-answer    never print the correct answer of a failed check\n"
-	      "limits of one statement (each an error naming its option when hit):\n"
-	      "  --timeout S      seconds one statement may run (default 60; 0: none)\n"
-	      "  --max-memory MB  memory for expression nodes and values (default 2048)\n"
-	      "  --max-terms N    operands of one sum or product (default 20000)\n"
-	      "  --max-input MB   size of one statement or rule file (default 16)\n"
-	      "  --max-steps N    rule applications in one rewriting phase (default 20000)\n"
-=======
 	      "  -e STATEMENT     run STATEMENT (repeatable, in order)\n",
 	      out);
 	fputs(options, out);
 	matcalc_free(options);
 	fputs("  --list-rules     print the loaded rules with their citations\n"
->>>>>>> main
 	      "  --version        print the version\n"
 	      "  --help           print this help\n"
 	      "\n"
@@ -72,42 +39,6 @@ static void usage(FILE *out)
 	      "  matcalc -e 'grad(tr(Θ^T X X^T Θ), Θ)'\n"
 	      "  matcalc --latex -e 'grad(||y - X θ||^2, θ)'\n",
 	      out);
-}
-
-<<<<<<< HEAD
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-=======
-static char *read_all(FILE *f, size_t *len)
-{
-	char *text = NULL;
-	size_t cap = 0;
-	*len = 0;
-	for (;;) {
-		if (cap - *len < 65536) {
-			cap = cap ? 2 * cap : 65536;
-			char *grown = realloc(text, cap + 1);
-			if (!grown) {
-				fputs("matcalc: out of memory\n", stderr);
-				abort();
-			}
-			text = grown;
-		}
-		size_t n = fread(text + *len, 1, cap - *len, f);
-		if (n == 0)
-			break;
-		*len += n;
-	}
-	text[*len] = '\0';
-	return text;
->>>>>>> main
 }
 
 int main(int argc, char **argv)
@@ -120,39 +51,11 @@ int main(int argc, char **argv)
 	const char **exprs = malloc((size_t)argc * sizeof *exprs);
 	int nexprs = 0;
 	const char *file = NULL;
-<<<<<<< HEAD
-	const char *rules_dir = getenv("MATCALC_RULES");
-	if (rules_dir && !*rules_dir)
-		rules_dir = NULL; /* set but empty: the default, as if unset */
-=======
->>>>>>> main
 	int rc = 0;
 	bool list_rules = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-<<<<<<< HEAD
-		const char *val = NULL;
-		int lim = limit_option(a);
-		if (lim >= 0) {
-			const char *eq = strchr(a, '=');
-			if (!eq && i + 1 >= argc) {
-				fprintf(stderr, "matcalc: error: %s needs a value\n", a);
-				rc = 2;
-				goto out;
-			}
-			if (!limit_set(&s->mc->limits, lim, eq ? eq + 1 : argv[++i])) {
-				fprintf(stderr, "matcalc: error: %s takes %s\n", limit_options[lim].name,
-					limit_options[lim].takes);
-				rc = 2;
-				goto out;
-			}
-			continue;
-		}
-		if (strcmp(a, "-e") == 0 || strcmp(a, "--precision") == 0 ||
-		    strcmp(a, "--seed") == 0 || strcmp(a, "--rules") == 0) {
-=======
 		if (strcmp(a, "-e") == 0) {
->>>>>>> main
 			if (i + 1 >= argc) {
 				fprintf(stderr, "matcalc: error: %s needs a value\n", a);
 				rc = 2;
@@ -238,15 +141,10 @@ int main(int argc, char **argv)
 				goto out;
 			}
 		}
-		session_run_stream(s, file ? file : "<stdin>", f);
+		/* run as it is read: memory does not grow with the file's length */
+		rc = matcalc_run_stream(m, file ? file : "<stdin>", f, cli_print_result, NULL);
 		if (f != stdin)
 			fclose(f);
-<<<<<<< HEAD
-		rc = s->status;
-=======
-		rc = matcalc_run(m, file ? file : "<stdin>", text, len, cli_print_result, NULL);
-		free(text);
->>>>>>> main
 	} else {
 		rc = repl_run(m);
 	}

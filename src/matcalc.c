@@ -135,7 +135,7 @@ struct matcalc *matcalc_open(void)
 		return NULL;
 	m->s = session_new(NULL, NULL);
 	const char *env = getenv("MATCALC_RULES");
-	if (env)
+	if (env && *env) /* set but empty: the default, as if unset */
 		m->s->rules_dir = mc_strdup(m->s->mc, env);
 	clear_error(m);
 	return m;
@@ -270,6 +270,7 @@ int matcalc_start(struct matcalc *m, const char *where, const char *text, size_t
 		r->report = mc_xstrdup(m->errbuf);
 		r->errmsg = mc_xstrdup(m->s->error_msg ? m->s->error_msg : "syntax error");
 		loc_linecol(m->text, m->len, m->s->error_loc.first, &r->line, &r->column);
+		r->line += (int)m->s->lines_before; /* a piece of a stream */
 		r->m = m;
 	}
 	return MATCALC_OK;
@@ -335,6 +336,7 @@ const struct matcalc_result *matcalc_next(struct matcalc *m)
 		r->report = mc_xstrdup(m->errbuf);
 		r->errmsg = mc_xstrdup(s->error_msg ? s->error_msg : "statement failed");
 		loc_linecol(m->text, m->len, s->error_loc.first, &r->line, &r->column);
+		r->line += (int)s->lines_before; /* a piece of a stream */
 	} else {
 		r->expr = s->result;
 		if (is_verdict_statement(st))
@@ -358,6 +360,66 @@ int matcalc_run(struct matcalc *m, const char *where, const char *text, size_t l
 			fn(arg, r);
 	}
 	return rc;
+}
+
+struct stream_run {
+	struct matcalc *m;
+	const char *where;
+	matcalc_result_fn fn;
+	void *arg;
+	int rc;
+};
+
+/* One piece of the stream: started (as a partial text unless it is the last)
+ * and run to its end or its first error. */
+static bool stream_piece(void *arg, const char *text, size_t len, bool *incomplete)
+{
+	struct stream_run *sr = arg;
+	int rc = matcalc_start(sr->m, sr->where, text, len, incomplete != NULL);
+	if (rc == MATCALC_INCOMPLETE) {
+		*incomplete = true;
+		return true;
+	}
+	if (rc != MATCALC_OK)
+		return false;
+	bool ok = true;
+	const struct matcalc_result *r;
+	while ((r = matcalc_next(sr->m)) != NULL) {
+		if (r->status > sr->rc)
+			sr->rc = r->status;
+		if (r->status == MATCALC_ERROR)
+			ok = false;
+		if (sr->fn)
+			sr->fn(sr->arg, r);
+	}
+	return ok;
+}
+
+int matcalc_run_stream(struct matcalc *m, const char *where, FILE *f, matcalc_result_fn fn,
+		       void *arg)
+{
+	if (!m || !f)
+		return MATCALC_MISUSE;
+	struct stream_run sr = {m, where ? where : "<stream>", fn, arg, MATCALC_OK};
+	char *error = NULL;
+	session_stream(m->s, sr.where, f, stream_piece, &sr, &error);
+	if (error) {
+		/* the stream's own error is one more result */
+		drop_text(m);
+		result_clear(&m->res);
+		struct matcalc_result *r = &m->res;
+		r->m = m;
+		r->status = MATCALC_ERROR;
+		r->verdict = -1;
+		r->statement = mc_xstrdup("");
+		r->output = mc_xstrdup("");
+		r->report = error;
+		r->errmsg = mc_xstrdup(unprefixed(error));
+		sr.rc = MATCALC_ERROR;
+		if (fn)
+			fn(arg, r);
+	}
+	return sr.rc;
 }
 
 int matcalc_result_status(const struct matcalc_result *r) { return r ? r->status : MATCALC_MISUSE; }

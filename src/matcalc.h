@@ -27,6 +27,7 @@
  */
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define MATCALC_VERSION_MAJOR 0
 #define MATCALC_VERSION_MINOR 1
@@ -137,6 +138,15 @@ MATCALC_API const struct matcalc_result *matcalc_next(struct matcalc *m);
 typedef void (*matcalc_result_fn)(void *arg, const struct matcalc_result *r);
 MATCALC_API int matcalc_run(struct matcalc *m, const char *where, const char *text, size_t len,
 			    matcalc_result_fn fn, void *arg);
+
+/* Runs the statements of a stream (a file, standard input) as they are read,
+ * a piece of whole lines at a time, so memory does not grow with the stream's
+ * length (issue 9): fn gets each statement's result as matcalc_run gives it,
+ * with the stream's line numbers. A statement longer than --max-input, or a
+ * stream that cannot be read (a directory), ends it with one error result.
+ * Returns the status as matcalc_run does; f is not closed. */
+MATCALC_API int matcalc_run_stream(struct matcalc *m, const char *where, FILE *f,
+				   matcalc_result_fn fn, void *arg);
 
 /* A result's status: MATCALC_OK, MATCALC_FAILED or MATCALC_ERROR. */
 MATCALC_API int matcalc_result_status(const struct matcalc_result *r);

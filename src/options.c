@@ -82,6 +82,30 @@ static void get_rules(struct session *s, struct sbuf *out)
 	sbuf_add(out, s->rules_dir ? s->rules_dir : "");
 }
 
+/* the limits of a statement (src/limit.c) */
+static bool set_limit(struct session *s, int opt, const char *value, struct sbuf *msg)
+{
+	if (limit_set(&s->mc->limits, opt, value))
+		return true;
+	sbuf_printf(msg, "%s takes %s", limit_options[opt].name, limit_options[opt].takes);
+	return false;
+}
+
+#define LIMIT_ROW(fn, opt)                                                                         \
+	static bool set_##fn(struct session *s, const char *value, struct sbuf *msg)               \
+	{                                                                                          \
+		return set_limit(s, opt, value, msg);                                              \
+	}                                                                                          \
+	static void get_##fn(struct session *s, struct sbuf *out)                                  \
+	{                                                                                          \
+		limit_get(&s->mc->limits, opt, out);                                               \
+	}
+LIMIT_ROW(timeout, LIMIT_TIMEOUT)
+LIMIT_ROW(max_memory, LIMIT_MEMORY)
+LIMIT_ROW(max_terms, LIMIT_TERMS)
+LIMIT_ROW(max_input, LIMIT_INPUT)
+LIMIT_ROW(max_steps, LIMIT_STEPS)
+
 /* The table. Keep the order of --help. */
 static const struct option option_table[] = {
     {"--latex", NULL, "print results as LaTeX", flag_latex, NULL, NULL},
@@ -101,6 +125,17 @@ static const struct option option_table[] = {
      set_rules, get_rules},
     {"--hide-answer", NULL, "never print the correct answer of a failed check", flag_hide_answer,
      NULL, NULL},
+    /* limits of one statement: each, when hit, is an error naming its option */
+    {"--timeout", "S", "seconds one statement may run (default 60; 0: none)", NULL, set_timeout,
+     get_timeout},
+    {"--max-memory", "MB", "memory for expression nodes and values (default 2048)", NULL,
+     set_max_memory, get_max_memory},
+    {"--max-terms", "N", "operands of one sum or product (default 20000)", NULL, set_max_terms,
+     get_max_terms},
+    {"--max-input", "MB", "size of one statement or rule file (default 16)", NULL,
+     set_max_input, get_max_input},
+    {"--max-steps", "N", "rule applications in one rewriting phase (default 20000)", NULL,
+     set_max_steps, get_max_steps},
 };
 #define NOPTIONS (sizeof option_table / sizeof *option_table)
 

@@ -854,7 +854,6 @@ void session_report(struct session *s, struct loc fallback)
 	struct mc *mc = s->mc;
 	if (!mc_failed(mc))
 		return;
-<<<<<<< HEAD
 	if (mc->halt_msg) {
 		/* a limit stopped the statement: that is the error, whatever followed from it */
 		mc_clear_error(mc);
@@ -862,15 +861,11 @@ void session_report(struct session *s, struct loc fallback)
 		free(mc->halt_msg);
 		mc->halt_msg = NULL;
 	}
-	loc_report_lines(s->err, s->where, s->lines_before, s->src, s->srclen,
-			 mc->err.has_loc ? mc->err.loc : fallback, mc->err.msg);
-=======
 	struct loc at = mc->err.has_loc ? mc->err.loc : fallback;
-	loc_report(s->err, s->where, s->src, s->srclen, at, mc->err.msg);
+	loc_report_lines(s->err, s->where, s->lines_before, s->src, s->srclen, at, mc->err.msg);
 	free(s->error_msg);
 	s->error_msg = mc_xstrdup(mc->err.msg ? mc->err.msg : "");
 	s->error_loc = at;
->>>>>>> main
 	if (s->status < 2)
 		s->status = 2;
 	mc_clear_error(mc);
@@ -1012,42 +1007,6 @@ static void set_text(struct session *s, const char *where, const char *src, size
 	s->where = where;
 	s->src = src;
 	s->srclen = len;
-<<<<<<< HEAD
-	struct parse p;
-	bool ok = parse_text(&p, s->mc, src, len, false);
-	if (!ok) {
-		if (incomplete && p.eof_error && p.depth > 0) {
-			*incomplete = true;
-			parse_free(&p);
-			return false;
-		}
-		struct loc at = p.errloc;
-		/* an early end of input is shown at the end of the last line, not after it */
-		while (at.first > 0 && at.first >= (int)len &&
-		       (src[at.first - 1] == '\n' || src[at.first - 1] == '\r'))
-			at.first--;
-		const char *msg = p.err ? p.err : "syntax error";
-		if (at.first < (int)len && src[at.first] == ':' &&
-		    (at.first == 0 || src[at.first - 1] == '\n'))
-			msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
-		loc_report_lines(s->err, where, s->lines_before, src, len, at, msg);
-		s->status = 2;
-		parse_free(&p);
-		return false;
-	}
-	for (int i = 0; i < p.nitems && ok; i++) {
-		rewrite_memo_clear(s);
-		limit_start(s->mc);
-		bool done = run_stmt(s, p.items[i]) && !s->mc->halt_msg;
-		rewrite_memo_clear(s);
-		if (!done) {
-			if (!mc_failed(s->mc))
-				mc_fail(s->mc, MC_ERR_EVAL, "statement failed");
-			session_report(s, p.items[i]->loc);
-			ok = false;
-		}
-		fflush(s->out);
-=======
 }
 
 bool session_parse(struct session *s, struct session_text *t, const char *where, const char *src,
@@ -1071,7 +1030,7 @@ bool session_parse(struct session *s, struct session_text *t, const char *where,
 	if (at.first < (int)len && src[at.first] == ':' &&
 	    (at.first == 0 || src[at.first - 1] == '\n'))
 		msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
-	loc_report(s->err, where, src, len, at, msg);
+	loc_report_lines(s->err, where, s->lines_before, src, len, at, msg);
 	free(s->error_msg);
 	s->error_msg = mc_xstrdup(msg);
 	s->error_loc = at;
@@ -1092,14 +1051,14 @@ bool session_run_next(struct session *s, struct session_text *t, const struct sy
 	rewrite_memo_clear(s);
 	s->stmt_serial++;
 	mark_names(s, st, 0);
-	bool done = run_stmt(s, st);
+	limit_start(s->mc);
+	bool done = run_stmt(s, st) && !s->mc->halt_msg;
 	rewrite_memo_clear(s);
 	if (!done) {
 		if (!mc_failed(s->mc))
 			mc_fail(s->mc, MC_ERR_EVAL, "statement failed");
 		session_report(s, st->loc);
 		t->stopped = true;
->>>>>>> main
 	}
 	fflush(s->out);
 	return done;
@@ -1147,25 +1106,6 @@ static size_t count_lines(const char *t, size_t n)
 	return k;
 }
 
-/* Runs the pending text if it ends outside any bracket (or the stream ended).
- * Returns false on an error (reported); *ran says whether it ran. */
-static bool run_piece(struct session *s, const char *where, struct sbuf *pending, bool at_end,
-		      bool *ran)
-{
-	*ran = false;
-	if (!pending->len)
-		return true;
-	bool incomplete = false;
-	/* an open bracket at the end: read on, unless the stream is over */
-	bool ok = run_text(s, where, pending->s, pending->len, at_end ? NULL : &incomplete);
-	if (incomplete)
-		return true;
-	*ran = true;
-	s->lines_before += (long)count_lines(pending->s, pending->len);
-	pending->len = 0;
-	return ok;
-}
-
 /* Buffered reading of whole lines, any bytes (NUL too), in bounded steps. */
 struct reader {
 	FILE *f;
@@ -1201,8 +1141,28 @@ static bool read_line(struct reader *r, struct sbuf *out, size_t max)
 	}
 }
 
-bool session_run_stream(struct session *s, const char *where, FILE *f)
+/* Runs the pending text through run unless it ends inside a bracket (then
+ * more is read first, except at the end). False on an error. */
+static bool run_pending(struct session *s, struct sbuf *pending, bool at_end, session_piece_fn run,
+			void *arg, bool *ran)
 {
+	*ran = false;
+	if (!pending->len)
+		return true;
+	bool incomplete = false;
+	bool ok = run(arg, pending->s, pending->len, at_end ? NULL : &incomplete);
+	if (incomplete)
+		return true;
+	*ran = true;
+	s->lines_before += (long)count_lines(pending->s, pending->len);
+	pending->len = 0;
+	return ok;
+}
+
+bool session_stream(struct session *s, const char *where, FILE *f, session_piece_fn run, void *arg,
+		    char **error)
+{
+	struct sbuf why = {0};
 	struct sbuf pending = {0}, line = {0};
 	struct reader *r = mc_xmalloc(sizeof *r);
 	r->f = f;
@@ -1215,9 +1175,8 @@ bool session_run_stream(struct session *s, const char *where, FILE *f)
 		line.len = 0;
 		bool got = read_line(r, &line, lim);
 		if (ferror(f)) {
-			fprintf(s->err, "matcalc: error: cannot read %s: %s\n", where,
-				strerror(errno));
-			s->status = 2;
+			sbuf_printf(&why, "matcalc: error: cannot read %s: %s\n", where,
+				    strerror(errno));
 			ok = false;
 			break;
 		}
@@ -1228,7 +1187,7 @@ bool session_run_stream(struct session *s, const char *where, FILE *f)
 		bool full = pending.len >= next_try || (lim && pending.len + line.len > lim);
 		if (full && !continues(line.s, line.len)) {
 			bool ran;
-			if (!run_piece(s, where, &pending, false, &ran)) {
+			if (!run_pending(s, &pending, false, run, arg, &ran)) {
 				ok = false;
 				break;
 			}
@@ -1236,11 +1195,10 @@ bool session_run_stream(struct session *s, const char *where, FILE *f)
 			next_try = ran ? STREAM_PIECE : 2 * pending.len;
 		}
 		if (lim && pending.len + line.len > lim) {
-			fprintf(s->err,
-				"matcalc: %s:%ld: error: a statement longer than the input limit "
-				"of %zu MB: --max-input MB raises it\n",
-				where, s->lines_before + 1, lim >> 20);
-			s->status = 2;
+			sbuf_printf(&why,
+				    "matcalc: %s:%ld: error: a statement longer than the input "
+				    "limit of %zu MB: --max-input MB raises it\n",
+				    where, s->lines_before + 1, lim >> 20);
 			ok = false;
 			break;
 		}
@@ -1248,11 +1206,37 @@ bool session_run_stream(struct session *s, const char *where, FILE *f)
 	}
 	if (ok) {
 		bool ran;
-		ok = run_piece(s, where, &pending, true, &ran);
+		ok = run_pending(s, &pending, true, run, arg, &ran);
 	}
+	s->lines_before = 0;
 	free(r);
 	sbuf_free(&pending);
 	sbuf_free(&line);
+	*error = why.s ? sbuf_take(&why) : NULL;
+	return ok;
+}
+
+struct stream_run {
+	struct session *s;
+	const char *where;
+};
+
+static bool run_stream_piece(void *arg, const char *text, size_t len, bool *incomplete)
+{
+	struct stream_run *sr = arg;
+	return run_text(sr->s, sr->where, text, len, incomplete);
+}
+
+bool session_run_stream(struct session *s, const char *where, FILE *f)
+{
+	struct stream_run sr = {s, where};
+	char *error = NULL;
+	bool ok = session_stream(s, where, f, run_stream_piece, &sr, &error);
+	if (error) {
+		fputs(error, s->err);
+		s->status = 2;
+		free(error);
+	}
 	return ok;
 }
 

@@ -64,9 +64,7 @@ struct session {
 	const char *where;
 	const char *src;
 	size_t srclen;
-<<<<<<< HEAD
 	long lines_before; /* lines of the file before src (a stream run piece by piece) */
-=======
 	/* what the statement being run gave, for the library's results (src/api.c):
 	 * its result expression (NULL when none), and its error as reported */
 	struct expr *result;
@@ -79,7 +77,6 @@ struct session_text {
 	struct parse p;
 	int next;	/* the statement to run next */
 	bool stopped; /* a syntax error, or a statement failed: nothing more runs */
->>>>>>> main
 };
 
 /* Creates a session writing results to out and errors to err. */
@@ -98,6 +95,18 @@ bool session_run(struct session *s, const char *where, const char *src, size_t l
  * than the input limit (--max-input) or a stream that cannot be read (a
  * directory) is an error too. Does not close f. */
 bool session_run_stream(struct session *s, const char *where, FILE *f);
+
+/* The reading behind session_run_stream, for a caller that runs each piece
+ * its own way (the library's matcalc_run_stream): run gets pieces of whole
+ * lines and returns false on an error (which stops the stream); given
+ * incomplete (not at the end), it sets *incomplete and runs nothing when the
+ * piece ends inside a bracket, and is called again with more. While a piece
+ * runs, s->lines_before counts the lines before it (for error locations).
+ * An error of the stream itself (it cannot be read; a statement longer than
+ * --max-input) stops it with its report line in *error (owned), else NULL. */
+typedef bool (*session_piece_fn)(void *arg, const char *text, size_t len, bool *incomplete);
+bool session_stream(struct session *s, const char *where, FILE *f, session_piece_fn run, void *arg,
+		    char **error);
 
 /* Like session_run, but reports whether the text ended inside an unfinished
  * statement (an open bracket): then nothing was run and *incomplete is true. */

@@ -61,12 +61,9 @@ struct syn {
 	double *vals;
 	long vr, vc;
 	int depth;
-<<<<<<< HEAD
 	long terms; /* a sum: its terms down the left chain (bounded by --max-terms) */
-=======
 	int style;     /* SYN_IDENT: enum syn_style */
 	bool bare;     /* a function applied without parentheses (\det X): nothing may follow it */
->>>>>>> main
 };
 
 /* The result of parsing one text: its statements (or rules), or an error. */
