@@ -652,8 +652,10 @@ static struct expr *resolve_sum(struct session *s, const struct syn *n)
 		if (c->op == SOP_SUB)
 			b = expr_make2(mc, OP_MUL, expr_num(mc, -1), b, true);
 		struct expr *r = b ? expr_make2(mc, OP_ADD, acc, b, true) : NULL;
-		if (!r)
+		if (!r) {
 			mc_set_loc(mc, c->loc);
+			explain_default(s, acc, b);
+		}
 		acc = r;
 	}
 	free(chain);
