@@ -31,7 +31,10 @@ static void usage(FILE *out)
 	      "  -e STATEMENT     run STATEMENT (repeatable, in order)\n"
 	      "  --latex          print results as LaTeX\n"
 	      "  --ascii          print Greek letters as ASCII names (Theta)\n"
-	      "  --steps          print the derivation, one line per rule with its citation\n"
+	      "  --steps          print the derivation as a textbook writes it, each line with\n"
+	      "                   the citations of the rules it used\n"
+	      "  --steps=all      print the derivation one line per rule applied\n"
+	      "  --pretty         print with Unicode: Xᵀ, X⁻¹, ‖x‖² (it parses back)\n"
 	      "  --emit=numpy     print a Python module computing value and gradient\n"
 	      "  --emit=c         print a C function computing value and gradient\n"
 	      "  --precision N    significant digits of printed numbers (default 6)\n"
@@ -128,6 +131,10 @@ int main(int argc, char **argv)
 			s->mc->ascii = true;
 		} else if (strcmp(a, "--steps") == 0) {
 			s->steps = true;
+		} else if (strcmp(a, "--steps=all") == 0) {
+			s->steps = s->steps_all = true;
+		} else if (strcmp(a, "--pretty") == 0) {
+			s->pretty = true;
 		} else if (strcmp(a, "--emit=numpy") == 0) {
 			s->emit_numpy = true;
 		} else if (strcmp(a, "--emit=c") == 0) {

@@ -54,7 +54,7 @@ static const struct repl_command commands[] = {
     {"help", NULL, "this list", cmd_help},
     {"vars", NULL, "the declared and defined names", cmd_vars},
     {"latex", "on|off", "print results as LaTeX", cmd_latex},
-    {"steps", "on|off", "print the derivation with citations", cmd_steps},
+    {"steps", "on|off|all", "print the derivation with citations (all: every rule)", cmd_steps},
     {"ascii", "on|off", "print Greek letters as ASCII names", cmd_ascii},
     {"load", "FILE", "run the statements of FILE", cmd_load},
     {"seed", "N", "seed the random numbers (rand, randn, check)", cmd_seed},
@@ -175,7 +175,17 @@ static void cmd_latex(struct repl *r, const char *arg)
 
 static void cmd_steps(struct repl *r, const char *arg)
 {
+	if (strcmp(arg, "all") == 0) {
+		r->s->steps = r->s->steps_all = true;
+		return;
+	}
+	if (!*arg && r->s->steps && r->s->steps_all) {
+		fprintf(r->s->out, "steps is all\n");
+		return;
+	}
 	set_switch(r, "steps", arg, &r->s->steps);
+	if (*arg)
+		r->s->steps_all = false;
 }
 
 static void cmd_ascii(struct repl *r, const char *arg)

@@ -51,6 +51,9 @@ struct session {
 												   by differentials only, skipping [gradient] rules */
 	/* options */
 	bool latex, steps, emit_numpy, emit_c;
+	bool steps_all;		 /* --steps=all: every rule applied, not the textbook's lines */
+	bool pretty;		 /* --pretty: Unicode output (Xᵀ, X⁻¹, ‖x‖²) */
+	const char *steps_fname; /* the statement's function is this defined name (for --steps) */
 	unsigned long seed;
 	uint64_t rng[2];
 	FILE *out, *err;
