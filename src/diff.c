@@ -578,6 +578,15 @@ static struct expr *derive_grads(struct session *s, struct expr *e)
 
 /* ---- Jacobians and Hessians ---- */
 
+/* The gradient g of a scalar p linear in dx (p = g^T dx), read off as grad does. */
+static struct expr *scalar_gradient(struct session *s, struct expr *p, struct expr *x)
+{
+	p = run_rules(s, "simplify,readoff", x, p);
+	if (p)
+		p = map_kids(s, p, collect_node);
+	return p ? readoff(s, p, x) : NULL;
+}
+
 /* The Jacobian contribution of one term of dF (F a column vector). */
 static struct expr *jac_term(struct session *s, struct expr *t, struct expr *x)
 {
@@ -625,19 +634,15 @@ static struct expr *jac_term(struct session *s, struct expr *t, struct expr *x)
 	}
 	bool tr;
 	if (piece) {
-		/* (R dx) C = C R dx */
-		struct elist ps = {0}, pc = {0};
-		chain_of(s, piece, &ps, &pc);
-		if (ps.n || pc.n == 0 || !is_d_of(pc.v[pc.n - 1], x, &tr) || tr) {
-			free(ps.v);
-			free(pc.v);
+		/* s C with the d in the scalar s = g^T dx (its gradient g read off as
+		 * for grad): the term is C g^T dx */
+		struct expr *g = scalar_gradient(s, piece, x);
+		if (!g) {
 			free(chain.v);
-			goto bad;
+			free(scal.v);
+			return NULL;
 		}
-		for (int i = 0; i < pc.n - 1; i++)
-			el_push(&chain, pc.v[i]);
-		free(ps.v);
-		free(pc.v);
+		el_push(&chain, mk1(s, OP_T, g));
 		res = mk(s, OP_MUL, chain.n, chain.v);
 	} else if (chain.n && is_d_of(chain.v[chain.n - 1], x, &tr) && !tr) {
 		res =
@@ -680,7 +685,7 @@ static struct expr *jacobian(struct session *s, struct expr *F, struct expr *x, 
 	struct expr *dF = differential(s, F, x);
 	if (!dF)
 		return NULL;
-	dF = run_rules(s, "simplify", x, dF);
+	dF = run_rules(s, "simplify,readoff", x, dF);
 	if (dF) {
 		struct expr *c = map_kids(s, dF, collect_node);
 		if (c)

@@ -665,6 +665,28 @@ static struct expr *make_run(struct mc *mc, struct list *run, int from, int to)
 	return intern(mc, &p, to - from, run->v + from);
 }
 
+/* While parsing, (A ⊗ B) vec(C) and vec(C)^T (A ⊗ B) with free sizes take the
+ * sizes that make them the product vec(B C A^T) of MC (520): the size of a vec
+ * alone does not say how it factors. Sizes already fixed are left alone. */
+static void kron_vec_sizes(struct mc *mc, const struct expr *l, const struct expr *r)
+{
+	int p[4];
+	if (l->op == OP_KRON && r->op == OP_VEC) {
+		const struct expr *c = r->kids[0];
+		p[0] = l->kids[1]->cols, p[1] = c->rows, p[2] = l->kids[0]->cols, p[3] = c->cols;
+	} else if (l->op == OP_T && l->kids[0]->op == OP_VEC && r->op == OP_KRON) {
+		const struct expr *c = l->kids[0]->kids[0];
+		p[0] = r->kids[1]->rows, p[1] = c->rows, p[2] = r->kids[0]->rows, p[3] = c->cols;
+	} else {
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		if (p[i] < 0)
+			return;
+	if (dim_unifiable(mc, p[0], p[1]) && dim_unifiable(mc, p[2], p[3]) && dim_unify(mc, p[0], p[1]))
+		dim_unify(mc, p[2], p[3]);
+}
+
 static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unify)
 {
 	struct list atoms = {0}, scalars = {0}, run = {0};
@@ -718,6 +740,8 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 			list_push(&run, a);
 			continue;
 		}
+		if (unify)
+			kron_vec_sizes(mc, run.v[run.n - 1], a);
 		if (!same_dim(mc, acc_c, a->rows, unify)) {
 			char sa[256], sb[256];
 			struct expr tmp = {.op = OP_MUL, .rows = acc_r, .cols = acc_c};

@@ -295,6 +295,20 @@ static int dim_rank(const struct dim *d)
 	return d->name ? 1 : 0;
 }
 
+bool dim_unifiable(struct mc *mc, int a, int b)
+{
+	if (a < 0 || b < 0)
+		return true;
+	a = dim_find(mc, a);
+	b = dim_find(mc, b);
+	if (a == b)
+		return true;
+	if (dim_rank(&mc->dims[a]) >= 2 && dim_rank(&mc->dims[b]) >= 2)
+		return false;
+	long va = mc->dims[a].value, vb = mc->dims[b].value;
+	return !((mc->dims[a].not_one && vb == 1) || (mc->dims[b].not_one && va == 1));
+}
+
 bool dim_unify(struct mc *mc, int a, int b)
 {
 	if (a < 0 || b < 0)

@@ -110,6 +110,7 @@ int dim_const(struct mc *mc, long value);
 int dim_find(struct mc *mc, int d);
 bool dim_same(struct mc *mc, int a, int b);  /* DIM_ANY is the same as anything */
 bool dim_unify(struct mc *mc, int a, int b); /* false when two different sizes */
+bool dim_unifiable(struct mc *mc, int a, int b); /* dim_unify would succeed (no change) */
 long dim_value(struct mc *mc, int d);	     /* -1 when symbolic */
 bool dim_is_one(struct mc *mc, int d);
 int dim_product(struct mc *mc, int a, int b); /* the dimension a*b */

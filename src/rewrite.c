@@ -469,7 +469,29 @@ static bool anchors_present(const struct expr *p, const struct expr *e)
 	return true;
 }
 
+static struct expr *apply_rule(struct rewriter *rw, const struct rule *r, struct expr *e);
+
+static bool entrywise_head(const struct expr *e)
+{
+	return e->op == OP_HAD || e->op == OP_EDIV || e->op == OP_ADD ||
+	       expr_op_info(e->op)->elementwise;
+}
+
 struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct expr *e)
+{
+	struct expr *res = apply_rule(rw, r, e);
+	/* a number replacing an entrywise expression stands for that number in
+	 * every entry (A ⊙ (1 ./ A) -> 1), as a number in a pattern matches a
+	 * broadcast */
+	if (res && res->op == OP_NUM && entrywise_head(e) && e->rows >= 0 && e->cols >= 0 &&
+	    !expr_is_scalar(rw->s->mc, e)) {
+		struct expr *ones = expr_ones(rw->s->mc, e->rows, e->cols);
+		res = res->num == 1 ? ones : expr_make2(rw->s->mc, OP_MUL, res, ones, false);
+	}
+	return res;
+}
+
+static struct expr *apply_rule(struct rewriter *rw, const struct rule *r, struct expr *e)
 {
 	struct expr *p = r->lhs;
 	if ((p->op == OP_MUL || p->op == OP_ADD || p->op == OP_HAD) && e->op == p->op &&

@@ -47,9 +47,10 @@ static const struct shape shapes[NSHAPES] = {
     {"rm", "vector(2)", true},
 };
 /* After the symbols, compounds: an inner product x^T y (a scalar the factors of
- * a product can form), a product and a sum of two square matrices. */
-static const char *const compounds[] = {"ip", "pr", "su"};
-#define NCOMPOUNDS 3
+ * a product can form), a product and a sum of two square matrices, and a trace
+ * (a scalar that sorts after its powers, as norms and determinants do). */
+static const char *const compounds[] = {"ip", "pr", "su", "tr"};
+#define NCOMPOUNDS 4
 
 /* An instance of a rule the engine applied. */
 struct rcase {
@@ -209,10 +210,11 @@ static bool needs_positive(const struct expr *e)
 	return false;
 }
 
-/* Whether the values must be small: tan has poles. */
+/* Whether the values must be small: tan has poles, and log(1 - σ(A)) loses its
+ * digits to cancellation where σ(A) is near 1 (finite differences then see noise). */
 static bool needs_small(const struct expr *e)
 {
-	if (e->op == OP_TAN)
+	if (e->op == OP_TAN || (e->op == OP_LOG && expr_has_op(e->kids[0], OP_SIGMOID)))
 		return true;
 	for (int i = 0; i < e->nkids; i++)
 		if (needs_small(e->kids[i]))
@@ -604,9 +606,11 @@ static struct expr *compound(struct sound *c, const char *kind, int slot)
 	else if (strcmp(kind, "pr") == 0)
 		r = expr_make2(mc, OP_MUL, symbol(c, "Q", slot, SQ), symbol(c, "R", slot, SQ),
 			       false);
-	else
+	else if (strcmp(kind, "su") == 0)
 		r = expr_make2(mc, OP_ADD, symbol(c, "Q", slot, SQ), symbol(c, "R", slot, SQ),
 			       false);
+	else
+		r = expr_make1(mc, OP_TR, symbol(c, "Q", slot, SQ), false);
 	ck_assert_ptr_nonnull(r);
 	return r;
 }
