@@ -42,6 +42,7 @@ static void usage(FILE *out)
 	      "  --rules DIR      read the rule files from DIR (default: installed rules;\n"
 	      "                   environment MATCALC_RULES)\n"
 	      "  --list-rules     print the loaded rules with their citations\n"
+	      "  --hide-answer    never print the correct answer of a failed check\n"
 	      "  --version        print the version\n"
 	      "  --help           print this help\n"
 	      "\n"
@@ -139,6 +140,8 @@ int main(int argc, char **argv)
 			s->emit_numpy = true;
 		} else if (strcmp(a, "--emit=c") == 0) {
 			s->emit_c = true;
+		} else if (strcmp(a, "--hide-answer") == 0) {
+			s->hide_answer = true;
 		} else if (strcmp(a, "--list-rules") == 0) {
 			list_rules = true;
 		} else if (strcmp(a, "--version") == 0) {

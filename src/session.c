@@ -9,6 +9,7 @@
 #include "print.h"
 #include "rewrite.h"
 #include "value.h"
+#include "verify.h"
 
 struct session *session_new(FILE *out, FILE *err)
 {
@@ -31,6 +32,10 @@ void session_free(struct session *s)
 	free(s->decls);
 	free(s->defs);
 	free(s->binds);
+	if (s->check) {
+		verify_report_clear(s->check);
+		free(s->check);
+	}
 	command_free_rules(s);
 	mc_free(s->mc);
 	free(s);
@@ -543,6 +548,11 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 		return r;
 	}
 	case SYN_EQ: {
+		if (n->n > 2) {
+			fail_at(s, n, MC_ERR_SYNTAX,
+				"a chain a = b = c is only allowed inside check(...)");
+			return NULL;
+		}
 		struct expr *a = resolve(s, n->kids[0]);
 		struct expr *b = a ? resolve(s, n->kids[1]) : NULL;
 		if (!b)

@@ -11,6 +11,7 @@ struct rules;
 struct rw_memo;
 struct steps;
 struct value;
+struct verify_report;
 
 struct def {
 	const char *name; /* interned */
@@ -54,6 +55,8 @@ struct session {
 	bool steps_all;		 /* --steps=all: every rule applied, not the textbook's lines */
 	bool pretty;		 /* --pretty: Unicode output (Xᵀ, X⁻¹, ‖x‖²) */
 	const char *steps_fname; /* the statement's function is this defined name (for --steps) */
+	bool hide_answer;	     /* --hide-answer: no correct answer of a failed check */
+	struct verify_report *check; /* the last check's verdict (owned), or NULL */
 	unsigned long seed;
 	uint64_t rng[2];
 	FILE *out, *err;
