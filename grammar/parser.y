@@ -60,7 +60,7 @@ static bool mat_finish(struct parse *p, struct syn *m, YYLTYPE end);
 %token HAD "⊙" EDIV "./" KRON "⊗"
 
 %type <syn> stmt expr sum term product unary postfix primary exponent arg args
-%type <syn> matrix mrows norm names typewords rule conds condlist
+%type <syn> matrix mrows norm names typewords rule conds condlist eqchain
 
 %%
 
@@ -236,7 +236,19 @@ args:
 
 arg:
   expr
-| expr '=' expr { $$ = op2(p, 0, $1, $3, @$); CHECK($$); $$->kind = SYN_EQ; }
+| eqchain
+;
+
+/* eqchain -> expr = expr { = expr }: check(a = b = c) checks each link */
+eqchain:
+  expr '=' expr { $$ = op2(p, 0, $1, $3, @$); CHECK($$); $$->kind = SYN_EQ; }
+| eqchain '=' expr {
+	$$ = $1;
+	syn_push(p, $$, $3);
+	$$->loc = @$;
+	if ($3->depth >= $$->depth)
+		$$->depth = $3->depth + 1;
+  }
 ;
 
 /* matrix -> [ row { ; row } ],  row -> number { [,] number } */

@@ -14,7 +14,7 @@ enum syn_kind {
 	SYN_OP,	     /* op applied to kids (enum syn_op) */
 	SYN_NORM,    /* ||kids[0]||, sub: 0 none, 2, 'F' */
 	SYN_NABLA,   /* ∇_{kids[0]} kids[1] */
-	SYN_EQ,	     /* kids[0] = kids[1] */
+	SYN_EQ,	     /* kids[0] = kids[1] (= kids[2] ...: a chain, in check only) */
 	STMT_EXPR,   /* kids[0] */
 	STMT_ASSIGN, /* kids[0] = kids[1] */
 	STMT_LET,    /* names in kids (SYN_IDENT), type words in tkids, dims in dkids */

@@ -68,6 +68,9 @@ struct instance {
 	int nsaved, capsaved;
 	struct eval_opts opts;
 	struct ptrset seen;
+	/* a diagnosis asks "right if A were symmetric (spd)?": A drawn as such */
+	const struct decl *force_sym;
+	bool force_spd;
 };
 
 static void inst_collect(struct instance *in, const struct expr *e)
@@ -218,7 +221,8 @@ static void inst_draw(struct instance *in, int k, bool positive)
 		const struct decl *d = in->syms[i];
 		long r = inst_dim(in, d->rows), c = inst_dim(in, d->cols);
 		struct value *v;
-		if (d->spd) {
+		bool forced = d == in->force_sym;
+		if (d->spd || (forced && in->force_spd)) {
 			/* B B^T + n I: well away from singular */
 			struct value *b = draw_matrix(s, r, r, positive);
 			v = value_new(r, r);
@@ -230,7 +234,7 @@ static void inst_draw(struct instance *in, int k, bool positive)
 					v->data[q * r + p] = acc;
 				}
 			value_free(b);
-		} else if (d->symmetric) {
+		} else if (d->symmetric || forced) {
 			v = draw_matrix(s, r, r, positive);
 			for (long p = 0; p < r; p++)
 				for (long q = p + 1; q < r; q++)
@@ -587,52 +591,580 @@ static bool compare(struct session *s, struct instance *in, const struct expr *a
 	return true;
 }
 
-bool verify_check(struct session *s, const struct syn *call)
+/* ---- what a claim may not do: constrain the problem's sizes ---- */
+
+/* The dimensions before a claim was read: the problem's (its left side and
+ * the declarations). */
+struct dim_snap {
+	struct dim *d;
+	int n, nprod;
+};
+
+static void snap_take(struct mc *mc, struct dim_snap *sn)
+{
+	sn->n = mc->ndims;
+	sn->nprod = mc->nprod;
+	sn->d = mc_xmalloc((size_t)(sn->n + 1) * sizeof *sn->d);
+	memcpy(sn->d, mc->dims, (size_t)sn->n * sizeof *sn->d);
+}
+
+/* Puts the problem's dimensions back: what a claim unified among them is
+ * undone; dimensions the claim made stay (its own symbols keep their sizes). */
+static void snap_restore(struct mc *mc, const struct dim_snap *sn)
+{
+	memcpy(mc->dims, sn->d, (size_t)sn->n * sizeof *sn->d);
+	mc->nprod = sn->nprod;
+}
+
+static int snap_root(const struct dim_snap *sn, int d)
+{
+	while (sn->d[d].parent != d)
+		d = sn->d[d].parent;
+	return d;
+}
+
+/* What reading the claim added to the problem's sizes: two of its sizes made
+ * one (*a, *b: roots in the snapshot), or one given a value (*a, *value; *b
+ * is -1). False when nothing. */
+static bool snap_added(struct mc *mc, const struct dim_snap *sn, int *a, int *b, long *value)
+{
+	int *first = mc_xmalloc((size_t)(mc->ndims + 1) * sizeof *first);
+	for (int i = 0; i < mc->ndims; i++)
+		first[i] = -1;
+	bool found = false;
+	for (int i = 0; i < sn->n && !found; i++) {
+		int rb = snap_root(sn, i), ra = dim_find(mc, i);
+		if (sn->d[rb].value < 0 && mc->dims[ra].value >= 0) {
+			*a = rb;
+			*b = -1;
+			*value = mc->dims[ra].value;
+			found = true;
+		} else if (first[ra] < 0) {
+			first[ra] = rb;
+		} else if (first[ra] != rb) {
+			*a = first[ra];
+			*b = rb;
+			found = true;
+		}
+	}
+	free(first);
+	return found;
+}
+
+static void dim_name_own(struct mc *mc, int d, char *buf, size_t n)
+{
+	if (mc->dims[d].name)
+		snprintf(buf, n, "%s", mc->dims[d].name);
+	else
+		dim_print(mc, d, buf, n);
+}
+
+/* The condition a claim needs, said in the problem's terms (the problem's
+ * dimensions in place): "your answer needs X to be square; in the problem X
+ * is n_X×m_X". */
+static char *condition_text(struct session *s, const struct decl *const *syms, int nsyms, int a,
+			    int b, long value)
 {
 	struct mc *mc = s->mc;
-	if (call->n != 1 || call->kids[0]->kind != SYN_EQ)
-		return mc_fail_at(mc, MC_ERR_SYNTAX, call->loc,
-				  "check takes an equation: check(a = b) or check(grad(f, X) = G)");
-	const struct syn *eq = call->kids[0];
-	struct expr *e = session_resolve(s, eq);
-	if (!e)
+	struct sbuf t = {0};
+	char da[64], db[64];
+	dim_print(mc, a, da, sizeof da);
+	if (b < 0) {
+		sbuf_printf(&t, "your answer needs the size %s to be %ld; in the problem it is any size",
+			    da, value);
+		return sbuf_take(&t);
+	}
+	dim_print(mc, b, db, sizeof db);
+	for (int i = 0; i < nsyms; i++) {
+		const struct decl *d = syms[i];
+		int r = dim_find(mc, d->rows), c = dim_find(mc, d->cols);
+		if ((r == a && c == b) || (r == b && c == a)) {
+			struct sbuf n = {0};
+			char dr[64], dc[64];
+			print_name(mc, &n, d->name);
+			/* the sizes by the names the declaration gave them (n_X), which
+			 * the problem may have unified with others (n_y) */
+			dim_name_own(mc, d->rows, dr, sizeof dr);
+			dim_name_own(mc, d->cols, dc, sizeof dc);
+			sbuf_printf(&t, "your answer needs %s to be square; in the problem %s is %s×%s",
+				    n.s, n.s, dr, dc);
+			sbuf_free(&n);
+			return sbuf_take(&t);
+		}
+	}
+	sbuf_printf(&t,
+		    "your answer needs the sizes %s and %s to be equal; in the problem they are "
+		    "independent",
+		    da, db);
+	return sbuf_take(&t);
+}
+
+/* ---- the verdict as data ---- */
+
+void verify_report_clear(struct verify_report *r)
+{
+	free(r->link_text);
+	free(r->diagnosis);
+	free(r->instance);
+	free(r->left);
+	free(r->right);
+	free(r->correct);
+	free(r->correct_latex);
+	free(r->correct_why);
+	free(r->note);
+	memset(r, 0, sizeof *r);
+}
+
+void verify_report_print(struct session *s, const struct verify_report *r, FILE *out)
+{
+	if (r->equal) {
+		fputs("equal\n", out);
+		return;
+	}
+	if (r->nlinks > 1)
+		fprintf(out, "not equal: link %d of %d breaks: %s\n", r->link, r->nlinks,
+			r->link_text);
+	else
+		fputs("not equal\n", out);
+	if (r->diagnosis)
+		fprintf(out, "diagnosis: %s\n", r->diagnosis);
+	if (r->instance && r->instance[0])
+		fprintf(out, "instance: %s\n", r->instance);
+	if (r->left)
+		fprintf(out, "%s%s\n", r->left_label, r->left);
+	if (r->right)
+		fprintf(out, "%s%s\n", r->right_label, r->right);
+	if (r->correct)
+		fprintf(out, "correct gradient: %s\n", s->latex ? r->correct_latex : r->correct);
+	else if (r->correct_why)
+		fprintf(out, "correct gradient: not derived (%s)\n", r->correct_why);
+	if (r->note)
+		fprintf(out, "note: %s\n", r->note);
+}
+
+/* ---- diagnosis of a wrong claim ---- */
+
+/* The symbols of e (sorted by name). */
+static const struct decl **syms_of(const struct expr *e, const struct expr *e2, int *n)
+{
+	struct instance in = {0};
+	inst_collect(&in, e);
+	inst_collect(&in, e2);
+	free(in.diffs);
+	free(in.dims);
+	free(in.seen.v);
+	if (in.nsyms > 1)
+		qsort(in.syms, (size_t)in.nsyms, sizeof *in.syms, cmp_decl);
+	*n = in.nsyms;
+	return in.syms;
+}
+
+/* Whether x and y agree at random instances (with sym drawn symmetric, or spd,
+ * when given). An evaluation error counts as no. */
+static bool same_numbers(struct session *s, const struct expr *x, const struct expr *y,
+			 const struct decl *sym, bool spd)
+{
+	struct instance in = {0};
+	in.s = s;
+	inst_collect(&in, x);
+	inst_collect(&in, y);
+	in.force_sym = sym;
+	in.force_spd = spd;
+	inst_begin(&in, s);
+	struct verdict v;
+	bool ok = compare(s, &in, x, y, -1, NULL, -1, -1, &v);
+	bool eq = ok && v.equal;
+	verdict_free(&v);
+	if (!ok)
+		mc_clear_error(s->mc);
+	inst_end(&in);
+	return eq;
+}
+
+/* The k with y = k x at random instances, when there is one. */
+static bool multiple_of(struct session *s, struct expr *x, const struct expr *y, double *k)
+{
+	struct instance in = {0};
+	in.s = s;
+	inst_collect(&in, x);
+	inst_collect(&in, y);
+	inst_begin(&in, s);
+	double kk = NAN;
+	for (int attempt = 0; attempt < 8 && isnan(kk); attempt++) {
+		inst_draw(&in, 1, attempt >= POSITIVE_AFTER);
+		struct value *vx = inst_eval(&in, x, -1, -1, false);
+		struct value *vy = vx ? inst_eval(&in, y, vx->rows, vx->cols, false) : NULL;
+		if (vx && vy) {
+			if (vx->rows != vy->rows || vx->cols != vy->cols) {
+				value_free(vx);
+				value_free(vy);
+				break;
+			}
+			double xy = 0, xx = 0;
+			for (long i = 0; i < vx->rows * vx->cols; i++) {
+				xy += vx->data[i] * vy->data[i];
+				xx += vx->data[i] * vx->data[i];
+			}
+			if (!(xx > 1e-12)) {
+				value_free(vx);
+				value_free(vy);
+				break;
+			}
+			kk = xy / xx;
+		} else {
+			mc_clear_error(s->mc);
+		}
+		value_free(vx);
+		value_free(vy);
+	}
+	inst_end(&in);
+	if (!isfinite(kk) || fabs(kk) < 1e-9)
 		return false;
-	struct expr *a = e->kids[0], *b = e->kids[1];
-	int gside = a->op == OP_GRAD ? 0 : b->op == OP_GRAD ? 1 : -1;
+	/* a ratio that is a simple fraction is taken exactly */
+	double r = round(kk * 720) / 720;
+	if (fabs(r - kk) < 1e-7 * fmax(1, fabs(kk)))
+		kk = r;
+	struct expr *kx = expr_make2(s->mc, OP_MUL, expr_num(s->mc, kk), x, false);
+	if (!kx) {
+		mc_clear_error(s->mc);
+		return false;
+	}
+	if (!same_numbers(s, kx, y, NULL, false))
+		return false;
+	*k = kk;
+	return true;
+}
+
+/* "twice the right one", "the negative of its transpose" */
+static void multiple_text(struct sbuf *t, double k, const char *what)
+{
+	char num[32];
+	snprintf(num, sizeof num, "%g", k);
+	if (k == 1)
+		sbuf_printf(t, "%s", what);
+	else if (k == 2)
+		sbuf_printf(t, "twice %s", what);
+	else if (k == 0.5)
+		sbuf_printf(t, "half of %s", what);
+	else if (k == -1)
+		sbuf_printf(t, "the negative of %s", what);
+	else
+		sbuf_printf(t, "%s times %s", num, what);
+}
+
+/* A term of a canonical sum: coefficient times monomial. */
+struct term {
+	double c;
+	struct expr *m;
+};
+
+/* The transpose of a product as the product of the transposes in reverse
+ * order (a scalar's transpose would simplify back to the scalar). */
+static struct expr *reversed(struct mc *mc, struct expr *m)
+{
+	if (m->op != OP_MUL)
+		return expr_make1(mc, OP_T, m, false);
+	struct expr **k = mc_xmalloc((size_t)m->nkids * sizeof *k);
+	struct expr *r = NULL;
+	for (int i = 0; i < m->nkids; i++)
+		if (!(k[m->nkids - 1 - i] = expr_make1(mc, OP_T, m->kids[i], false)))
+			goto out;
+	r = expr_make(mc, OP_MUL, m->nkids, k, false);
+out:
+	free(k);
+	return r;
+}
+
+static struct term *terms_of(struct session *s, struct expr *e, int *n)
+{
+	struct mc *mc = s->mc;
+	*n = 0;
+	e = diff_simplify(s, e);
+	if (!e) {
+		mc_clear_error(mc);
+		return NULL;
+	}
+	int k = e->op == OP_ADD ? e->nkids : 1;
+	struct term *t = mc_xmalloc((size_t)k * sizeof *t);
+	for (int i = 0; i < k; i++) {
+		struct expr *x = e->op == OP_ADD ? e->kids[i] : e;
+		t[i].c = 1;
+		t[i].m = x;
+		t[i].c = 1;
+		t[i].m = x;
+		if (x->op == OP_NUM) {
+			t[i].c = x->num;
+			t[i].m = expr_num(mc, 1);
+		} else if (x->op == OP_MUL && x->kids[0]->op == OP_NUM) {
+			t[i].c = x->kids[0]->num;
+			t[i].m = x->nkids == 2 ? x->kids[1]
+					       : expr_make(mc, OP_MUL, x->nkids - 1, x->kids + 1, false);
+			if (!t[i].m) {
+				mc_clear_error(mc);
+				free(t);
+				return NULL;
+			}
+		}
+		/* a scalar monomial and its transpose are one (θ^T X^T y, y^T X θ) */
+		struct expr *m = t[i].m;
+		if (expr_is_scalar(mc, m) && m->op != OP_NUM) {
+			struct expr *mt = reversed(mc, m);
+			mt = mt ? diff_simplify(s, mt) : NULL;
+			if (!mt)
+				mc_clear_error(mc);
+			else if (expr_cmp(mt, m) < 0)
+				t[i].m = mt;
+		}
+	}
+	*n = k;
+	return t;
+}
+
+static struct expr *term_expr(struct mc *mc, double c, struct expr *m)
+{
+	return c == 1 ? m : expr_make2(mc, OP_MUL, expr_num(mc, c), m, false);
+}
+
+static char *term_str(struct session *s, double c, struct expr *m)
+{
+	struct expr *e = term_expr(s->mc, c, m);
+	if (!e) {
+		mc_clear_error(s->mc);
+		return mc_xstrdup("?");
+	}
+	return print_str(s->mc, e, PRINT_PLAIN);
+}
+
+/* claim + c1 m1 + c2 m2 (c2 may be 0) agrees with the right answer. */
+static bool fixed_by(struct session *s, struct expr *right, struct expr *claim, double c1,
+		     struct expr *m1, double c2, struct expr *m2)
+{
+	struct mc *mc = s->mc;
+	struct expr *k[3] = {claim, term_expr(mc, c1, m1), m2 ? term_expr(mc, c2, m2) : NULL};
+	struct expr *sum = k[1] ? expr_make(mc, OP_ADD, k[2] ? 3 : 2, k, false) : NULL;
+	if (!sum || (m2 && !k[2])) {
+		mc_clear_error(mc);
+		return false;
+	}
+	return same_numbers(s, sum, right, NULL, false);
+}
+
+/* A missing or extra term, a wrong coefficient or one wrong term: from the
+ * canonical terms of both, each confirmed on numbers. */
+static char *term_diagnosis(struct session *s, struct expr *right, struct expr *claim)
+{
+	int nr, nc;
+	struct term *tr = terms_of(s, right, &nr);
+	struct term *tc = tr ? terms_of(s, claim, &nc) : NULL;
+	char *res = NULL;
+	if (!tc)
+		goto out;
+	int only_r = -1, only_c = -1, coef = -1, n_only_r = 0, n_only_c = 0, n_coef = 0;
+	double got = 0;
+	int *match = mc_xmalloc((size_t)(nr + 1) * sizeof *match);
+	for (int i = 0; i < nr; i++) {
+		match[i] = -1;
+		for (int j = 0; j < nc; j++)
+			if (tc[j].m == tr[i].m)
+				match[i] = j;
+		if (match[i] < 0) {
+			only_r = i;
+			n_only_r++;
+		} else if (fabs(tc[match[i]].c - tr[i].c) > 1e-12 * fmax(1, fabs(tr[i].c))) {
+			coef = i;
+			got = tc[match[i]].c;
+			n_coef++;
+		}
+	}
+	for (int j = 0; j < nc; j++) {
+		bool found = false;
+		for (int i = 0; i < nr; i++)
+			found |= match[i] == j;
+		if (!found) {
+			only_c = j;
+			n_only_c++;
+		}
+	}
+	free(match);
+	struct sbuf t = {0};
+	bool hide = s->hide_answer;
+	if (n_only_r == 1 && n_only_c == 0 && n_coef == 0 &&
+	    fixed_by(s, right, claim, tr[only_r].c, tr[only_r].m, 0, NULL)) {
+		if (hide) {
+			sbuf_add(&t, "a term of the right answer is missing");
+		} else {
+			char *x = term_str(s, tr[only_r].c, tr[only_r].m);
+			sbuf_printf(&t, "a term is missing: %s", x);
+			free(x);
+		}
+	} else if (n_only_r == 0 && n_only_c == 1 && n_coef == 0 &&
+		   fixed_by(s, right, claim, -tc[only_c].c, tc[only_c].m, 0, NULL)) {
+		char *x = term_str(s, tc[only_c].c, tc[only_c].m);
+		sbuf_printf(&t, "your answer has an extra term: %s", x);
+		free(x);
+	} else if (n_only_r == 0 && n_only_c == 0 && n_coef == 1) {
+		double want = tr[coef].c;
+		if (fixed_by(s, right, claim, want - got, tr[coef].m, 0, NULL)) {
+			char *x = print_str(s->mc, tr[coef].m, PRINT_PLAIN);
+			if (want == -got)
+				sbuf_printf(&t, "the term %s has the wrong sign", x);
+			else if (hide)
+				sbuf_printf(&t, "the term %s has a wrong coefficient (%g)", x, got);
+			else
+				sbuf_printf(&t,
+					    "the term %s has the coefficient %g; it should be %g",
+					    x, got, want);
+			free(x);
+		}
+	} else if (n_only_r == 1 && n_only_c == 1 && n_coef == 0 && nr > 1 && nc > 1 &&
+		   fixed_by(s, right, claim, -tc[only_c].c, tc[only_c].m, tr[only_r].c,
+			    tr[only_r].m)) {
+		char *x = term_str(s, tc[only_c].c, tc[only_c].m);
+		if (hide) {
+			sbuf_printf(&t, "the term %s of your answer is wrong", x);
+		} else {
+			char *y = term_str(s, tr[only_r].c, tr[only_r].m);
+			sbuf_printf(&t, "the term %s of your answer should be %s", x, y);
+			free(y);
+		}
+		free(x);
+	}
+	res = t.s ? sbuf_take(&t) : NULL;
+out:
+	free(tr);
+	free(tc);
+	return res;
+}
+
+/* Why a claim that is not equal is wrong, in one line, or NULL: a multiple of
+ * the right answer, its transpose, right only if a matrix of the problem were
+ * symmetric (spd), a symbol the problem does not have, or a term. Every
+ * diagnosis is confirmed on numbers before it is said. */
+static char *diagnose(struct session *s, struct expr *right, struct expr *claim,
+		      const struct decl *const *psyms, int npsyms)
+{
+	struct mc *mc = s->mc;
+	struct sbuf t = {0};
+	double k;
+	int ncs;
+	const struct decl **cs = syms_of(claim, NULL, &ncs);
+	for (int i = 0; i < ncs && !t.s; i++) {
+		bool known = false;
+		for (int j = 0; j < npsyms; j++)
+			known |= psyms[j] == cs[i];
+		if (!known) {
+			struct sbuf n = {0};
+			print_name(mc, &n, cs[i]->name);
+			sbuf_printf(&t, "your answer uses %s, which is not in the problem", n.s);
+			sbuf_free(&n);
+		}
+	}
+	free(cs);
+	if (t.s)
+		return sbuf_take(&t);
+	if (multiple_of(s, right, claim, &k)) {
+		sbuf_add(&t, "your answer is ");
+		multiple_text(&t, k, "the right one");
+		return sbuf_take(&t);
+	}
+	struct expr *rt = expr_make1(mc, OP_T, right, false);
+	if (!rt)
+		mc_clear_error(mc);
+	else if (multiple_of(s, rt, claim, &k)) {
+		sbuf_add(&t, "your answer is ");
+		multiple_text(&t, k, k == 1 ? "the transpose of the right one" : "its transpose");
+		return sbuf_take(&t);
+	}
+	for (int i = 0; i < npsyms; i++) {
+		const struct decl *d = psyms[i];
+		if (d->kind != KIND_MATRIX || d->symmetric || !dim_same(mc, d->rows, d->cols))
+			continue;
+		bool sym = same_numbers(s, right, claim, d, false);
+		if (sym || (!d->spd && same_numbers(s, right, claim, d, true))) {
+			struct sbuf n = {0};
+			print_name(mc, &n, d->name);
+			sbuf_printf(&t, "your answer is right only if %s is %s", n.s,
+				    sym ? "symmetric" : "symmetric positive definite");
+			sbuf_free(&n);
+			return sbuf_take(&t);
+		}
+	}
+	return term_diagnosis(s, right, claim);
+}
+
+/* ---- check(a = b), check(grad(f, X) = G), check(a = b = c ...) ---- */
+
+static char *source_text(struct session *s, const struct syn *n)
+{
+	if (s->src && n->loc.first >= 0 && n->loc.last > n->loc.first &&
+	    (size_t)n->loc.last <= s->srclen) {
+		struct sbuf b = {0};
+		sbuf_addn(&b, s->src + n->loc.first, (size_t)(n->loc.last - n->loc.first));
+		return sbuf_take(&b);
+	}
+	return mc_xstrdup("?");
+}
+
+static char *value_str(struct session *s, const struct value *v)
+{
+	struct sbuf b = {0};
+	shown_value(s, &b, v);
+	return sbuf_take(&b);
+}
+
+/* The right answer of a link: the engine's gradient, or the left term worked out. */
+static struct expr *right_answer(struct session *s, struct expr *a, struct loc la,
+				 struct claim *cl)
+{
+	if (a->op != OP_GRAD)
+		return derived(s, a, la);
+	cl->x = a->kids[1];
+	cl->f = derived(s, a->kids[0], la);
+	if (!cl->f)
+		return NULL;
+	cl->correct = diff_gradient(s, (struct expr *)cl->f, (struct expr *)cl->x);
+	if (!cl->correct) {
+		/* the engine cannot derive it: finite differences still decide */
+		cl->why = mc_xstrdup(s->mc->err.msg ? s->mc->err.msg : "no gradient");
+		mc_clear_error(s->mc);
+	}
+	return cl->correct;
+}
+
+/* The numbers of one link a = b (a gradient on side gside, or -1); fills r
+ * when they differ. False on an error. */
+static bool link_numbers(struct session *s, struct expr *a, struct expr *b, int gside,
+			 struct loc la, struct loc lb, const struct decl *const *psyms, int npsyms,
+			 struct verify_report *r)
+{
+	struct mc *mc = s->mc;
 	struct claim cl = {0};
+	bool ok = false;
 	if (gside >= 0) {
 		struct expr *g = gside == 0 ? a : b;
-		cl.x = g->kids[1];
-		cl.f = derived(s, g->kids[0], eq->kids[gside]->loc);
+		struct expr *c = right_answer(s, g, gside == 0 ? la : lb, &cl);
 		if (!cl.f)
 			return false;
-		cl.correct = diff_gradient(s, (struct expr *)cl.f, (struct expr *)cl.x);
-		if (!cl.correct) {
-			/* the engine cannot derive it: finite differences still decide */
-			cl.why = mc_xstrdup(mc->err.msg ? mc->err.msg : "no gradient");
-			mc_clear_error(mc);
-		}
 		if (gside == 0)
-			a = cl.correct;
+			a = c;
 		else
-			b = cl.correct;
+			b = c;
 	}
-	struct loc la = eq->kids[0]->loc, lb = eq->kids[1]->loc;
 	if (gside != 0 && !(a = derived(s, a, la)))
-		goto fail;
+		goto out;
 	if (gside != 1 && !(b = derived(s, b, lb)))
-		goto fail;
+		goto out;
 	if (gside >= 0)
 		cl.claim = gside == 0 ? b : a;
+	r->equal = true;
 	/* canonical forms: equal when the simplifier makes them the same node */
 	if (a && b) {
 		struct expr *ca = diff_simplify(s, a), *cb = diff_simplify(s, b);
 		if (!ca || !cb)
-			goto fail;
+			goto out;
 		if (ca == cb) {
-			fprintf(s->out, "equal\n");
-			free(cl.why);
-			return true;
+			ok = true;
+			goto out;
 		}
 	}
 	struct instance in = {0};
@@ -644,45 +1176,218 @@ bool verify_check(struct session *s, const struct syn *call)
 		inst_collect(&in, cl.x); /* X gets a value even when f does not use it */
 	}
 	inst_begin(&in, s);
-	/* with no correct gradient compare() evaluates the claim and the
-	 * finite differences only */
 	struct verdict v;
-	bool ok = compare(s, &in, a, b, gside, gside >= 0 ? &cl : NULL, -1, -1, &v);
-	if (ok) {
-		fprintf(s->out, "%s\n", v.equal ? "equal" : "not equal");
-		if (!v.equal) {
-			if (v.instance && v.instance[0])
-				fprintf(s->out, "instance: %s\n", v.instance);
-			print_value_line(s,
-					 v.left_is_fd && gside == 0 ? "left (finite differences): "
-								    : "left:  ",
-					 v.left);
-			print_value_line(s,
-					 v.left_is_fd && gside == 1 ? "right (finite differences): "
-								    : "right: ",
-					 v.right);
-			if (gside >= 0 && cl.correct)
-				print_line(s, "correct gradient: ", cl.correct);
-			else if (gside >= 0)
-				fprintf(s->out, "correct gradient: not derived (%s)\n", cl.why);
-			if (cl.correct && v.eng_fd > TOL_FD)
-				fprintf(
-				    s->out,
-				    "note: the engine's gradient disagrees with finite differences "
-				    "(relative error %.2g): please report it\n",
+	/* with no correct gradient compare() evaluates the claim and the finite
+	 * differences only */
+	ok = compare(s, &in, a, b, gside, gside >= 0 ? &cl : NULL, -1, -1, &v);
+	if (ok && !v.equal) {
+		r->equal = false;
+		r->instance = v.instance;
+		v.instance = NULL;
+		bool hide_left = s->hide_answer && gside == 0,
+		     hide_right = s->hide_answer && gside == 1;
+		r->left_label = v.left_is_fd && gside == 0 ? "left (finite differences): " : "left:  ";
+		r->right_label =
+		    v.left_is_fd && gside == 1 ? "right (finite differences): " : "right: ";
+		r->left = hide_left ? NULL : value_str(s, v.left);
+		r->right = hide_right ? NULL : value_str(s, v.right);
+		if (cl.correct && v.eng_fd > TOL_FD) {
+			struct sbuf n = {0};
+			sbuf_printf(&n,
+				    "the engine's gradient disagrees with finite differences "
+				    "(relative error %.2g): please report it",
 				    v.eng_fd);
-			status_failed(s);
+			r->note = sbuf_take(&n);
 		}
-		verdict_free(&v);
 	}
+	if (ok)
+		verdict_free(&v);
 	inst_end(&in);
+	if (ok && !r->equal) {
+		if (gside >= 0 && !s->hide_answer && cl.correct) {
+			r->correct = print_str(mc, cl.correct, PRINT_PLAIN);
+			r->correct_latex = print_str(mc, cl.correct, PRINT_LATEX);
+		} else if (gside >= 0 && !cl.correct) {
+			r->correct_why = mc_xstrdup(cl.why);
+		}
+		/* a diagnosis replaces the counterexample */
+		struct expr *right = gside == 1 ? b : a, *claim = gside == 1 ? a : b;
+		if (right && claim)
+			r->diagnosis = diagnose(s, right, claim, psyms, npsyms);
+		if (r->diagnosis) {
+			free(r->instance);
+			free(r->left);
+			free(r->right);
+			r->instance = r->left = r->right = NULL;
+		}
+	}
+out:
 	free(cl.why);
-	if (!ok)
-		mc_set_loc(mc, call->loc);
 	return ok;
-fail:
+}
+
+static bool is_grad_syn(const struct syn *n)
+{
+	return n->kind == SYN_NABLA || (n->kind == SYN_CALL && strcmp(n->name, "grad") == 0);
+}
+
+/* The claim of a link does not have the problem's shape: says so, and
+ * whether it is (a multiple of) the transpose of the right answer. */
+static char *wrong_shape(struct session *s, struct expr *right_term, struct loc lr,
+			 struct expr *claim, struct loc lc)
+{
+	struct mc *mc = s->mc;
+	char sr[128], sc[128];
+	expr_shape_str(mc, right_term, sr, sizeof sr);
+	expr_shape_str(mc, claim, sc, sizeof sc);
+	struct sbuf t = {0};
+	sbuf_printf(&t, "your answer is %s, but the right one is %s", sc, sr);
+	struct claim cl = {0};
+	struct expr *right = right_answer(s, right_term, lr, &cl);
+	struct expr *c = right ? derived(s, claim, lc) : NULL;
+	struct expr *rt = c ? expr_make1(mc, OP_T, right, false) : NULL;
+	double k;
+	if (rt && multiple_of(s, rt, c, &k)) {
+		sbuf_add(&t, ": it is ");
+		multiple_text(&t, k, k == 1 ? "the transpose of the right one" : "its transpose");
+	}
+	mc_clear_error(mc);
 	free(cl.why);
-	return false;
+	return sbuf_take(&t);
+}
+
+/* Checks every link of the chain eq; fills r. False on an error (input that
+ * cannot be read or run). */
+static bool check_chain(struct session *s, const struct syn *eq, struct verify_report *r)
+{
+	struct mc *mc = s->mc;
+	int n = eq->n;
+	/* the problem: the gradient side of G = grad(f, X), else the first term */
+	int pi = n == 2 && !is_grad_syn(eq->kids[0]) && is_grad_syn(eq->kids[1]) ? 1 : 0;
+	struct expr **terms = mc_xmalloc((size_t)n * sizeof *terms);
+	memset(terms, 0, (size_t)n * sizeof *terms);
+	bool ok = false;
+	r->nlinks = n - 1;
+	r->equal = true;
+	terms[pi] = session_resolve(s, eq->kids[pi]);
+	if (!terms[pi]) {
+		free(terms);
+		return false;
+	}
+	int npsyms;
+	const struct decl **psyms = syms_of(terms[pi], NULL, &npsyms);
+	struct dim_snap sn;
+	snap_take(mc, &sn);
+	for (int i = 0; i < n; i++) {
+		if (i == pi)
+			continue;
+		int link = pi == 0 ? i : 1;
+		/* the term it is compared with: the one before it, or the problem */
+		int o = pi == 0 ? i - 1 : pi;
+		const struct syn *cs = eq->kids[i];
+		int a, b;
+		long value;
+		terms[i] = session_resolve(s, cs);
+		if (!terms[i] && mc->err.kind == MC_ERR_SHAPE) {
+			/* the claim cannot be formed with the problem's sizes: wrong, not unreadable */
+			snap_restore(mc, &sn);
+			struct sbuf t = {0};
+			sbuf_printf(&t, "your answer does not fit the problem's sizes: %s",
+				    mc->err.msg ? mc->err.msg : "shape error");
+			mc_clear_error(mc);
+			r->diagnosis = sbuf_take(&t);
+			r->equal = false;
+			r->link = link;
+			break;
+		}
+		if (!terms[i])
+			goto out;
+		if (snap_added(mc, &sn, &a, &b, &value)) {
+			snap_restore(mc, &sn);
+			r->diagnosis = condition_text(s, psyms, npsyms, a, b, value);
+			r->equal = false;
+			r->link = link;
+			break;
+		}
+		struct dim_snap sn2;
+		snap_take(mc, &sn2);
+		bool fits = dim_unify(mc, terms[o]->rows, terms[i]->rows) &&
+			    dim_unify(mc, terms[o]->cols, terms[i]->cols) &&
+			    !snap_added(mc, &sn, &a, &b, &value);
+		if (!fits) {
+			snap_restore(mc, &sn2);
+			r->diagnosis = wrong_shape(s, terms[o], eq->kids[o]->loc, terms[i], cs->loc);
+			r->equal = false;
+			r->link = link;
+			free(sn2.d);
+			break;
+		}
+		free(sn2.d);
+		int l = pi == 0 ? i - 1 : 0, rr = pi == 0 ? i : 1; /* the link's sides, as written */
+		int gside = terms[l]->op == OP_GRAD && (l == 0 || n == 2)	  ? 0
+			    : n == 2 && terms[rr]->op == OP_GRAD && pi == 1 ? 1
+									    : -1;
+		if (!link_numbers(s, terms[l], terms[rr], gside, eq->kids[l]->loc,
+				  eq->kids[rr]->loc, psyms, npsyms, r))
+			goto out;
+		if (!r->equal) {
+			r->link = link;
+			break;
+		}
+	}
+	if (!r->equal && !r->correct && !r->correct_why && !s->hide_answer && r->link == 1 &&
+	    terms[pi]->op == OP_GRAD) {
+		/* a claim that could not be compared still learns the right answer */
+		struct claim cl = {0};
+		struct expr *c = right_answer(s, terms[pi], eq->kids[pi]->loc, &cl);
+		if (c) {
+			r->correct = print_str(mc, c, PRINT_PLAIN);
+			r->correct_latex = print_str(mc, c, PRINT_LATEX);
+		}
+		mc_clear_error(mc);
+		free(cl.why);
+	}
+	if (!r->equal && n > 2) {
+		int l = r->link - 1;
+		char *x = source_text(s, eq->kids[l]), *y = source_text(s, eq->kids[l + 1]);
+		struct sbuf t = {0};
+		sbuf_printf(&t, "%s = %s", x, y);
+		r->link_text = sbuf_take(&t);
+		free(x);
+		free(y);
+	}
+	r->done = true;
+	ok = true;
+out:
+	snap_restore(mc, &sn);
+	free(sn.d);
+	free(psyms);
+	free(terms);
+	return ok;
+}
+
+bool verify_check(struct session *s, const struct syn *call)
+{
+	struct mc *mc = s->mc;
+	if (call->n != 1 || call->kids[0]->kind != SYN_EQ)
+		return mc_fail_at(mc, MC_ERR_SYNTAX, call->loc,
+				  "check takes an equation: check(a = b) or check(grad(f, X) = G)");
+	if (!s->check) {
+		s->check = mc_xmalloc(sizeof *s->check);
+		memset(s->check, 0, sizeof *s->check);
+	}
+	struct verify_report *r = s->check;
+	verify_report_clear(r);
+	bool ok = check_chain(s, call->kids[0], r);
+	if (!ok) {
+		verify_report_clear(r);
+		mc_set_loc(mc, call->loc);
+		return false;
+	}
+	verify_report_print(s, r, s->out);
+	if (!r->equal)
+		status_failed(s);
+	return true;
 }
 
 bool verify_gradcheck(struct session *s, const struct syn *call)
