@@ -114,6 +114,13 @@ bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char *
 bool rules_load_text(struct session *s, struct rules *rs, const char *file, const char *text,
 		     size_t len, char **report);
 void rules_free(struct rules *rs);
+/* Loads the session's rules once, from s->rules_dir (directories separated
+ * by ':') or the default: the source tree's for an uninstalled build, else the
+ * installed ones. False with every broken rule's report printed to s->err
+ * (the first time; later calls fail with mc's error set). */
+bool rules_load(struct session *s);
+/* Frees the session's rules (they are loaded again when needed). */
+void rules_unload(struct session *s);
 void rules_free_index(struct rules *rs);
 
 /* Rewrites e with the rules of one section until nothing applies (or the
