@@ -53,6 +53,7 @@ struct session {
 	int nmemos;
 	    /* while differentiating in it: a symmetric variable is not treated as symmetric */ /* differentiate
 												   by differentials only, skipping [gradient] rules */
+	unsigned stmt_serial; /* the statement being resolved (marks in struct mc_name) */
 	/* options */
 	bool latex, steps, emit_numpy, emit_c;
 	bool hide_answer;	     /* --hide-answer: no correct answer of a failed check */
@@ -97,6 +98,12 @@ bool session_is_command(const char *name);
 /* Sets mc's error at n's location; returns false. */
 bool session_fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The binding of d's value, or NULL (values themselves are value.c's). */
+const struct binding *session_binding(struct session *s, const struct decl *d);
+/* Notes the names a statement mentions before it is resolved (what the
+ * statement itself declares by typography). */
+void session_begin_statement(struct session *s, const struct syn *st);
 
 /* Makes name an implicit scalar (a = 2.5 for an undeclared, lowercase a). */
 const struct decl *session_declare_scalar(struct session *s, const char *name);

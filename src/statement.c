@@ -183,6 +183,14 @@ static bool run_stmt(struct session *s, const struct syn *st)
 	}
 }
 
+/* The parser's question: is this word a name the user declared or defined? */
+static bool session_knows(void *ctx, const char *name)
+{
+	struct session *s = ctx;
+	const struct decl *d = session_decl(s, name);
+	return (d && !d->implicit) || session_def(s, name);
+}
+
 static void set_text(struct session *s, const char *where, const char *src, size_t len)
 {
 	s->where = where;
@@ -195,7 +203,7 @@ bool session_parse(struct session *s, struct session_text *t, const char *where,
 {
 	memset(t, 0, sizeof *t);
 	set_text(s, where, src, len);
-	if (parse_text(&t->p, s->mc, src, len, false))
+	if (parse_text_names(&t->p, s->mc, src, len, false, session_knows, s))
 		return true;
 	t->stopped = true;
 	if (incomplete && t->p.eof_error && t->p.depth > 0) {
@@ -230,6 +238,7 @@ bool session_run_next(struct session *s, struct session_text *t, const struct sy
 		*stmt = st;
 	s->result = NULL;
 	rewrite_memo_clear(s);
+	session_begin_statement(s, st);
 	bool done = run_stmt(s, st);
 	rewrite_memo_clear(s);
 	if (!done) {
