@@ -1,4 +1,6 @@
 /* rules.c - reading rule files: the rule grammar's syntax tree turned into patterns. */
+#include "rules.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +10,7 @@
 
 #include "config.h"
 #include "print.h"
-#include "rewrite.h"
+#include "rules.h"
 
 const char *const rule_cond_names[COND_COUNT] = {
     [COND_SCALAR] = "scalar",
@@ -439,6 +441,18 @@ bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char *
 		free(names[i]);
 	free(names);
 	return ok;
+}
+
+void rules_free_index(struct rules *rules)
+{
+	for (int i = 0; i < rules->nidx; i++) {
+		for (int op = 0; op < OP_COUNT; op++)
+			free(rules->idx[i].byop[op]);
+		free(rules->idx[i].sections);
+	}
+	free(rules->idx);
+	rules->idx = NULL;
+	rules->nidx = 0;
 }
 
 void rules_free(struct rules *rs)
