@@ -237,15 +237,33 @@ void session_names(struct session *s, void (*fn)(void *, const char *), void *ar
 
 static struct expr *resolve(struct session *s, const struct syn *n);
 
-bool session_fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
+static bool vfail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt,
+		     va_list ap)
 {
 	struct sbuf b = {0};
-	va_list ap;
-	va_start(ap, fmt);
 	sbuf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	mc_fail_at(s->mc, k, n->loc, "%s", b.s ? b.s : "");
 	sbuf_free(&b);
+	return false;
+}
+
+static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail_at(s, n, k, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+bool session_fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail_at(s, n, k, fmt, ap);
+	va_end(ap);
 	return false;
 }
 
@@ -309,7 +327,7 @@ static bool glued_name(struct session *s, const struct syn *n)
 		sbuf_addn(&b, name + i, k);
 		i += k;
 	}
-	session_fail_at(s, n, MC_ERR_NAME,
+	fail_at(s, n, MC_ERR_NAME,
 		"'%s' is not declared: did you mean %s? (for one name, declare it first: let %s : %s)",
 		name, b.s, name, upper_initial(name) ? "matrix(n, m)" : "vector(n)");
 	sbuf_free(&b);
@@ -338,7 +356,7 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 			return expr_diff(s->mc, expr_sym(s->mc, x));
 	}
 	if (strlen(name) > 1 && expr_op_by_name(name) >= 0) {
-		session_fail_at(s, n, MC_ERR_NAME, "%s is a function: write %s(...)", name, name);
+		fail_at(s, n, MC_ERR_NAME, "%s is a function: write %s(...)", name, name);
 		return NULL;
 	}
 	if (glued_name(s, n))
@@ -417,11 +435,11 @@ static void explain_default(struct session *s, const struct expr *a, const struc
 }
 
 /* A dimension argument: a name or a positive whole number. */
-int session_resolve_dim(struct session *s, const struct syn *n)
+static int resolve_dim(struct session *s, const struct syn *n)
 {
 	if (n->kind == SYN_NUM) {
 		if (n->num < 1 || n->num != (long)n->num || n->num > 1e9) {
-			session_fail_at(s, n, MC_ERR_SHAPE, "a size must be a positive whole number");
+			fail_at(s, n, MC_ERR_SHAPE, "a size must be a positive whole number");
 			return -2;
 		}
 		return dim_const(s->mc, (long)n->num);
@@ -441,7 +459,7 @@ int session_resolve_dim(struct session *s, const struct syn *n)
 		}
 		return dim_named(s->mc, n->name);
 	}
-	session_fail_at(s, n, MC_ERR_SHAPE, "a size is a name (n) or a number (3)");
+	fail_at(s, n, MC_ERR_SHAPE, "a size is a name (n) or a number (3)");
 	return -2;
 }
 
@@ -450,7 +468,7 @@ static struct expr *resolve_var(struct session *s, const struct syn *n, const ch
 	if (n->kind == SYN_IDENT) {
 		const struct def *df = session_def(s, n->name);
 		if (df) {
-			session_fail_at(
+			fail_at(
 			    s, n, MC_ERR_NAME,
 			    "cannot take %s with respect to %s: it is defined as an expression; "
 			    "differentiate with respect to a symbol",
@@ -462,7 +480,7 @@ static struct expr *resolve_var(struct session *s, const struct syn *n, const ch
 	if (!v)
 		return NULL;
 	if (v->op != OP_SYM) {
-		session_fail_at(s, n, MC_ERR_NAME,
+		fail_at(s, n, MC_ERR_NAME,
 			"%s needs a symbol to differentiate with respect to, not an expression",
 			fname);
 		return NULL;
@@ -470,7 +488,7 @@ static struct expr *resolve_var(struct session *s, const struct syn *n, const ch
 	return v;
 }
 
-bool session_is_command(const char *name)
+static bool is_command(const char *name)
 {
 	static const char *const cmds[] = {"eval",   "check", "gradcheck", "solve",
 					   "factor", "rand",  "randn",	   NULL};
@@ -510,14 +528,14 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 	if (strcmp(name, "ones") == 0 || strcmp(name, "zeros") == 0 || strcmp(name, "eye") == 0) {
 		bool eye = name[0] == 'e';
 		if (n->n != (eye ? 1 : 2)) {
-			session_fail_at(s, n, MC_ERR_SHAPE,
+			fail_at(s, n, MC_ERR_SHAPE,
 				eye ? "eye takes one size: eye(n)"
 				    : "%s takes two sizes: %s(rows, cols)",
 				name, name);
 			return NULL;
 		}
-		int r = session_resolve_dim(s, n->kids[0]);
-		int c = eye ? r : session_resolve_dim(s, n->kids[1]);
+		int r = resolve_dim(s, n->kids[0]);
+		int c = eye ? r : resolve_dim(s, n->kids[1]);
 		if (r < -1 || c < -1)
 			return NULL;
 		if (eye)
@@ -539,7 +557,7 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 	if (strcmp(name, "grad") == 0 || strcmp(name, "hess") == 0 ||
 	    strcmp(name, "jacobian") == 0) {
 		if (n->n != 2) {
-			session_fail_at(s, n, MC_ERR_SHAPE, "%s takes a function and a variable: %s(f, X)",
+			fail_at(s, n, MC_ERR_SHAPE, "%s takes a function and a variable: %s(f, X)",
 				name, name);
 			return NULL;
 		}
@@ -554,7 +572,7 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 			char sh[128];
 			expr_shape_str(mc, f, sh, sizeof sh);
 			const char *fname = n->kids[0]->kind == SYN_IDENT ? n->kids[0]->name : "f";
-			session_fail_at(s, n->kids[0], MC_ERR_SHAPE,
+			fail_at(s, n->kids[0], MC_ERR_SHAPE,
 				"%s needs a scalar function, but %s is %s: use jacobian(%s, %s)",
 				name, fname, sh, fname,
 				n->kids[1]->kind == SYN_IDENT ? n->kids[1]->name : "x");
@@ -567,21 +585,21 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 	}
 	if (strcmp(name, "d") == 0) {
 		if (n->n != 1) {
-			session_fail_at(s, n, MC_ERR_SHAPE, "d takes one expression: d(f)");
+			fail_at(s, n, MC_ERR_SHAPE, "d takes one expression: d(f)");
 			return NULL;
 		}
 		struct expr *a = resolve(s, n->kids[0]);
 		return a ? expr_make1(mc, OP_D, a, true) : NULL;
 	}
-	if (session_is_command(name)) {
-		session_fail_at(s, n, MC_ERR_SYNTAX, "%s(...) is a statement: write it on its own line",
+	if (is_command(name)) {
+		fail_at(s, n, MC_ERR_SYNTAX, "%s(...) is a statement: write it on its own line",
 			name);
 		return NULL;
 	}
 	if (op >= 0) {
 		int arity = expr_op_info((enum expr_op)op)->arity;
 		if (n->n != arity) {
-			session_fail_at(s, n, MC_ERR_SHAPE, "%s takes %d argument%s, not %d",
+			fail_at(s, n, MC_ERR_SHAPE, "%s takes %d argument%s, not %d",
 				expr_op_info((enum expr_op)op)->name, arity, arity == 1 ? "" : "s",
 				n->n);
 			return NULL;
@@ -589,7 +607,7 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 		struct expr *k[2];
 		for (int i = 0; i < n->n; i++) {
 			if (n->kids[i]->kind == SYN_EQ) {
-				session_fail_at(
+				fail_at(
 				    s, n->kids[i], MC_ERR_SYNTAX,
 				    "an equation is only allowed inside check(...) and solve(...)");
 				return NULL;
@@ -624,9 +642,9 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 	}
 	const char *sug = session_suggest_function(name);
 	if (sug)
-		session_fail_at(s, n, MC_ERR_NAME, "unknown function '%s' (did you mean '%s'?)", name, sug);
+		fail_at(s, n, MC_ERR_NAME, "unknown function '%s' (did you mean '%s'?)", name, sug);
 	else
-		session_fail_at(s, n, MC_ERR_NAME, "unknown function '%s'", name);
+		fail_at(s, n, MC_ERR_NAME, "unknown function '%s'", name);
 	return NULL;
 }
 
@@ -660,19 +678,19 @@ static struct expr *resolve_op(struct session *s, const struct syn *n)
 		break;
 	case SOP_DIV:
 		if (b->op == OP_ZERO) {
-			session_fail_at(s, n->kids[1], MC_ERR_SHAPE, "division by zero");
+			fail_at(s, n->kids[1], MC_ERR_SHAPE, "division by zero");
 			return NULL;
 		}
 		if (!expr_is_scalar(mc, b)) {
 			char sh[128];
 			expr_shape_str(mc, b, sh, sizeof sh);
-			session_fail_at(s, n->kids[1], MC_ERR_SHAPE,
+			fail_at(s, n->kids[1], MC_ERR_SHAPE,
 				"/ divides by a scalar, but this is %s: use inv(...) or ./", sh);
 			explain_default(s, b, NULL);
 			return NULL;
 		}
 		if (b->op == OP_ZERO) {
-			session_fail_at(s, n->kids[1], MC_ERR_SHAPE, "division by zero");
+			fail_at(s, n->kids[1], MC_ERR_SHAPE, "division by zero");
 			return NULL;
 		}
 		r = expr_make1(mc, OP_INV, b, true);
@@ -715,7 +733,7 @@ static struct expr *resolve_op(struct session *s, const struct syn *n)
 		} else if (b->op == OP_NUM && b->num == 0.5) {
 			r = expr_make1(mc, OP_SQRT, a, true);
 		} else {
-			session_fail_at(s, n->kids[1], MC_ERR_SHAPE,
+			fail_at(s, n->kids[1], MC_ERR_SHAPE,
 				"an entrywise power of a vector or matrix is .^2 (x ⊙ x) or .^0.5 (sqrt(x))");
 			return NULL;
 		}
@@ -755,7 +773,7 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 		if (expr_is_scalar(mc, a))
 			return expr_make1(mc, OP_ABS, a, true);
 		if (a->cols >= 0 && dim_is_one(mc, a->cols)) {
-			session_fail_at(s, n, MC_ERR_SHAPE,
+			fail_at(s, n, MC_ERR_SHAPE,
 				"|...| of a vector reads two ways: write ||...|| for its norm or abs(...) for "
 				"its entries");
 			return NULL;
@@ -782,7 +800,7 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 		if (!expr_is_scalar(mc, f)) {
 			char sh[128];
 			expr_shape_str(mc, f, sh, sizeof sh);
-			session_fail_at(s, n->kids[1], MC_ERR_SHAPE,
+			fail_at(s, n->kids[1], MC_ERR_SHAPE,
 				"grad needs a scalar function, but this is %s: use jacobian(f, x)",
 				sh);
 			return NULL;
@@ -794,7 +812,7 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 	}
 	case SYN_EQ: {
 		if (n->n > 2) {
-			session_fail_at(s, n, MC_ERR_SYNTAX,
+			fail_at(s, n, MC_ERR_SYNTAX,
 				"a chain a = b = c is only allowed inside check(...)");
 			return NULL;
 		}
@@ -808,9 +826,13 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 		return r;
 	}
 	default:
-		session_fail_at(s, n, MC_ERR_SYNTAX, "not an expression");
+		fail_at(s, n, MC_ERR_SYNTAX, "not an expression");
 		return NULL;
 	}
 }
 
 struct expr *session_resolve(struct session *s, const struct syn *syn) { return resolve(s, syn); }
+
+int session_resolve_dim(struct session *s, const struct syn *n) { return resolve_dim(s, n); }
+
+bool session_is_command(const char *name) { return is_command(name); }
