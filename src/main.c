@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "command.h"
+#include "derivation.h"
 #include "repl.h"
 #include "session.h"
 #include "value.h"
@@ -40,6 +41,8 @@ static void usage(FILE *out)
 	      "                   environment MATCALC_RULES)\n"
 	      "  --list-rules     print the loaded rules with their citations\n"
 	      "  --hide-answer    never print the correct answer of a failed check\n"
+	      "  --check-derivation FILE\n"
+	      "                   check a derivation (LaTeX align blocks or = lines) step by step\n"
 	      "  --version        print the version\n"
 	      "  --help           print this help\n"
 	      "\n"
@@ -86,10 +89,12 @@ int main(int argc, char **argv)
 	const char *rules_dir = getenv("MATCALC_RULES");
 	int rc = 0;
 	bool list_rules = false;
+	const char *derivation = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = NULL;
 		if (strcmp(a, "-e") == 0 || strcmp(a, "--precision") == 0 ||
+		    strcmp(a, "--check-derivation") == 0 ||
 		    strcmp(a, "--seed") == 0 || strcmp(a, "--rules") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "matcalc: error: %s needs a value\n", a);
@@ -103,6 +108,8 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "-e") == 0) {
 			exprs[nexprs++] = val;
+		} else if (strcmp(a, "--check-derivation") == 0) {
+			derivation = val;
 		} else if (strncmp(a, "--precision", 11) == 0) {
 			long v;
 			if (!parse_long(val, 1, 17, &v)) {
@@ -172,7 +179,27 @@ int main(int argc, char **argv)
 		if (!file && !nexprs)
 			goto out;
 	}
-	if (nexprs) {
+	if (derivation) {
+		/* -e statements first: the derivation's declarations */
+		for (int i = 0; i < nexprs; i++)
+			if (!session_run(s, "-e", exprs[i], strlen(exprs[i])))
+				break;
+		FILE *f = s->status < 2 ? fopen(derivation, "rb") : NULL;
+		if (!f && s->status < 2) {
+			fprintf(stderr, "matcalc: error: cannot open %s: %s\n", derivation,
+				strerror(errno));
+			rc = 2;
+			goto out;
+		}
+		if (f) {
+			size_t len;
+			char *text = read_all(f, &len);
+			fclose(f);
+			derivation_check(s, derivation, text, len);
+			free(text);
+		}
+		rc = s->status;
+	} else if (nexprs) {
 		for (int i = 0; i < nexprs; i++)
 			if (!session_run(s, "-e", exprs[i], strlen(exprs[i])))
 				break;

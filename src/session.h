@@ -54,6 +54,8 @@ struct session {
 	bool latex, steps, emit_numpy, emit_c;
 	bool hide_answer;	     /* --hide-answer: no correct answer of a failed check */
 	struct verify_report *check; /* the last check's verdict (owned), or NULL */
+	/* a derivation's `d f` line of f(θ): check draws the other differentials 0 */
+	const struct decl *check_wrt;
 	unsigned long seed;
 	uint64_t rng[2];
 	FILE *out, *err;
