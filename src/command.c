@@ -163,7 +163,7 @@ void command_list_rules_matching(struct session *s, const char *pattern)
 
 void command_list_rules(struct session *s) { command_list_rules_matching(s, NULL); }
 
-static bool print_value(struct session *s, const struct expr *e)
+struct value *command_value(struct session *s, const struct expr *e)
 {
 	/* an I or 0 of no size at the top takes the size of the statement's shape
 	 * (grad(tr(X), X) = I has X's size) */
@@ -174,7 +174,12 @@ static bool print_value(struct session *s, const struct expr *e)
 		if (o.hint_rows < 1 || o.hint_cols < 1)
 			o.hint_rows = o.hint_cols = 0;
 	}
-	struct value *v = eval_expr_opts(s, e, &o);
+	return eval_expr_opts(s, e, &o);
+}
+
+static bool print_value(struct session *s, const struct expr *e)
+{
+	struct value *v = command_value(s, e);
 	if (!v)
 		return false;
 	struct sbuf b = {0};
@@ -240,6 +245,7 @@ static bool run_solve(struct session *s, const struct syn *n, bool evaluate)
 	struct expr *eq = shown ? expr_make2(s->mc, OP_EQ, shown, sol, false) : NULL;
 	if (!eq)
 		return false;
+	s->result = eq;
 	command_print(s, eq);
 	return true;
 }
@@ -260,6 +266,7 @@ static bool run_factor(struct session *s, const struct syn *n)
 	e = diff_factor(s, e);
 	if (!e)
 		return false;
+	s->result = e;
 	command_print(s, e);
 	return true;
 }
@@ -294,6 +301,7 @@ bool command_run(struct session *s, const struct syn *n)
 	s->steps = steps;
 	if (!e)
 		return false;
+	s->result = e;
 	if (s->emit_numpy || s->emit_c)
 		return emit_statement(s, call, e, s->out);
 	if (eval_all_bound(s, e))

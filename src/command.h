@@ -11,6 +11,10 @@ bool command_run(struct session *s, const struct syn *e);
 /* Works out grad/hess/jacobian/d inside e and simplifies. NULL on error. */
 struct expr *command_derive(struct session *s, struct expr *e, struct loc loc);
 
+/* The value of e with the session's bound values; an I or 0 of no size takes
+ * the size of s->shape_hint. Owned (value_free); NULL with the error in s->mc. */
+struct value *command_value(struct session *s, const struct expr *e);
+
 /* Loads the rules (once) from the rules directory; false with an error reported. */
 bool command_load_rules(struct session *s);
 void command_free_rules(struct session *s);

@@ -1,26 +1,25 @@
 /* main.c - the command line: options, -e statements, files, stdin, and the REPL. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cblas.h>
+#include "matcalc.h"
 
-#include "command.h"
-#include "derivation.h"
-#include "repl.h"
-#include "session.h"
-#include "value.h"
-
-#ifndef MATCALC_VERSION
-#define MATCALC_VERSION "0.1.0"
-#endif
+/* In repl.c: the REPL, and how the program prints a statement's result. */
+int repl_run(struct matcalc *m);
+void cli_print_result(void *arg, const struct matcalc_result *r);
 
 static void usage(FILE *out)
 {
+	/* the library's options come from its table (src/options.c) */
+	char *options = matcalc_options_help();
 	fputs("usage: matcalc [options] [FILE]\n"
 	      "       matcalc [options] -e STATEMENT [-e STATEMENT ...]\n"
+	      "       matcalc [options] --check-derivation FILE [-e STATEMENT ...]\n"
+	      "       matcalc [options] grade PROBLEMS SUBMISSION...   (docs/grading.md)\n"
 	      "\n"
 	      "Symbolic matrix calculus: gradients of scalar functions of matrices and vectors,\n"
 	      "with the Matrix Cookbook identities, in plain text, LaTeX or NumPy.\n"
@@ -29,20 +28,11 @@ static void usage(FILE *out)
 	      "statements from standard input otherwise.\n"
 	      "\n"
 	      "options:\n"
-	      "  -e STATEMENT     run STATEMENT (repeatable, in order)\n"
-	      "  --latex          print results as LaTeX\n"
-	      "  --ascii          print Greek letters as ASCII names (Theta)\n"
-	      "  --steps          print the derivation, one line per rule with its citation\n"
-	      "  --emit=numpy     print a Python module computing value and gradient\n"
-	      "  --emit=c         print a C function computing value and gradient\n"
-	      "  --precision N    significant digits of printed numbers (default 6)\n"
-	      "  --seed N         seed of rand, randn and check's random instances\n"
-	      "  --rules DIR      read the rule files from DIR (default: installed rules;\n"
-	      "                   environment MATCALC_RULES)\n"
-	      "  --list-rules     print the loaded rules with their citations\n"
-	      "  --hide-answer    never print the correct answer of a failed check\n"
-	      "  --check-derivation FILE\n"
-	      "                   check a derivation (LaTeX align blocks or = lines) step by step\n"
+	      "  -e STATEMENT     run STATEMENT (repeatable, in order)\n",
+	      out);
+	fputs(options, out);
+	matcalc_free(options);
+	fputs("  --list-rules     print the loaded rules with their citations\n"
 	      "  --version        print the version\n"
 	      "  --help           print this help\n"
 	      "\n"
@@ -55,106 +45,89 @@ static void usage(FILE *out)
 
 static char *read_all(FILE *f, size_t *len)
 {
-	struct sbuf b = {0};
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		sbuf_addn(&b, buf, n);
-	*len = b.len;
-	return sbuf_take(&b);
-}
-
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
+	char *text = NULL;
+	size_t cap = 0;
+	*len = 0;
+	for (;;) {
+		if (cap - *len < 65536) {
+			cap = cap ? 2 * cap : 65536;
+			char *grown = realloc(text, cap + 1);
+			if (!grown) {
+				fputs("matcalc: out of memory\n", stderr);
+				abort();
+			}
+			text = grown;
+		}
+		size_t n = fread(text + *len, 1, cap - *len, f);
+		if (n == 0)
+			break;
+		*len += n;
+	}
+	text[*len] = '\0';
+	return text;
 }
 
 int main(int argc, char **argv)
 {
-	/* OpenBLAS's worker threads wait for work by spinning, taking a core from
-	 * every matcalc process even when it only does algebra; one thread unless
-	 * the user asks for more (OPENBLAS_NUM_THREADS) */
-	if (!getenv("OPENBLAS_NUM_THREADS"))
-		openblas_set_num_threads(1);
-	struct session *s = session_new(stdout, stderr);
-	const char **exprs = mc_xmalloc((size_t)argc * sizeof *exprs);
+	struct matcalc *m = matcalc_open();
+	if (!m) {
+		fputs("matcalc: out of memory\n", stderr);
+		return 2;
+	}
+	const char **exprs = malloc((size_t)argc * sizeof *exprs);
 	int nexprs = 0;
 	const char *file = NULL;
-	const char *rules_dir = getenv("MATCALC_RULES");
+	const char **graded = malloc((size_t)argc * sizeof *graded); /* grade's files */
+	int ngraded = 0;
+	bool grade = false;
+	char *derivation = NULL; /* --check-derivation FILE */
 	int rc = 0;
 	bool list_rules = false;
-	const char *derivation = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val = NULL;
-		if (strcmp(a, "-e") == 0 || strcmp(a, "--precision") == 0 ||
-		    strcmp(a, "--check-derivation") == 0 ||
-		    strcmp(a, "--seed") == 0 || strcmp(a, "--rules") == 0) {
+		if (strcmp(a, "-e") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "matcalc: error: %s needs a value\n", a);
 				rc = 2;
 				goto out;
 			}
-			val = argv[++i];
-		} else if (strncmp(a, "--precision=", 12) == 0 || strncmp(a, "--seed=", 7) == 0 ||
-			   strncmp(a, "--rules=", 8) == 0) {
-			val = strchr(a, '=') + 1;
-		}
-		if (strcmp(a, "-e") == 0) {
-			exprs[nexprs++] = val;
-		} else if (strcmp(a, "--check-derivation") == 0) {
-			derivation = val;
-		} else if (strncmp(a, "--precision", 11) == 0) {
-			long v;
-			if (!parse_long(val, 1, 17, &v)) {
-				fprintf(stderr,
-					"matcalc: error: --precision takes 1 to 17 digits\n");
-				rc = 2;
-				goto out;
-			}
-			s->mc->precision = (int)v;
-			s->mc->exact_errors = true;
-		} else if (strncmp(a, "--seed", 6) == 0) {
-			long v;
-			if (!parse_long(val, 0, 0x7fffffffL, &v)) {
-				fprintf(stderr, "matcalc: error: --seed takes a whole number\n");
-				rc = 2;
-				goto out;
-			}
-			value_seed(s, (unsigned long)v);
-		} else if (strncmp(a, "--rules", 7) == 0) {
-			rules_dir = val;
-		} else if (strcmp(a, "--latex") == 0) {
-			s->latex = true;
-		} else if (strcmp(a, "--ascii") == 0) {
-			s->mc->ascii = true;
-		} else if (strcmp(a, "--steps") == 0) {
-			s->steps = true;
-		} else if (strcmp(a, "--emit=numpy") == 0) {
-			s->emit_numpy = true;
-		} else if (strcmp(a, "--emit=c") == 0) {
-			s->emit_c = true;
-		} else if (strcmp(a, "--hide-answer") == 0) {
-			s->hide_answer = true;
+			exprs[nexprs++] = argv[++i];
 		} else if (strcmp(a, "--list-rules") == 0) {
 			list_rules = true;
 		} else if (strcmp(a, "--version") == 0) {
-			printf("matcalc %s\n", MATCALC_VERSION);
+			printf("matcalc %s\n", matcalc_version());
 			goto out;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			goto out;
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr,
-				"matcalc: error: unknown option '%s' (see matcalc --help)\n", a);
-			rc = 2;
-			goto out;
+			/* every other option is in the library's table */
+			int arity = matcalc_option_arity(a);
+			const char *val = NULL;
+			if (arity < 0) {
+				fprintf(stderr,
+					"matcalc: error: unknown option '%s' (see matcalc --help)\n",
+					a);
+				rc = 2;
+				goto out;
+			}
+			if (arity == 1 && !strchr(a, '=')) {
+				if (i + 1 >= argc) {
+					fprintf(stderr, "matcalc: error: %s needs a value\n", a);
+					rc = 2;
+					goto out;
+				}
+				val = argv[++i];
+			}
+			if (matcalc_set_option(m, a, val) != MATCALC_OK) {
+				fprintf(stderr, "matcalc: error: %s\n", matcalc_errmsg(m));
+				rc = 2;
+				goto out;
+			}
+		} else if (grade) {
+			graded[ngraded++] = a;
+		} else if (!file && strcmp(a, "grade") == 0) {
+			grade = true; /* matcalc grade PROBLEMS SUBMISSIONS... (./grade is a file) */
 		} else if (file) {
 			fprintf(stderr, "matcalc: error: one FILE at most (got '%s' and '%s')\n",
 				file, a);
@@ -164,46 +137,82 @@ int main(int argc, char **argv)
 			file = a;
 		}
 	}
+	/* copied: the option's value is borrowed until the next call on m */
+	const char *dv = matcalc_get_option(m, "--check-derivation");
+	derivation = dv && *dv ? strdup(dv) : NULL;
+	if (grade && ngraded < 2) {
+		fprintf(stderr, "matcalc: error: usage: matcalc grade PROBLEMS SUBMISSION...\n");
+		rc = 2;
+		goto out;
+	}
+	if ((grade || derivation) && file) {
+		fprintf(stderr, "matcalc: error: give FILE, --check-derivation or grade, not two\n");
+		rc = 2;
+		goto out;
+	}
 	if (file && nexprs) {
 		fprintf(stderr, "matcalc: error: give either FILE or -e, not both\n");
 		rc = 2;
 		goto out;
 	}
-	s->rules_dir = rules_dir;
-	if (!command_load_rules(s)) {
+	if (matcalc_load_rules(m) != MATCALC_OK) {
+		fputs(matcalc_errmsg(m), stderr);
 		rc = 2;
 		goto out;
 	}
 	if (list_rules) {
-		command_list_rules(s);
+		char *listing = NULL;
+		if (matcalc_list_rules(m, NULL, &listing) == MATCALC_OK)
+			fputs(listing, stdout);
+		matcalc_free(listing);
 		if (!file && !nexprs)
 			goto out;
 	}
-	if (derivation) {
+	if (grade) {
+		char *out = NULL, *errs = NULL;
+		rc = matcalc_grade(m, graded[0], graded + 1, ngraded - 1, &out, &errs);
+		fputs(out ? out : "", stdout);
+		fflush(stdout);
+		fputs(errs ? errs : "", stderr);
+		matcalc_free(out);
+		matcalc_free(errs);
+	} else if (derivation) {
 		/* -e statements first: the derivation's declarations */
-		for (int i = 0; i < nexprs; i++)
-			if (!session_run(s, "-e", exprs[i], strlen(exprs[i])))
-				break;
-		FILE *f = s->status < 2 ? fopen(derivation, "rb") : NULL;
-		if (!f && s->status < 2) {
+		for (int i = 0; i < nexprs && rc < 2; i++) {
+			int st = matcalc_run(m, "-e", exprs[i], strlen(exprs[i]), cli_print_result, m);
+			if (st > rc)
+				rc = st;
+		}
+		FILE *f = rc < 2 ? fopen(derivation, "rb") : NULL;
+		if (!f && rc < 2) {
 			fprintf(stderr, "matcalc: error: cannot open %s: %s\n", derivation,
 				strerror(errno));
 			rc = 2;
-			goto out;
 		}
 		if (f) {
 			size_t len;
 			char *text = read_all(f, &len);
 			fclose(f);
-			derivation_check(s, derivation, text, len);
+			char *out = NULL, *errs = NULL;
+			int st = matcalc_check_derivation(m, derivation, text, len, &out, &errs);
+			fputs(out ? out : "", stdout);
+			fflush(stdout);
+			fputs(errs ? errs : "", stderr);
+			matcalc_free(out);
+			matcalc_free(errs);
 			free(text);
+			if (st > rc)
+				rc = st;
 		}
-		rc = s->status;
 	} else if (nexprs) {
-		for (int i = 0; i < nexprs; i++)
-			if (!session_run(s, "-e", exprs[i], strlen(exprs[i])))
+		for (int i = 0; i < nexprs; i++) {
+			int st = matcalc_run(m, "-e", exprs[i], strlen(exprs[i]), cli_print_result,
+					     m);
+			if (st > rc)
+				rc = st;
+			if (st == MATCALC_ERROR)
 				break;
-		rc = s->status;
+		}
 	} else if (file || !isatty(STDIN_FILENO)) {
 		FILE *f = stdin;
 		if (file && strcmp(file, "-") != 0) {
@@ -219,15 +228,16 @@ int main(int argc, char **argv)
 		char *text = read_all(f, &len);
 		if (f != stdin)
 			fclose(f);
-		session_run(s, file ? file : "<stdin>", text, len);
+		rc = matcalc_run(m, file ? file : "<stdin>", text, len, cli_print_result, m);
 		free(text);
-		rc = s->status;
 	} else {
-		rc = repl_run(s);
+		rc = repl_run(m);
 	}
 out:
 	fflush(stdout);
 	free(exprs);
-	session_free(s);
+	free(graded);
+	free(derivation);
+	matcalc_close(m);
 	return rc;
 }

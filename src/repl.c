@@ -1,12 +1,11 @@
 /* repl.c - the interactive loop on a terminal: libedit editing, history, completion, : commands. */
-#include "repl.h"
-
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <histedit.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +13,75 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "command.h"
-#include "print.h"
-#include "value.h"
+#include "matcalc.h"
+
+/* Called by main.c (which includes matcalc.h only, so no header of ours). */
+int repl_run(struct matcalc *m);
+void cli_print_result(void *arg, const struct matcalc_result *r);
 
 #define REPL_HISTORY_SIZE 1000
 #define REPL_PROMPT "matcalc> "
 #define REPL_PROMPT_MORE "   ...> "
 
+/* ---- owned strings: the REPL aborts on out-of-memory as the library does ---- */
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q) {
+		fputs("matcalc: out of memory\n", stderr);
+		abort();
+	}
+	return q;
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(xrealloc(NULL, n), s, n);
+}
+
+/* A growable string; s is always terminated once anything was added. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void text_addn(struct text *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		t->cap = (t->len + n + 1) * 2;
+		t->s = xrealloc(t->s, t->cap);
+	}
+	memcpy(t->s + t->len, s, n);
+	t->len += n;
+	t->s[t->len] = '\0';
+}
+
+static void text_add(struct text *t, const char *s) { text_addn(t, s, strlen(s)); }
+
+/* Prints a statement's result as the program does: its output on stdout, then
+ * its error report on stderr. */
+void cli_print_result(void *arg, const struct matcalc_result *r)
+{
+	/* --format=json: one JSON object a line on stdout, the error included */
+	const char *format = arg ? matcalc_get_option(arg, "--format") : NULL;
+	if (format && strcmp(format, "json") == 0) {
+		char *json = matcalc_result_json(r);
+		puts(json);
+		matcalc_free(json);
+		fflush(stdout);
+		return;
+	}
+	fputs(matcalc_result_output(r), stdout);
+	fflush(stdout);
+	const char *report = matcalc_result_report(r);
+	if (report)
+		fputs(report, stderr);
+}
+
 struct repl {
-	struct session *s;
+	struct matcalc *m;
 	EditLine *el;
 	History *hist;
 	char *histfile;	 /* owned; NULL when $HOME is unset: no history file */
@@ -65,8 +123,9 @@ static const struct repl_command commands[] = {
 
 static void cmd_help(struct repl *r, const char *arg)
 {
+	(void)r;
 	(void)arg;
-	FILE *out = r->s->out;
+	FILE *out = stdout;
 	fputs("Statements (one a line; ';' separates; '#' comments):\n"
 	      "  let X : matrix(n, m)          declare; also symmetric/spd matrix(n, n),\n"
 	      "  let y, t : vector(n)          vector(n) and scalar\n"
@@ -95,159 +154,104 @@ static void cmd_quit(struct repl *r, const char *arg)
 	r->quit = true;
 }
 
-/* "matrix(n, m)", "symmetric matrix(n, n)", "vector(n)", "scalar": as a let would say it. */
-static void describe_decl(struct mc *mc, struct sbuf *b, const struct decl *d)
-{
-	char rows[64], cols[64];
-	dim_print(mc, d->rows, rows, sizeof rows);
-	dim_print(mc, d->cols, cols, sizeof cols);
-	switch (d->kind) {
-	case KIND_SCALAR:
-		sbuf_add(b, "scalar");
-		break;
-	case KIND_VECTOR:
-		sbuf_printf(b, "vector(%s)", rows);
-		break;
-	case KIND_MATRIX:
-		if (d->spd)
-			sbuf_add(b, "spd ");
-		else if (d->symmetric)
-			sbuf_add(b, "symmetric ");
-		sbuf_printf(b, "matrix(%s, %s)", rows, cols);
-		break;
-	}
-}
-
 static void cmd_vars(struct repl *r, const char *arg)
 {
 	(void)arg;
-	struct session *s = r->s;
-	if (s->ndecls == 0 && s->ndefs == 0) {
-		fputs("no names yet: declare one with let X : matrix(n, m)\n", s->out);
-		return;
-	}
-	struct sbuf b = {0};
-	for (int i = 0; i < s->ndecls; i++) {
-		const struct decl *d = s->decls[i];
-		b.len = 0;
-		print_name(s->mc, &b, d->name);
-		sbuf_add(&b, " : ");
-		describe_decl(s->mc, &b, d);
-		const struct value *v = value_of(s, d);
-		/* a big value would flood the listing; its shape is already shown */
-		if (v && v->rows * v->cols <= 16) {
-			sbuf_add(&b, " = ");
-			value_print(s, &b, v);
-		} else if (v) {
-			sbuf_add(&b, " (has a value)");
-		}
-		if (d->implicit)
-			sbuf_add(&b, "  (implicit)");
-		fprintf(s->out, "%s\n", b.s);
-	}
-	for (int i = 0; i < s->ndefs; i++) {
-		b.len = 0;
-		print_name(s->mc, &b, s->defs[i].name);
-		char *e = print_str(s->mc, s->defs[i].e, PRINT_PLAIN);
-		fprintf(s->out, "%s = %s\n", b.s, e);
-		free(e);
-	}
-	sbuf_free(&b);
+	char *names = matcalc_describe_names(r->m);
+	fputs(names, stdout);
+	matcalc_free(names);
 }
 
-/* Sets *flag from "on"/"off"; with no argument shows the setting. */
-static void set_switch(struct repl *r, const char *name, const char *arg, bool *flag)
+/* Sets the switch --name from "on"/"off"; with no argument shows the setting. */
+static void set_switch(struct repl *r, const char *name, const char *arg)
 {
+	char option[32];
+	snprintf(option, sizeof option, "--%s", name);
 	if (!*arg)
-		fprintf(r->s->out, "%s is %s\n", name, *flag ? "on" : "off");
-	else if (strcmp(arg, "on") == 0)
-		*flag = true;
-	else if (strcmp(arg, "off") == 0)
-		*flag = false;
+		fprintf(stdout, "%s is %s\n", name, matcalc_get_option(r->m, option));
+	else if (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0)
+		matcalc_set_option(r->m, option, arg);
 	else
-		fprintf(r->s->err, "matcalc: :%s takes on or off, not '%s'\n", name, arg);
+		fprintf(stderr, "matcalc: :%s takes on or off, not '%s'\n", name, arg);
 }
 
-static void cmd_latex(struct repl *r, const char *arg)
-{
-	set_switch(r, "latex", arg, &r->s->latex);
-}
+static void cmd_latex(struct repl *r, const char *arg) { set_switch(r, "latex", arg); }
 
-static void cmd_steps(struct repl *r, const char *arg)
-{
-	set_switch(r, "steps", arg, &r->s->steps);
-}
+static void cmd_steps(struct repl *r, const char *arg) { set_switch(r, "steps", arg); }
 
-static void cmd_ascii(struct repl *r, const char *arg)
-{
-	set_switch(r, "ascii", arg, &r->s->mc->ascii);
-}
+static void cmd_ascii(struct repl *r, const char *arg) { set_switch(r, "ascii", arg); }
 
 /* A file name as typed: ~/ means $HOME. Returns an owned string. */
 static char *expand_path(const char *path)
 {
 	const char *home = getenv("HOME");
 	if (path[0] == '~' && (path[1] == '/' || !path[1]) && home && *home) {
-		struct sbuf b = {0};
-		sbuf_add(&b, home);
-		sbuf_add(&b, path + 1);
-		return sbuf_take(&b);
+		struct text b = {0};
+		text_add(&b, home);
+		text_add(&b, path + 1);
+		return b.s;
 	}
-	return mc_xstrdup(path);
+	return xstrdup(path);
 }
 
 static void cmd_load(struct repl *r, const char *arg)
 {
-	struct session *s = r->s;
 	if (!*arg) {
-		fputs("matcalc: :load needs a file name: :load FILE\n", s->err);
+		fputs("matcalc: :load needs a file name: :load FILE\n", stderr);
 		return;
 	}
 	char *path = expand_path(arg);
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		fprintf(s->err, "matcalc: cannot open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "matcalc: cannot open %s: %s\n", path, strerror(errno));
 		free(path);
 		return;
 	}
-	struct sbuf b = {0};
+	struct text b = {0};
 	char buf[65536];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		sbuf_addn(&b, buf, n);
+		text_addn(&b, buf, n);
 	if (ferror(f))
-		fprintf(s->err, "matcalc: cannot read %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "matcalc: cannot read %s: %s\n", path, strerror(errno));
 	else
-		session_run(s, path, b.s ? b.s : "", b.len);
+		matcalc_run(r->m, path, b.s ? b.s : "", b.len, cli_print_result, NULL);
 	fclose(f);
-	sbuf_free(&b);
+	free(b.s);
 	free(path);
 }
 
 static void cmd_seed(struct repl *r, const char *arg)
 {
-	struct session *s = r->s;
 	if (!*arg) {
-		fprintf(s->out, "seed is %lu\n", s->seed);
+		fprintf(stdout, "seed is %s\n", matcalc_get_option(r->m, "--seed"));
 		return;
 	}
 	char *end;
 	errno = 0;
 	long v = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || v < 0 || v > 0x7fffffffL) {
-		fprintf(s->err,
+		fprintf(stderr,
 			"matcalc: :seed takes a whole number from 0 to 2147483647, not '%s'\n",
 			arg);
 		return;
 	}
-	value_seed(s, (unsigned long)v);
+	matcalc_set_option(r->m, "--seed", arg);
 }
 
-static void cmd_rules(struct repl *r, const char *arg) { command_list_rules_matching(r->s, arg); }
+static void cmd_rules(struct repl *r, const char *arg)
+{
+	char *listing = NULL;
+	if (matcalc_list_rules(r->m, arg, &listing) == MATCALC_OK)
+		fputs(listing, stdout);
+	else
+		fputs(matcalc_errmsg(r->m), stderr);
+	matcalc_free(listing);
+}
 
 /* Finds the command a name (or an unambiguous prefix of one) means; NULL after
  * reporting why not. */
-static const struct repl_command *find_command(struct session *s, const char *name, size_t len)
+static const struct repl_command *find_command(const char *name, size_t len)
 {
 	const struct repl_command *found = NULL;
 	int nfound = 0;
@@ -262,17 +266,17 @@ static const struct repl_command *find_command(struct session *s, const char *na
 	if (nfound == 1 && len > 0)
 		return found;
 	if (nfound > 1 && len > 0) {
-		fprintf(s->err, "matcalc: ambiguous command ':%.*s' (", (int)len, name);
+		fprintf(stderr, "matcalc: ambiguous command ':%.*s' (", (int)len, name);
 		const char *sep = "";
 		for (size_t i = 0; i < NCOMMANDS; i++)
 			if (strncmp(commands[i].name, name, len) == 0) {
-				fprintf(s->err, "%s:%s", sep, commands[i].name);
+				fprintf(stderr, "%s:%s", sep, commands[i].name);
 				sep = ", ";
 			}
-		fputs(")\n", s->err);
+		fputs(")\n", stderr);
 		return NULL;
 	}
-	fprintf(s->err, "matcalc: unknown command ':%.*s' (try :help)\n", (int)len, name);
+	fprintf(stderr, "matcalc: unknown command ':%.*s' (try :help)\n", (int)len, name);
 	return NULL;
 }
 
@@ -283,11 +287,11 @@ static void run_command(struct repl *r, const char *line)
 	size_t len = 0;
 	while (name[len] && !isspace((unsigned char)name[len]))
 		len++;
-	const struct repl_command *c = find_command(r->s, name, len);
+	const struct repl_command *c = find_command(name, len);
 	if (!c)
 		return;
 	/* the argument, trimmed; quotes allow a file name with spaces */
-	char *arg = mc_xstrdup(name + len);
+	char *arg = xstrdup(name + len);
 	char *a = arg;
 	while (isspace((unsigned char)*a))
 		a++;
@@ -299,7 +303,7 @@ static void run_command(struct repl *r, const char *line)
 		a++;
 	}
 	if (!c->args && *a)
-		fprintf(r->s->err, "matcalc: :%s takes no argument\n", c->name);
+		fprintf(stderr, "matcalc: :%s takes no argument\n", c->name);
 	else
 		c->run(r, a);
 	free(arg);
@@ -312,7 +316,6 @@ struct cands {
 	size_t plen;
 	char **v;
 	size_t n, cap;
-	struct mc *mc;
 };
 
 static void cands_add(struct cands *c, const char *name, const char *suffix)
@@ -321,38 +324,21 @@ static void cands_add(struct cands *c, const char *name, const char *suffix)
 		return;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? 2 * c->cap : 64;
-		c->v = mc_xrealloc(c->v, c->cap * sizeof *c->v);
+		c->v = xrealloc(c->v, c->cap * sizeof *c->v);
 	}
-	struct sbuf b = {0};
-	sbuf_add(&b, name);
-	sbuf_add(&b, suffix);
-	c->v[c->n++] = sbuf_take(&b);
+	struct text b = {0};
+	text_add(&b, name);
+	text_add(&b, suffix);
+	c->v[c->n++] = b.s;
 }
 
-/* session_names callback: a name, and its ASCII spelling for a Greek one
- * (typing "the" TAB gives theta, which means θ). */
-static void cands_add_name(void *arg, const char *name)
-{
-	struct cands *c = arg;
-	cands_add(c, name, "");
-	for (const char *p = name; *p; p++)
-		if ((unsigned char)*p >= 0x80) {
-			struct sbuf b = {0};
-			bool was = c->mc->ascii;
-			c->mc->ascii = true;
-			print_name(c->mc, &b, name);
-			c->mc->ascii = was;
-			if (b.s)
-				cands_add(c, b.s, "");
-			sbuf_free(&b);
-			break;
-		}
-}
+/* matcalc_names callback: a name (Greek ones come with their ASCII spelling too). */
+static void cands_add_name(void *arg, const char *name) { cands_add(arg, name, ""); }
 
 /* The entries of the directory named by the text before the word (a :load argument). */
 static void cands_add_files(struct cands *c, const char *dir, size_t dirlen)
 {
-	char *typed = mc_xmalloc(dirlen + 1);
+	char *typed = xrealloc(NULL, dirlen + 1);
 	memcpy(typed, dir, dirlen);
 	typed[dirlen] = '\0';
 	char *path = expand_path(dirlen ? typed : ".");
@@ -365,11 +351,13 @@ static void cands_add_files(struct cands *c, const char *dir, size_t dirlen)
 				continue;
 			if (nm[0] == '.' && (c->plen == 0 || c->prefix[0] != '.'))
 				continue; /* hidden files only when asked for */
-			struct sbuf full = {0};
-			sbuf_printf(&full, "%s/%s", path, nm);
+			struct text full = {0};
+			text_add(&full, path);
+			text_add(&full, "/");
+			text_add(&full, nm);
 			struct stat st;
 			bool isdir = stat(full.s, &st) == 0 && S_ISDIR(st.st_mode);
-			sbuf_free(&full);
+			free(full.s);
 			cands_add(c, nm, isdir ? "/" : "");
 		}
 		closedir(d);
@@ -409,7 +397,8 @@ static void show_cands(struct repl *r, const struct cands *c)
 	if (ncols == 0)
 		ncols = 1;
 	size_t nrows = (c->n + ncols - 1) / ncols;
-	FILE *out = r->s->out;
+	(void)r;
+	FILE *out = stdout;
 	fputc('\n', out);
 	for (size_t i = 0; i < nrows; i++) {
 		for (size_t j = 0; j < ncols; j++) {
@@ -446,7 +435,7 @@ static unsigned char repl_complete(EditLine *el, int ch)
 	const char *first = li->buffer;
 	while (first < start && isspace((unsigned char)*first))
 		first++;
-	struct cands c = {.prefix = start, .plen = (size_t)(li->cursor - start), .mc = r->s->mc};
+	struct cands c = {.prefix = start, .plen = (size_t)(li->cursor - start)};
 	if (first < li->cursor && *first == ':') {
 		const char *name = first + 1, *ne = name;
 		while (ne < li->cursor && !isspace((unsigned char)*ne))
@@ -478,7 +467,7 @@ static unsigned char repl_complete(EditLine *el, int ch)
 			}
 		}
 	} else {
-		session_names(r->s, cands_add_name, &c);
+		matcalc_names(r->m, cands_add_name, &c);
 		for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
 			cands_add(&c, keywords[i], "");
 	}
@@ -505,7 +494,7 @@ static unsigned char repl_complete(EditLine *el, int ch)
 		while (common > c.plen && ((unsigned char)c.v[0][common] & 0xC0) == 0x80)
 			common--;
 		if (common > c.plen) {
-			char *ins = mc_xmalloc(common - c.plen + 1);
+			char *ins = xrealloc(NULL, common - c.plen + 1);
 			memcpy(ins, c.v[0] + c.plen, common - c.plen);
 			ins[common - c.plen] = '\0';
 			el_insertstr(el, ins);
@@ -539,9 +528,10 @@ static char *history_path(void)
 	const char *home = getenv("HOME");
 	if (!home || !*home)
 		return NULL;
-	struct sbuf b = {0};
-	sbuf_printf(&b, "%s/.matcalc_history", home);
-	return sbuf_take(&b);
+	struct text b = {0};
+	text_add(&b, home);
+	text_add(&b, "/.matcalc_history");
+	return b.s;
 }
 
 /* Remembers a line typed; the file is rewritten at once so that a REPL ended
@@ -561,20 +551,22 @@ static void remember(struct repl *r, const char *line)
 }
 
 /* Runs the statement collected so far, or waits for more when a bracket is open. */
-static void run_statement(struct repl *r, struct sbuf *pending)
+static void run_statement(struct repl *r, struct text *pending)
 {
-	bool incomplete = false;
-	session_run_repl(r->s, pending->s, pending->len, &incomplete);
+	bool incomplete =
+	    matcalc_start(r->m, "<input>", pending->s, pending->len, 1) == MATCALC_INCOMPLETE;
 	r->continuing = incomplete;
 	if (!incomplete) {
+		/* an error is reported and forgotten: it does not decide the exit status */
+		const struct matcalc_result *res;
+		while ((res = matcalc_next(r->m)) != NULL)
+			cli_print_result(NULL, res);
 		pending->len = 0;
 		pending->s[0] = '\0';
-		/* an error is reported and forgotten: it must not decide the exit status */
-		r->s->status = 0;
 	}
 }
 
-static void handle_line(struct repl *r, struct sbuf *pending, const char *line)
+static void handle_line(struct repl *r, struct text *pending, const char *line)
 {
 	const char *p = line;
 	while (isspace((unsigned char)*p))
@@ -582,23 +574,22 @@ static void handle_line(struct repl *r, struct sbuf *pending, const char *line)
 	if (*p == ':') {
 		/* no statement line starts with ':', so a command also ends an unfinished one */
 		if (r->continuing) {
-			fputs("matcalc: unfinished statement dropped\n", r->s->err);
+			fputs("matcalc: unfinished statement dropped\n", stderr);
 			pending->len = 0;
 			r->continuing = false;
 		}
 		run_command(r, p);
-		r->s->status = 0;
 		return;
 	}
 	if (!r->continuing && !*p)
 		return;
 	if (r->continuing)
-		sbuf_add(pending, "\n");
-	sbuf_add(pending, line);
+		text_add(pending, "\n");
+	text_add(pending, line);
 	run_statement(r, pending);
 }
 
-int repl_run(struct session *s)
+int repl_run(struct matcalc *m)
 {
 	fputs("matcalc: type :help for the statements and commands, Ctrl-D to leave\n", stdout);
 	/* libedit edits in the locale's character set; matcalc's input is UTF-8
@@ -606,7 +597,7 @@ int repl_run(struct session *s)
 	const char *loc = setlocale(LC_CTYPE, "");
 	if (!loc || strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
 		setlocale(LC_CTYPE, "C.UTF-8");
-	struct repl r = {.s = s};
+	struct repl r = {.m = m};
 	HistEvent ev;
 	int rc = 0;
 	r.hist = history_init();
@@ -631,8 +622,8 @@ int repl_run(struct session *s)
 	el_set(r.el, EL_BIND, "^I", "matcalc-complete", NULL);
 	el_source(r.el, NULL); /* ~/.editrc, e.g. "bind -v" for vi keys */
 
-	struct sbuf pending = {0};
-	sbuf_add(&pending, "");
+	struct text pending = {0};
+	text_add(&pending, "");
 	while (!r.quit) {
 		int count = 0;
 		errno = 0;
@@ -647,7 +638,7 @@ int repl_run(struct session *s)
 			}
 			break;
 		}
-		char *line = mc_xstrdup(got);
+		char *line = xstrdup(got);
 		size_t n = strlen(line);
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
@@ -657,10 +648,9 @@ int repl_run(struct session *s)
 	}
 	if (r.continuing) {
 		/* end of input inside a statement: say what is missing */
-		session_run(s, "<input>", pending.s, pending.len);
-		s->status = 0;
+		matcalc_run(m, "<input>", pending.s, pending.len, cli_print_result, NULL);
 	}
-	sbuf_free(&pending);
+	free(pending.s);
 	if (r.histfile)
 		history(r.hist, &ev, H_SAVE, r.histfile);
 out:

@@ -32,6 +32,7 @@ void session_free(struct session *s)
 	free(s->decls);
 	free(s->defs);
 	free(s->binds);
+	free(s->error_msg);
 	if (s->check) {
 		verify_report_clear(s->check);
 		free(s->check);
@@ -577,8 +578,11 @@ void session_report(struct session *s, struct loc fallback)
 	struct mc *mc = s->mc;
 	if (!mc_failed(mc))
 		return;
-	loc_report(s->err, s->where, s->src, s->srclen, mc->err.has_loc ? mc->err.loc : fallback,
-		   mc->err.msg);
+	struct loc at = mc->err.has_loc ? mc->err.loc : fallback;
+	loc_report(s->err, s->where, s->src, s->srclen, at, mc->err.msg);
+	free(s->error_msg);
+	s->error_msg = mc_xstrdup(mc->err.msg ? mc->err.msg : "");
+	s->error_loc = at;
 	if (s->status < 2)
 		s->status = 2;
 	mc_clear_error(mc);
@@ -707,47 +711,75 @@ static bool run_stmt(struct session *s, const struct syn *st)
 	}
 }
 
-static bool run_text(struct session *s, const char *where, const char *src, size_t len,
-		     bool *incomplete)
+static void set_text(struct session *s, const char *where, const char *src, size_t len)
 {
 	s->where = where;
 	s->src = src;
 	s->srclen = len;
-	struct parse p;
-	bool ok = parse_text(&p, s->mc, src, len, false);
-	if (!ok) {
-		if (incomplete && p.eof_error && p.depth > 0) {
-			*incomplete = true;
-			parse_free(&p);
-			return false;
-		}
-		struct loc at = p.errloc;
-		/* an early end of input is shown at the end of the last line, not after it */
-		while (at.first > 0 && at.first >= (int)len &&
-		       (src[at.first - 1] == '\n' || src[at.first - 1] == '\r'))
-			at.first--;
-		const char *msg = p.err ? p.err : "syntax error";
-		if (at.first < (int)len && src[at.first] == ':' &&
-		    (at.first == 0 || src[at.first - 1] == '\n'))
-			msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
-		loc_report(s->err, where, src, len, at, msg);
-		s->status = 2;
-		parse_free(&p);
+}
+
+bool session_parse(struct session *s, struct session_text *t, const char *where, const char *src,
+		   size_t len, bool *incomplete)
+{
+	memset(t, 0, sizeof *t);
+	set_text(s, where, src, len);
+	if (parse_text(&t->p, s->mc, src, len, false))
+		return true;
+	t->stopped = true;
+	if (incomplete && t->p.eof_error && t->p.depth > 0) {
+		*incomplete = true;
 		return false;
 	}
-	for (int i = 0; i < p.nitems && ok; i++) {
-		rewrite_memo_clear(s);
-		bool done = run_stmt(s, p.items[i]);
-		rewrite_memo_clear(s);
-		if (!done) {
-			if (!mc_failed(s->mc))
-				mc_fail(s->mc, MC_ERR_EVAL, "statement failed");
-			session_report(s, p.items[i]->loc);
-			ok = false;
-		}
-		fflush(s->out);
+	struct loc at = t->p.errloc;
+	/* an early end of input is shown at the end of the last line, not after it */
+	while (at.first > 0 && at.first >= (int)len &&
+	       (src[at.first - 1] == '\n' || src[at.first - 1] == '\r'))
+		at.first--;
+	const char *msg = t->p.err ? t->p.err : "syntax error";
+	if (at.first < (int)len && src[at.first] == ':' &&
+	    (at.first == 0 || src[at.first - 1] == '\n'))
+		msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
+	loc_report(s->err, where, src, len, at, msg);
+	free(s->error_msg);
+	s->error_msg = mc_xstrdup(msg);
+	s->error_loc = at;
+	s->status = 2;
+	return false;
+}
+
+bool session_run_next(struct session *s, struct session_text *t, const struct syn **stmt)
+{
+	if (stmt)
+		*stmt = NULL;
+	if (t->stopped || t->next >= t->p.nitems)
+		return true;
+	const struct syn *st = t->p.items[t->next++];
+	if (stmt)
+		*stmt = st;
+	s->result = NULL;
+	rewrite_memo_clear(s);
+	bool done = run_stmt(s, st);
+	rewrite_memo_clear(s);
+	if (!done) {
+		if (!mc_failed(s->mc))
+			mc_fail(s->mc, MC_ERR_EVAL, "statement failed");
+		session_report(s, st->loc);
+		t->stopped = true;
 	}
-	parse_free(&p);
+	fflush(s->out);
+	return done;
+}
+
+void session_text_free(struct session_text *t) { parse_free(&t->p); }
+
+static bool run_text(struct session *s, const char *where, const char *src, size_t len,
+		     bool *incomplete)
+{
+	struct session_text t;
+	bool ok = session_parse(s, &t, where, src, len, incomplete);
+	while (ok && t.next < t.p.nitems)
+		ok = session_run_next(s, &t, NULL);
+	session_text_free(&t);
 	return ok;
 }
 

@@ -54,6 +54,9 @@ struct session {
 	bool latex, steps, emit_numpy, emit_c;
 	bool hide_answer;	     /* --hide-answer: no correct answer of a failed check */
 	struct verify_report *check; /* the last check's verdict (owned), or NULL */
+	bool format_json;	    /* --format=json: one JSON object per statement */
+	const char *gradescope_dir; /* --gradescope DIR: grade writes results.json there */
+	const char *derivation;	    /* --check-derivation FILE (the program runs it) */
 	/* a derivation's `d f` line of f(θ): check draws the other differentials 0 */
 	const struct decl *check_wrt;
 	unsigned long seed;
@@ -65,6 +68,18 @@ struct session {
 	const char *where;
 	const char *src;
 	size_t srclen;
+	/* what the statement being run gave, for the library's results (src/api.c):
+	 * its result expression (NULL when none), and its error as reported */
+	struct expr *result;
+	char *error_msg; /* owned; NULL when no error was reported */
+	struct loc error_loc;
+};
+
+/* A text parsed into statements, run one at a time (matcalc_next). */
+struct session_text {
+	struct parse p;
+	int next;	/* the statement to run next */
+	bool stopped; /* a syntax error, or a statement failed: nothing more runs */
 };
 
 /* Creates a session writing results to out and errors to err. */
@@ -79,6 +94,17 @@ bool session_run(struct session *s, const char *where, const char *src, size_t l
 /* Like session_run, but reports whether the text ended inside an unfinished
  * statement (an open bracket): then nothing was run and *incomplete is true. */
 bool session_run_repl(struct session *s, const char *src, size_t len, bool *incomplete);
+
+/* Parses a text into t (which is then freed with session_text_free whatever
+ * the result); where/src stay borrowed while t is run. A syntax error is
+ * reported and returns false; with incomplete non-NULL, a text ending inside
+ * an open bracket sets *incomplete and reports nothing. */
+bool session_parse(struct session *s, struct session_text *t, const char *where, const char *src,
+		   size_t len, bool *incomplete);
+/* Runs the next statement of t; false after reporting its error (t stops).
+ * *stmt (may be NULL) receives the statement run, NULL when none was left. */
+bool session_run_next(struct session *s, struct session_text *t, const struct syn **stmt);
+void session_text_free(struct session_text *t);
 
 /* Resolves a parsed expression to a node; NULL with s->mc's error set. */
 struct expr *session_resolve(struct session *s, const struct syn *syn);
