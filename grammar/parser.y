@@ -29,6 +29,12 @@ static struct syn *mat_new(struct parse *p, YYLTYPE loc);
 static void mat_push(struct parse *p, struct syn *m, double v);
 static bool mat_row_end(struct parse *p, struct syn *m, YYLTYPE at, bool more);
 static bool mat_finish(struct parse *p, struct syn *m, YYLTYPE end);
+static struct syn *ident(struct parse *p, const char *name, int style, YYLTYPE loc);
+static struct syn *call1(struct parse *p, const char *name, struct syn *a, YYLTYPE loc);
+static struct syn *sized(struct parse *p, const char *name, struct syn *r, struct syn *c, YYLTYPE loc);
+static bool juxtapose_ok(struct parse *p, struct syn *left, struct syn *right);
+static void stmt_names(struct parse *p, struct syn *st);
+static void norm_sub_error(struct parse *p, YYLTYPE at, double k);
 #define CHECK(s) do { if (!(s)) YYABORT; } while (0)
 }
 
@@ -53,6 +59,12 @@ static bool mat_finish(struct parse *p, struct syn *m, YYLTYPE end);
 %token START_STMTS "start of statements" START_RULES "start of rules"
 %token <num> NUMBER "number"
 %token <str> IDENT "name" CALLNAME "function name" SECTION "[section]" CITE "@ citation"
+%token <str> BIDENT "bold name" SIDENT "scalar name" FNAME "function without parentheses"
+%token <str> EYE "identity I_n"
+%token FRAC "\\frac" SQRT "\\sqrt" DIFF "\\mathrm{d}" LANGLE "⟨" RANGLE "⟩"
+%token BAR_OPEN "|" BAR_CLOSE "closing |" ONES "\\mathbf{1}" ZEROS "\\mathbf{0}"
+%token LDIV "\\ (left division)" EPOW ".^"
+%token <num> SUPNUM "² or ³" SQSUB "^2_F"
 %token SEP "end of statement"
 %token LET "let" IF "if" ARROW "->" NABLA "∇"
 %token TRANSPOSE "^T" INVERSE "^-1" INVTRANS "^-T" CARET "^"
@@ -60,7 +72,7 @@ static bool mat_finish(struct parse *p, struct syn *m, YYLTYPE end);
 %token HAD "⊙" EDIV "./" KRON "⊗"
 
 %type <syn> stmt expr sum term product unary postfix primary exponent arg args
-%type <syn> matrix mrows norm names typewords rule conds condlist eqchain
+%type <syn> matrix mrows norm names typewords rule conds condlist eqchain fapp dimsize dimword
 
 %%
 
@@ -73,7 +85,7 @@ start:
 stmts:
   %empty
 | stmts SEP
-| stmts stmt SEP { syn_push(p, NULL, $2); }
+| stmts stmt SEP { syn_push(p, NULL, $2); stmt_names(p, $2); }
 ;
 
 /* stmt -> let names : type | expr = expr | expr */
@@ -166,7 +178,14 @@ product:
 | product HAD unary { $$ = op2(p, SOP_HAD, $1, $3, @$); CHECK($$); }
 | product EDIV unary { $$ = op2(p, SOP_EDIV, $1, $3, @$); CHECK($$); }
 | product KRON unary { $$ = op2(p, SOP_KRON, $1, $3, @$); CHECK($$); }
-| product postfix { $$ = op2(p, SOP_MUL, $1, $2, @$); CHECK($$); }
+| product LDIV unary { $$ = op2(p, SOP_LDIV, $1, $3, @$); CHECK($$); }
+| product postfix { CHECK(juxtapose_ok(p, $1, $2)); $$ = op2(p, SOP_MUL, $1, $2, @$); CHECK($$); }
+| product fapp { $$ = op2(p, SOP_MUL, $1, $2, @$); CHECK($$); }
+;
+
+/* fapp -> FNAME unary: \det X, \log\det X, \operatorname{tr} X without parentheses */
+fapp:
+  FNAME unary { $$ = call1(p, $1, $2, @$); CHECK($$); $$->bare = true; }
 ;
 
 /* unary -> (-|+) unary | postfix */
@@ -174,6 +193,7 @@ unary:
   postfix
 | '-' unary { $$ = op1(p, SOP_NEG, $2, @$); CHECK($$); }
 | '+' unary { $$ = $2; }
+| fapp
 ;
 
 /* postfix -> primary { ^T | ^-1 | ^-T | ^ exponent } */
@@ -183,6 +203,8 @@ postfix:
 | postfix INVERSE { $$ = op1(p, SOP_INV, $1, @$); CHECK($$); }
 | postfix INVTRANS { $$ = op1(p, SOP_INVT, $1, @$); CHECK($$); }
 | postfix CARET exponent { $$ = op2(p, SOP_POW, $1, $3, @$); CHECK($$); }
+| postfix SUPNUM { struct syn *k = syn_new(p, SYN_NUM, @2); k->num = $2; $$ = op2(p, SOP_POW, $1, k, @$); CHECK($$); }
+| postfix EPOW exponent { $$ = op2(p, SOP_EPOW, $1, $3, @$); CHECK($$); }
 ;
 
 exponent:
@@ -194,7 +216,38 @@ exponent:
 ;
 
 primary:
-  IDENT { $$ = syn_new(p, SYN_IDENT, @$); $$->name = $1; }
+  IDENT { $$ = ident(p, $1, STYLE_NONE, @$); }
+| BIDENT { $$ = ident(p, $1, STYLE_BOLD, @$); }
+| SIDENT { $$ = ident(p, $1, STYLE_ITALIC, @$); }
+| DIFF IDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_NONE, @$); }
+| DIFF BIDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_NONE, @$); }
+| DIFF SIDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_NONE, @$); }
+| DIFF '(' expr ')' { $$ = call1(p, "d", $3, @$); CHECK($$); }
+| FRAC '{' expr '}' '{' expr '}' { $$ = op2(p, SOP_DIV, $3, $6, @$); CHECK($$); }
+| SQRT '{' expr '}' { $$ = call1(p, "sqrt", $3, @$); CHECK($$); }
+| LANGLE expr ',' expr RANGLE {
+	/* ⟨A, B⟩ = tr(AᵀB) */
+	struct syn *at = op1(p, SOP_T, $2, @2);
+	CHECK(at);
+	struct syn *m = op2(p, SOP_MUL, at, $4, @$);
+	CHECK(m);
+	$$ = call1(p, "tr", m, @$); CHECK($$);
+  }
+| BAR_OPEN expr BAR_CLOSE { $$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_BARS; }
+| ONES { $$ = sized(p, "ones", NULL, NULL, @$); }
+| ONES '_' dimsize { $$ = sized(p, "ones", $3->kids[0], $3->n > 1 ? $3->kids[1] : NULL, @$); }
+| ZEROS { $$ = sized(p, "zeros", NULL, NULL, @$); }
+| ZEROS '_' dimsize { $$ = sized(p, "zeros", $3->kids[0], $3->n > 1 ? $3->kids[1] : NULL, @$); }
+| EYE {
+	struct syn *d;
+	if (strspn($1, "0123456789") == strlen($1)) {
+		d = syn_new(p, SYN_NUM, @1);
+		d->num = atof($1);
+	} else {
+		d = ident(p, $1, STYLE_NONE, @1);
+	}
+	$$ = call1(p, "eye", d, @$); CHECK($$);
+  }
 | NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = $1; }
 | '(' expr ')' { $$ = $2; }
 | '{' expr '}' { $$ = $2; }
@@ -204,9 +257,29 @@ primary:
 | matrix
 ;
 
+/* the size of \mathbf{1}_{n \times m}: n, {n} or {n \times m} */
+dimsize:
+  dimword { $$ = syn_new(p, SYN_CALL, @$); syn_push(p, $$, $1); }
+| '{' dimword '}' { $$ = syn_new(p, SYN_CALL, @$); syn_push(p, $$, $2); }
+| '{' dimword '*' dimword '}' { $$ = syn_new(p, SYN_CALL, @$); syn_push(p, $$, $2); syn_push(p, $$, $4); }
+;
+
+dimword:
+  IDENT { $$ = ident(p, $1, STYLE_NONE, @$); }
+| SIDENT { $$ = ident(p, $1, STYLE_NONE, @$); }
+| BIDENT { $$ = ident(p, $1, STYLE_NONE, @$); }
+| NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = $1; }
+;
+
 /* norm -> || expr || [ _ sub ] */
 norm:
   NORM_OPEN expr NORM_CLOSE { $$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM; }
+| NORM_OPEN expr NORM_CLOSE SQSUB {
+	/* \|e\|^2_F */
+	struct syn *n = op1(p, 0, $2, @$); CHECK(n); n->kind = SYN_NORM; n->sub = (int)$4;
+	struct syn *k = syn_new(p, SYN_NUM, @4); k->num = 2;
+	$$ = op2(p, SOP_POW, n, k, @$); CHECK($$);
+  }
 | NORM_OPEN expr NORM_CLOSE '_' IDENT {
 	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
 	if (strcmp($5, "F") != 0) { syn_error(p, @5, "a norm's subscript is 2 or F, not '%.20s%s'", $5, strlen($5) > 20 ? "..." : ""); YYABORT; }
@@ -214,7 +287,7 @@ norm:
   }
 | NORM_OPEN expr NORM_CLOSE '_' NUMBER {
 	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
-	if ($5 != 2) { syn_error(p, @5, "only the 2-norm and the Frobenius norm (_F) are supported"); YYABORT; }
+	if ($5 != 2) { norm_sub_error(p, @5, $5); YYABORT; }
 	$$->sub = 2;
   }
 | NORM_OPEN expr NORM_CLOSE '_' '{' IDENT '}' {
@@ -224,7 +297,7 @@ norm:
   }
 | NORM_OPEN expr NORM_CLOSE '_' '{' NUMBER '}' {
 	$$ = op1(p, 0, $2, @$); CHECK($$); $$->kind = SYN_NORM;
-	if ($6 != 2) { syn_error(p, @6, "only the 2-norm and the Frobenius norm (_F) are supported"); YYABORT; }
+	if ($6 != 2) { norm_sub_error(p, @6, $6); YYABORT; }
 	$$->sub = 2;
   }
 ;
@@ -396,6 +469,79 @@ static bool mat_finish(struct parse *p, struct syn *m, YYLTYPE end)
 	m->vals = cm;
 	m->n = 0;
 	return true;
+}
+
+static void norm_sub_error(struct parse *p, YYLTYPE at, double k)
+{
+	if (k == 1)
+		syn_error(p, at, "the 1-norm is not supported: write it as sum(abs(...))");
+	else
+		syn_error(p, at, "only the 2-norm and the Frobenius norm (_F) are supported");
+}
+
+static struct syn *ident(struct parse *p, const char *name, int style, YYLTYPE loc)
+{
+	struct syn *s = syn_new(p, SYN_IDENT, loc);
+	s->name = name;
+	s->style = style;
+	return s;
+}
+
+static struct syn *call1(struct parse *p, const char *name, struct syn *a, YYLTYPE loc)
+{
+	struct syn *s = op1(p, 0, a, loc);
+	if (s) {
+		s->kind = SYN_CALL;
+		s->name = name;
+	}
+	return s;
+}
+
+/* ones/zeros of a size given (n: a vector; n, m) or not (NULL: the size that fits) */
+static struct syn *sized(struct parse *p, const char *name, struct syn *r, struct syn *c, YYLTYPE loc)
+{
+	struct syn *s = syn_new(p, SYN_CALL, loc);
+	s->name = name;
+	if (r) {
+		syn_push(p, s, r);
+		if (!c) {
+			c = syn_new(p, SYN_NUM, loc);
+			c->num = 1;
+		}
+		syn_push(p, s, c);
+	}
+	return s;
+}
+
+/* \det X Y: a function applied without parentheses, then another factor,
+ * reads two ways; refuse, showing both. */
+static bool juxtapose_ok(struct parse *p, struct syn *left, struct syn *right)
+{
+	struct syn *f = left;
+	if (f->kind == SYN_OP && f->op == SOP_MUL && f->n == 2)
+		f = f->kids[1];
+	if (!f->bare)
+		return true;
+	struct sbuf a = {0}, b = {0};
+	syn_plain(&a, f->kids[0]);
+	syn_plain(&b, right);
+	syn_error(p, right->loc,
+		  "'%s %s %s' reads two ways: %s(%s %s) or %s(%s) %s; write the parentheses you mean",
+		  f->name, a.s, b.s, f->name, a.s, b.s, f->name, a.s, b.s);
+	sbuf_free(&a);
+	sbuf_free(&b);
+	return false;
+}
+
+/* Names a statement declares (let) or defines (name = ...): a later LaTeX
+ * statement of the same text keeps them whole. */
+static void stmt_names(struct parse *p, struct syn *st)
+{
+	if (st->kind == STMT_LET)
+		for (int i = 0; i < st->n; i++)
+			parse_add_name(p, st->kids[i]->name);
+	else if (st->kind == STMT_ASSIGN && (st->kids[0]->kind == SYN_IDENT || st->kids[0]->kind == SYN_CALL))
+		parse_add_name(p, st->kids[0]->name);
 }
 
 static struct syn *depth_check(struct parse *p, struct syn *s)

@@ -71,6 +71,7 @@ struct decl {
 	int rows, cols;
 	bool symmetric, spd;
 	bool implicit; /* made from the name's initial, not a let */
+	bool styled;   /* implicit, its kind from LaTeX typography (bold, or italic beside bold) */
 	int generation;
 };
 

@@ -155,7 +155,7 @@ static int name_index(struct mc *mc, const char *s)
 			name_hash_insert(mc, (int)k);
 	}
 	i = (int)mc->nnames++;
-	mc->names[i] = (struct mc_name){mc_xstrdup(s), NULL, -1};
+	mc->names[i] = (struct mc_name){mc_xstrdup(s), NULL, -1, 0, 0};
 	name_hash_insert(mc, i);
 	return i;
 }

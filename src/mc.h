@@ -79,6 +79,7 @@ struct mc_name {
 	char *str;
 	const struct decl *decl; /* the session's current declaration, or NULL */
 	int dim;		 /* the dimension of that name, or -1 */
+	unsigned stmt_seen, stmt_bold; /* the serial of the last statement naming it (bold) */
 };
 
 struct mc *mc_new(void);

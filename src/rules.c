@@ -153,6 +153,10 @@ static struct expr *pattern_op(struct loader *ld, const struct syn *n)
 	case SOP_POW:
 		r = expr_make2(mc, OP_POW, a, b, false);
 		break;
+	case SOP_EPOW:
+	case SOP_LDIV:
+		lerr(ld, n->loc, "a rule writes .^ and \\ as ⊙ and inv(...)");
+		return NULL;
 	}
 	return made(ld, n, r);
 }

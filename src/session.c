@@ -108,19 +108,38 @@ const struct decl *session_declare_scalar(struct session *s, const char *name)
 	return add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
 }
 
-/* The kind a name has when nobody declared it: from its initial (SPEC 2). */
-static const struct decl *implicit_decl(struct session *s, const char *name)
+static bool upper_initial(const char *name)
 {
 	unsigned char c = (unsigned char)name[0];
-	char auto1[300], auto2[300];
-	if (greek_is_scalar(name)) {
-		return add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
-	}
-	bool upper;
 	if (c < 0x80)
-		upper = isupper(c);
-	else /* Greek capitals are U+0391..U+03A9: 0xCE 0x91..0xA9 */
-		upper = c == 0xCE && (unsigned char)name[1] <= 0xA9;
+		return isupper(c);
+	/* Greek capitals are U+0391..U+03A9: 0xCE 0x91..0xA9 */
+	return c == 0xCE && (unsigned char)name[1] <= 0xA9;
+}
+
+/* The kind the typography gives (bold: vector or matrix by the case; italic
+ * beside bold: scalar), or -1 for none. */
+static int style_kind(int style, const char *name)
+{
+	if (style == STYLE_BOLD)
+		return upper_initial(name) ? KIND_MATRIX : KIND_VECTOR;
+	if (style == STYLE_ITALIC)
+		return KIND_SCALAR;
+	return -1;
+}
+
+/* The kind a name has when nobody declared it: from the typography, else
+ * from its initial (SPEC 2). */
+static const struct decl *implicit_decl(struct session *s, const char *name, int style)
+{
+	char auto1[300], auto2[300];
+	int sk = style_kind(style, name);
+	if (sk == KIND_SCALAR || (sk < 0 && greek_is_scalar(name))) {
+		struct decl *d = add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
+		d->styled = sk >= 0;
+		return d;
+	}
+	bool upper = sk >= 0 ? sk == KIND_MATRIX : upper_initial(name);
 	/* made-up sizes are named after the ASCII name (n_theta), so they can be typed */
 	struct sbuf b = {0};
 	bool was_ascii = s->mc->ascii;
@@ -131,7 +150,7 @@ static const struct decl *implicit_decl(struct session *s, const char *name)
 	snprintf(auto1, sizeof auto1, "n_%s", ascii);
 	snprintf(auto2, sizeof auto2, "m_%s", ascii);
 	sbuf_free(&b);
-	const struct decl *d;
+	struct decl *d;
 	if (upper) {
 		int r = dim_named(s->mc, auto1), cc = dim_named(s->mc, auto2);
 		s->mc->dims[r].auto_named = s->mc->dims[cc].auto_named = true;
@@ -143,6 +162,7 @@ static const struct decl *implicit_decl(struct session *s, const char *name)
 		s->mc->dims[r].not_one = true; /* a vector by its name stays a vector */
 		d = add_decl(s, name, KIND_VECTOR, r, s->mc->dim_one, true);
 	}
+	d->styled = sk >= 0;
 	return d;
 }
 
@@ -236,10 +256,71 @@ static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, c
 	return false;
 }
 
-static const struct decl *lookup_symbol(struct session *s, const char *name)
+static const struct decl *lookup_symbol(struct session *s, const char *name, int style)
 {
 	const struct decl *d = session_decl(s, name);
-	return d ? d : implicit_decl(s, name);
+	return d ? d : implicit_decl(s, name, style);
+}
+
+/* The style a name is read with in this statement: bold anywhere in it wins. */
+static int stmt_style(struct session *s, const struct syn *n)
+{
+	if (n->style != STYLE_NONE && mc_name_info(s->mc, mc_intern(s->mc, n->name))->stmt_bold ==
+					  s->stmt_serial)
+		return STYLE_BOLD;
+	return n->style;
+}
+
+/* The byte length of the letter at the start of s: 1 (ASCII), 2 (Greek), or 0. */
+static size_t letter_len(const char *s)
+{
+	unsigned char c = (unsigned char)*s;
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+		return 1;
+	if ((c == 0xCE || c == 0xCF) && greek_ascii(s))
+		return 2;
+	return 0;
+}
+
+/* WH beside W and H (SPEC §2): an undeclared name of several letters, one of
+ * which is a symbol of this statement or of the session, is refused with the
+ * product it may mean. */
+static bool glued_name(struct session *s, const struct syn *n)
+{
+	const char *name = n->name;
+	size_t len = strlen(name), nletters = 0;
+	bool related = false;
+	/* a product is written with a few letters; a long word is a name */
+	if (len > 24)
+		return false;
+	for (size_t i = 0; i < len;) {
+		size_t k = letter_len(name + i);
+		if (!k)
+			return false;
+		char one[3] = {0};
+		memcpy(one, name + i, k);
+		const char *in = mc_intern(s->mc, one);
+		struct mc_name *info = mc_name_info(s->mc, in);
+		if (info->stmt_seen == s->stmt_serial || info->decl || session_def(s, in))
+			related = true;
+		nletters++;
+		i += k;
+	}
+	if (nletters < 2 || !related)
+		return false;
+	struct sbuf b = {0};
+	for (size_t i = 0; i < len;) {
+		size_t k = letter_len(name + i);
+		if (i)
+			sbuf_add(&b, " ");
+		sbuf_addn(&b, name + i, k);
+		i += k;
+	}
+	fail_at(s, n, MC_ERR_NAME,
+		"'%s' is not declared: did you mean %s? (for one name, declare it first: let %s : %s)",
+		name, b.s, name, upper_initial(name) ? "matrix(n, m)" : "vector(n)");
+	sbuf_free(&b);
+	return true;
 }
 
 static struct expr *resolve_ident(struct session *s, const struct syn *n)
@@ -249,6 +330,10 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 	if (df)
 		return df->e;
 	const struct decl *d = session_decl(s, name);
+	int style = stmt_style(s, n);
+	/* the typography overrides a kind taken from the default */
+	if (d && d->implicit && style_kind(style, name) >= 0 && (int)d->kind != style_kind(style, name))
+		d = implicit_decl(s, name, style);
 	if (d)
 		return expr_sym(s->mc, d);
 	if (strcmp(name, "I") == 0)
@@ -259,7 +344,75 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 		if (x)
 			return expr_diff(s->mc, expr_sym(s->mc, x));
 	}
-	return expr_sym(s->mc, lookup_symbol(s, name));
+	if (strlen(name) > 1 && expr_op_by_name(name) >= 0) {
+		fail_at(s, n, MC_ERR_NAME, "%s is a function: write %s(...)", name, name);
+		return NULL;
+	}
+	if (glued_name(s, n))
+		return NULL;
+	return expr_sym(s->mc, lookup_symbol(s, name, style));
+}
+
+/* Marks the names of a statement (and which are bold) before it is resolved. */
+static void mark_names(struct session *s, const struct syn *n, int depth)
+{
+	if (!n || depth > MC_MAX_DEPTH + 8)
+		return;
+	if ((n->kind == SYN_IDENT || n->kind == SYN_CALL) && n->name) {
+		struct mc_name *info = mc_name_info(s->mc, mc_intern(s->mc, n->name));
+		info->stmt_seen = s->stmt_serial;
+		if (n->style == STYLE_BOLD)
+			info->stmt_bold = s->stmt_serial;
+	}
+	for (int i = 0; i < n->n; i++)
+		mark_names(s, n->kids[i], depth + 1);
+}
+
+/* A shape error about an expression whose symbols took their kinds from the
+ * default (SPEC §2): says so, with the let that would change it. */
+static void find_default(struct session *s, const struct expr *e, const struct decl **best, int *visits)
+{
+	if (!e || ++*visits > 4096)
+		return;
+	if (e->op == OP_SYM) {
+		const struct decl *d = e->decl;
+		/* a matrix by an uppercase initial surprises nobody */
+		if (!d || !d->implicit || (d->kind == KIND_MATRIX && !d->styled))
+			return;
+		/* nor does a kind that a bound value confirms */
+		if (value_of(s, d))
+			return;
+		/* the surprising defaults first: a scalar by its Greek name, then a vector */
+		int rank = d->kind == KIND_SCALAR ? 3 : d->kind == KIND_VECTOR ? 2 : 1;
+		const struct decl *b = *best;
+		int brank = !b ? 0 : b->kind == KIND_SCALAR ? 3 : b->kind == KIND_VECTOR ? 2 : 1;
+		if (rank > brank)
+			*best = d;
+		return;
+	}
+	for (int i = 0; i < e->nkids; i++)
+		find_default(s, e->kids[i], best, visits);
+}
+
+static void explain_default(struct session *s, const struct expr *a, const struct expr *b)
+{
+	struct mc *mc = s->mc;
+	if (!mc_failed(mc) || mc->err.kind != MC_ERR_SHAPE)
+		return;
+	const struct decl *d = NULL;
+	int visits = 0;
+	find_default(s, a, &d, &visits);
+	find_default(s, b, &d, &visits);
+	if (!d)
+		return;
+	const char *what = d->kind == KIND_SCALAR ? "a scalar" : d->kind == KIND_VECTOR ? "a vector" : "a matrix";
+	const char *why = d->styled ? "by its typography" : "by default";
+	const char *other = d->kind == KIND_SCALAR ? "vector(n)" : "scalar";
+	struct sbuf m = {0};
+	sbuf_printf(&m, "%s (%s is %s %s: `let %s : %s` changes that)", mc->err.msg, d->name, what, why,
+		    d->name, other);
+	free(mc->err.msg);
+	mc->err.msg = sbuf_take(&m);
 }
 
 /* A dimension argument: a name or a positive whole number. */
@@ -272,8 +425,21 @@ static int resolve_dim(struct session *s, const struct syn *n)
 		}
 		return dim_const(s->mc, (long)n->num);
 	}
-	if (n->kind == SYN_IDENT)
+	if (n->kind == SYN_IDENT) {
+		/* n_{\theta} as the LaTeX printer writes the made-up size n_theta */
+		if (mc_name_info(s->mc, mc_intern(s->mc, n->name))->dim < 0) {
+			struct sbuf b = {0};
+			bool was = s->mc->ascii;
+			s->mc->ascii = true;
+			print_name(s->mc, &b, n->name);
+			s->mc->ascii = was;
+			int d = b.s && strcmp(b.s, n->name) != 0 ? mc_name_info(s->mc, mc_intern(s->mc, b.s))->dim : -1;
+			sbuf_free(&b);
+			if (d >= 0)
+				return d;
+		}
 		return dim_named(s->mc, n->name);
+	}
 	fail_at(s, n, MC_ERR_SHAPE, "a size is a name (n) or a number (3)");
 	return -2;
 }
@@ -317,7 +483,29 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 {
 	const char *name = n->name;
 	struct mc *mc = s->mc;
+	/* σ(...) with σ undeclared: the logistic sigmoid */
+	if (strcmp(name, "σ") == 0 && !session_def(s, name)) {
+		const struct decl *sd = session_decl(s, name);
+		if (!sd || sd->implicit)
+			name = "sigmoid";
+	}
+	/* log|Σ|: log det */
+	if (strcmp(name, "log") == 0 && n->n == 1 && n->kids[0]->kind == SYN_BARS) {
+		struct expr *a = resolve(s, n->kids[0]->kids[0]);
+		struct expr *r = a ? expr_make1(mc, OP_LOGDET, a, true) : NULL;
+		if (a && !r)
+			mc_set_loc(mc, n->loc);
+		return r;
+	}
 	int op = expr_op_by_name(name);
+	if ((strcmp(name, "ones") == 0 || strcmp(name, "zeros") == 0) && n->n == 0) {
+		/* \mathbf{1}, \mathbf{0}: of the size that fits */
+		if (name[0] == 'z')
+			return expr_zero(mc, DIM_ANY, DIM_ANY);
+		int r = dim_new(mc, -1, NULL, false); /* anonymous: takes the name it meets */
+		mc->dims[r].not_one = true;
+		return expr_ones(mc, r, mc->dim_one);
+	}
 	if (strcmp(name, "ones") == 0 || strcmp(name, "zeros") == 0 || strcmp(name, "eye") == 0) {
 		bool eye = name[0] == 'e';
 		if (n->n != (eye ? 1 : 2)) {
@@ -408,7 +596,8 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 		return df->e;
 	/* X(A + B): a product written without a space */
 	const struct decl *d = session_decl(s, name);
-	bool short_name = (strlen(name) == 1 || (greek_ascii(name) && strlen(name) == 2));
+	bool short_name = (strlen(name) == 1 || (greek_ascii(name) && strlen(name) == 2) ||
+			   strchr(name, '_'));
 	if ((d || short_name) && n->n == 1 && n->kids[0]->kind != SYN_EQ) {
 		struct expr *a =
 		    resolve_ident(s, &(struct syn){.kind = SYN_IDENT, .name = name, .loc = n->loc});
@@ -466,6 +655,7 @@ static struct expr *resolve_op(struct session *s, const struct syn *n)
 			expr_shape_str(mc, b, sh, sizeof sh);
 			fail_at(s, n->kids[1], MC_ERR_SHAPE,
 				"/ divides by a scalar, but this is %s: use inv(...) or ./", sh);
+			explain_default(s, b, NULL);
 			return NULL;
 		}
 		if (b->op == OP_ZERO) {
@@ -501,9 +691,32 @@ static struct expr *resolve_op(struct session *s, const struct syn *n)
 		}
 		r = expr_make2(mc, OP_POW, a, b, true);
 		break;
+	case SOP_EPOW:
+		/* NumPy/MATLAB's x.^2 */
+		if (expr_is_scalar(mc, a)) {
+			r = expr_make2(mc, OP_POW, a, b, true);
+		} else if (b->op == OP_NUM && b->num == 2) {
+			r = expr_make2(mc, OP_HAD, a, a, true);
+		} else if (b->op == OP_NUM && b->num == 1) {
+			r = a;
+		} else if (b->op == OP_NUM && b->num == 0.5) {
+			r = expr_make1(mc, OP_SQRT, a, true);
+		} else {
+			fail_at(s, n->kids[1], MC_ERR_SHAPE,
+				"an entrywise power of a vector or matrix is .^2 (x ⊙ x) or .^0.5 (sqrt(x))");
+			return NULL;
+		}
+		break;
+	case SOP_LDIV:
+		/* MATLAB's A \ b */
+		r = expr_make1(mc, OP_INV, a, true);
+		r = r ? expr_make2(mc, OP_MUL, r, b, true) : NULL;
+		break;
 	}
-	if (!r)
+	if (!r) {
+		explain_default(s, a, b);
 		mc_set_loc(mc, n->loc);
+	}
 	return r;
 }
 
@@ -521,6 +734,24 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 		return resolve_call(s, n);
 	case SYN_OP:
 		return resolve_op(s, n);
+	case SYN_BARS: {
+		/* |X|: the determinant of a matrix, the absolute value of a scalar */
+		struct expr *a = resolve(s, n->kids[0]);
+		if (!a)
+			return NULL;
+		if (expr_is_scalar(mc, a))
+			return expr_make1(mc, OP_ABS, a, true);
+		if (a->cols >= 0 && dim_is_one(mc, a->cols)) {
+			fail_at(s, n, MC_ERR_SHAPE,
+				"|...| of a vector reads two ways: write ||...|| for its norm or abs(...) for "
+				"its entries");
+			return NULL;
+		}
+		struct expr *r = expr_make1(mc, OP_DET, a, true);
+		if (!r)
+			mc_set_loc(mc, n->loc);
+		return r;
+	}
 	case SYN_NORM: {
 		struct expr *a = resolve(s, n->kids[0]);
 		if (!a)
@@ -711,6 +942,14 @@ static bool run_stmt(struct session *s, const struct syn *st)
 	}
 }
 
+/* The parser's question: is this word a name the user declared or defined? */
+static bool session_knows(void *ctx, const char *name)
+{
+	struct session *s = ctx;
+	const struct decl *d = session_decl(s, name);
+	return (d && !d->implicit) || session_def(s, name);
+}
+
 static void set_text(struct session *s, const char *where, const char *src, size_t len)
 {
 	s->where = where;
@@ -723,7 +962,7 @@ bool session_parse(struct session *s, struct session_text *t, const char *where,
 {
 	memset(t, 0, sizeof *t);
 	set_text(s, where, src, len);
-	if (parse_text(&t->p, s->mc, src, len, false))
+	if (parse_text_names(&t->p, s->mc, src, len, false, session_knows, s))
 		return true;
 	t->stopped = true;
 	if (incomplete && t->p.eof_error && t->p.depth > 0) {
@@ -758,6 +997,8 @@ bool session_run_next(struct session *s, struct session_text *t, const struct sy
 		*stmt = st;
 	s->result = NULL;
 	rewrite_memo_clear(s);
+	s->stmt_serial++;
+	mark_names(s, st, 0);
 	bool done = run_stmt(s, st);
 	rewrite_memo_clear(s);
 	if (!done) {

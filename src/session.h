@@ -50,6 +50,7 @@ struct session {
 	int nmemos;
 	    /* while differentiating in it: a symmetric variable is not treated as symmetric */ /* differentiate
 												   by differentials only, skipping [gradient] rules */
+	unsigned stmt_serial; /* the statement being resolved (marks in struct mc_name) */
 	/* options */
 	bool latex, steps, emit_numpy, emit_c;
 	bool hide_answer;	     /* --hide-answer: no correct answer of a failed check */

@@ -33,6 +33,76 @@ char *parse_strndup(struct parse *p, const char *s, size_t n)
 	return d;
 }
 
+char *parse_strcat(struct parse *p, const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	char *d = parse_alloc(p, na + nb + 1);
+	memcpy(d, a, na);
+	memcpy(d + na, b, nb);
+	return d;
+}
+
+void syn_plain(struct sbuf *b, const struct syn *s)
+{
+	if (!s) {
+		sbuf_add(b, "...");
+		return;
+	}
+	switch (s->kind) {
+	case SYN_IDENT:
+		sbuf_add(b, s->name);
+		return;
+	case SYN_NUM:
+		sbuf_printf(b, "%g", s->num);
+		return;
+	case SYN_CALL:
+		sbuf_printf(b, "%s(", s->name);
+		for (int i = 0; i < s->n; i++) {
+			if (i)
+				sbuf_add(b, ", ");
+			syn_plain(b, s->kids[i]);
+		}
+		sbuf_add(b, ")");
+		return;
+	case SYN_NORM:
+		sbuf_add(b, "||");
+		syn_plain(b, s->kids[0]);
+		sbuf_add(b, "||");
+		return;
+	case SYN_OP:
+		break;
+	default:
+		sbuf_add(b, "...");
+		return;
+	}
+	const struct syn *a = s->kids[0];
+	bool atom = a->kind == SYN_IDENT || a->kind == SYN_NUM || a->kind == SYN_CALL;
+	switch (s->op) {
+	case SOP_T:
+	case SOP_INV:
+	case SOP_INVT:
+		if (!atom)
+			sbuf_add(b, "(");
+		syn_plain(b, a);
+		if (!atom)
+			sbuf_add(b, ")");
+		sbuf_add(b, s->op == SOP_T ? "^T" : s->op == SOP_INV ? "^-1" : "^-T");
+		return;
+	case SOP_MUL:
+		syn_plain(b, a);
+		sbuf_add(b, " ");
+		syn_plain(b, s->kids[1]);
+		return;
+	case SOP_NEG:
+		sbuf_add(b, "-");
+		syn_plain(b, a);
+		return;
+	default:
+		sbuf_add(b, "(...)");
+		return;
+	}
+}
+
 struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc)
 {
 	struct syn *s = parse_alloc(p, sizeof *s);
@@ -75,7 +145,37 @@ bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...)
 
 bool parse_text(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode)
 {
+	return parse_text_names(p, mc, src, len, rules_mode, NULL, NULL);
+}
+
+void parse_add_name(struct parse *p, const char *name)
+{
+	if (p->nnames == p->capnames) {
+		p->capnames = p->capnames ? 2 * p->capnames : 16;
+		const char **nv = parse_alloc(p, (size_t)p->capnames * sizeof *nv);
+		if (p->nnames)
+			memcpy(nv, p->names, (size_t)p->nnames * sizeof *nv);
+		p->names = nv;
+	}
+	p->names[p->nnames++] = name;
+}
+
+bool parse_knows_name(struct parse *p, const char *name)
+{
+	/* linear, but a text declares few names and only multi-letter LaTeX words ask */
+	for (int i = p->nnames - 1; i >= 0 && i >= p->nnames - 256; i--)
+		if (strcmp(p->names[i], name) == 0)
+			return true;
+	return p->known_name && p->known_name(p->known_ctx, name);
+}
+
+bool parse_text_names(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode,
+		      bool (*known)(void *ctx, const char *name), void *ctx)
+{
 	memset(p, 0, sizeof *p);
+	p->known_name = known;
+	p->known_ctx = ctx;
+	p->stmt_start = true;
 	p->mc = mc;
 	p->src = src;
 	p->len = len;

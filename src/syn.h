@@ -20,6 +20,7 @@ enum syn_kind {
 	STMT_LET,    /* names in kids (SYN_IDENT), type words in tkids, dims in dkids */
 	SYN_RULE,    /* kids: lhs, rhs, conditions...; name: citation */
 	SYN_SECTION, /* name */
+	SYN_BARS,    /* |kids[0]|: det of a matrix, abs of a scalar */
 };
 
 enum syn_op {
@@ -35,6 +36,15 @@ enum syn_op {
 	SOP_INV,
 	SOP_INVT,
 	SOP_POW,
+	SOP_EPOW, /* .^ (elementwise power) */
+	SOP_LDIV, /* MATLAB's left division, a \ b: inv(a) b */
+};
+
+/* How a name was written: the typography gives its kind (SPEC §2). */
+enum syn_style {
+	STYLE_NONE,   /* plain, or LaTeX without bold in the statement */
+	STYLE_BOLD,   /* \mathbf, \boldsymbol, \bm, \vec: a vector or a matrix */
+	STYLE_ITALIC, /* a non-bold Latin lowercase letter in a statement that uses bold: a scalar */
 };
 
 struct syn {
@@ -51,6 +61,8 @@ struct syn {
 	double *vals;
 	long vr, vc;
 	int depth;
+	int style;     /* SYN_IDENT: enum syn_style */
+	bool bare;     /* a function applied without parentheses (\det X): nothing may follow it */
 };
 
 /* The result of parsing one text: its statements (or rules), or an error. */
@@ -75,16 +87,40 @@ struct parse {
 	int norm_open; /* an open ||: the next || after an operand closes it */
 	bool after_operand;
 	int line_start_pending;
+	/* LaTeX reading (SPEC §2): decided per statement when it starts */
+	bool stmt_start;  /* the next token starts a statement */
+	bool latex;	  /* this statement is LaTeX: letters written together are separate symbols */
+	bool stmt_bold;	  /* ... and it writes some name in bold */
+	int bold_level;	  /* inside \mathbf{...} (the brace depth it opened), or 0 */
+	int bar_open;	  /* open |...| bars */
+	int prev_tok;	  /* the last token returned */
+	/* names declared or defined earlier in this text (a LaTeX word that is one stays whole) */
+	const char **names;
+	int nnames, capnames;
+	/* the session's names, asked through this hook (NULL: none) */
+	bool (*known_name)(void *ctx, const char *name);
+	void *known_ctx;
 };
 
 /* Parses text (len bytes, need not be NUL-terminated). Returns false with
  * p->err set on a syntax error. Free with parse_free whatever the result. */
 bool parse_text(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode);
+/* The same, asking known(ctx, name) whether a word of a LaTeX statement is a
+ * declared or defined name of the session (then it is not split into letters). */
+bool parse_text_names(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode,
+		      bool (*known)(void *ctx, const char *name), void *ctx);
+/* Remembers a name declared or defined by a statement of the text being parsed. */
+void parse_add_name(struct parse *p, const char *name);
+/* Whether name was declared or defined earlier in the text, or in the session. */
+bool parse_knows_name(struct parse *p, const char *name);
 void parse_free(struct parse *p);
 
 /* Allocation inside a parse (freed by parse_free). */
 void *parse_alloc(struct parse *p, size_t size);
 char *parse_strndup(struct parse *p, const char *s, size_t n);
+char *parse_strcat(struct parse *p, const char *a, const char *b);
+/* A short plain form of a syntax tree, for messages. */
+void syn_plain(struct sbuf *b, const struct syn *s);
 struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc);
 void syn_push(struct parse *p, struct syn *s, struct syn *kid);
 bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...)

@@ -212,7 +212,7 @@ static const struct {
     {B("x € y"), "matcalc: -e:1:3: error: unexpected character '€'\nx € y\n  ^\n"},
     {B("x \xf0\x9f\x98\x80"), "matcalc: -e:1:3: error: unexpected character '\xf0\x9f\x98\x80'\n"
 			      "x \xf0\x9f\x98\x80\n  ^\n"},
-    {B("\tx $"), "matcalc: -e:1:4: error: unexpected character '$'\n x $\n   ^\n"},
+    {B("\tx ?"), "matcalc: -e:1:4: error: unexpected character '?'\n x ?\n   ^\n"},
 #undef B
 };
 
