@@ -304,7 +304,7 @@ bool command_run(struct session *s, const struct syn *n)
 	s->result = e;
 	if (s->emit_numpy || s->emit_c)
 		return emit_statement(s, call, e, s->out);
-	if (eval_all_bound(s, e))
+	if (eval_all_bound_by(s, call, e))
 		return print_value(s, e);
 	if (!s->steps_shown && s->latex && n->kind == SYN_CALL && strcmp(n->name, "grad") == 0 &&
 	    n->n == 2 && n->kids[0]->kind == SYN_IDENT && session_def(s, n->kids[0]->name)) {
