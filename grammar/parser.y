@@ -587,7 +587,7 @@ static struct syn *sum2(struct parse *p, int op, struct syn *a, struct syn *b, Y
 	syn_push(p, s, b);
 	s->depth = a->depth > b->depth + 1 ? a->depth : b->depth + 1;
 	s->terms = (a->terms ? a->terms : 2) + 1;
-	long lim = p->mc->limits.terms;
+	long lim = p->mc->lim.bounds.terms;
 	if (lim && s->terms > lim) {
 		syn_error(p, s->loc,
 			  "a sum of more than %ld terms (the expression size limit): "

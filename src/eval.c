@@ -702,7 +702,7 @@ static bool chain_exec(struct ev *ev, struct factor *f, const int *split, int n,
 		*out = leaf_opnd(f, i);
 		return true;
 	}
-	if (limit_poll_now(ev->mc))
+	if (limit_poll_now(&ev->mc->lim))
 		return false; /* each product of a long chain can take long */
 	int k = split[i * n + j];
 	struct opnd a, b;
@@ -1462,7 +1462,7 @@ static bool ev_pow(struct ev *ev, const struct expr *e, struct ref *a, struct re
 	}
 	/* repeated squaring */
 	struct value *res = identity(n), *tmp = value_uninit(n, n);
-	for (; k > 0 && !limit_poll_now(ev->mc); k >>= 1) {
+	for (; k > 0 && !limit_poll_now(&ev->mc->lim); k >>= 1) {
 		if (k & 1) {
 			cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n,
 				    (int)n, 1, res->data, (int)n, base->data, (int)n, 0, tmp->data,
@@ -1818,7 +1818,7 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 
 static bool ev_node(struct ev *ev, const struct expr *e, long hr, long hc, struct ref *out)
 {
-	if (limit_poll_now(ev->mc) || !limit_check_memory(ev->mc))
+	if (limit_poll_now(&ev->mc->lim) || !limit_check_memory(&ev->mc->lim))
 		return false; /* the statement's time or memory is up */
 	long r = ev_dim(ev, e->rows), c = ev_dim(ev, e->cols);
 	bool hinted = r < 0 || c < 0;

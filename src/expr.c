@@ -2,8 +2,6 @@
  * folding, canonical order of commutative operands) and shape checking. */
 #include "expr.h"
 
-#include "print.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,8 +175,8 @@ static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr
 		table_grow(mc);
 	/* a node too wide, or one built past a limit, stops the statement: the
 	 * node is still returned (leaf constructors never fail), expr_make fails next */
-	limit_check_terms(mc, n);
-	limit_poll(mc);
+	limit_check_terms(&mc->lim, n);
+	limit_poll(&mc->lim);
 	return e;
 }
 
@@ -344,8 +342,10 @@ static void describe(struct mc *mc, const struct expr *e, char *buf, size_t n)
 {
 	char sh[128];
 	expr_shape_str(mc, e, sh, sizeof sh);
-	char *s = print_str(mc, e, PRINT_PLAIN);
-	if (strlen(s) > 40)
+	char *s = mc->print_plain ? mc->print_plain(mc, e) : NULL;
+	if (!s)
+		snprintf(buf, n, "(%s)", sh);
+	else if (strlen(s) > 40)
 		snprintf(buf, n, "%.37s... (%s)", s, sh);
 	else
 		snprintf(buf, n, "%s (%s)", s, sh);
@@ -930,7 +930,7 @@ static struct expr *make_node(struct mc *mc, enum expr_op op, int rows, int cols
 
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify)
 {
-	if (mc->halt_msg)
+	if (mc->lim.halt_msg)
 		return NULL; /* a limit was hit: the statement is stopping */
 	for (int i = 0; i < n; i++)
 		if (!kids[i])

@@ -5,20 +5,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "mc.h"
-
-void limit_default(struct mc_limits *l)
-{
-	l->timeout = LIMIT_DEFAULT_TIMEOUT;
-	l->memory = LIMIT_DEFAULT_MEMORY;
-	l->terms = LIMIT_DEFAULT_TERMS;
-	l->input = LIMIT_DEFAULT_INPUT;
-	l->steps = LIMIT_DEFAULT_STEPS;
-}
 
 const struct limit_option limit_options[LIMIT_NOPTS] = {
     [LIMIT_TIMEOUT] = {"--timeout", "a number of seconds (0: no limit)"},
@@ -27,6 +17,22 @@ const struct limit_option limit_options[LIMIT_NOPTS] = {
     [LIMIT_INPUT] = {"--max-input", "a whole number of megabytes, at least 1"},
     [LIMIT_STEPS] = {"--max-steps", "a whole number (0: no limit)"},
 };
+
+void limit_init(struct limit_state *l)
+{
+	memset(l, 0, sizeof *l);
+	l->bounds.timeout = LIMIT_DEFAULT_TIMEOUT;
+	l->bounds.memory = LIMIT_DEFAULT_MEMORY;
+	l->bounds.terms = LIMIT_DEFAULT_TERMS;
+	l->bounds.input = LIMIT_DEFAULT_INPUT;
+	l->bounds.steps = LIMIT_DEFAULT_STEPS;
+}
+
+void limit_fini(struct limit_state *l)
+{
+	free(l->halt_msg);
+	l->halt_msg = NULL;
+}
 
 bool limit_set(struct mc_limits *l, int opt, const char *value)
 {
@@ -42,7 +48,7 @@ bool limit_set(struct mc_limits *l, int opt, const char *value)
 		l->timeout = v;
 		return true;
 	case LIMIT_MEMORY:
-		if (v > 1 << 30) /* 1 PB: a size_t of bytes on 64 bits */
+		if (v > (double)(1 << 30)) /* a petabyte: still a size_t of bytes */
 			return false;
 		l->memory = (size_t)v << 20;
 		return true;
@@ -50,7 +56,7 @@ bool limit_set(struct mc_limits *l, int opt, const char *value)
 		l->terms = (long)v;
 		return true;
 	case LIMIT_INPUT:
-		if (v < 1 || v > 1 << 20)
+		if (v < 1 || v > (double)(1 << 20))
 			return false;
 		l->input = (size_t)v << 20;
 		return true;
@@ -61,24 +67,26 @@ bool limit_set(struct mc_limits *l, int opt, const char *value)
 	return false;
 }
 
-void limit_get(const struct mc_limits *l, int opt, struct sbuf *out)
+void limit_get(const struct mc_limits *l, int opt, char *buf, size_t n)
 {
 	switch (opt) {
 	case LIMIT_TIMEOUT:
-		sbuf_printf(out, "%g", l->timeout);
+		snprintf(buf, n, "%g", l->timeout);
 		break;
 	case LIMIT_MEMORY:
-		sbuf_printf(out, "%zu", l->memory >> 20);
+		snprintf(buf, n, "%zu", l->memory >> 20);
 		break;
 	case LIMIT_TERMS:
-		sbuf_printf(out, "%ld", l->terms);
+		snprintf(buf, n, "%ld", l->terms);
 		break;
 	case LIMIT_INPUT:
-		sbuf_printf(out, "%zu", l->input >> 20);
+		snprintf(buf, n, "%zu", l->input >> 20);
 		break;
 	case LIMIT_STEPS:
-		sbuf_printf(out, "%ld", l->steps);
+		snprintf(buf, n, "%ld", l->steps);
 		break;
+	default:
+		snprintf(buf, n, "?");
 	}
 }
 
@@ -89,24 +97,27 @@ static double now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void limit_start(struct mc *mc)
+void limit_start(struct limit_state *l)
 {
-	free(mc->halt_msg);
-	mc->halt_msg = NULL;
-	mc->deadline = mc->limits.timeout > 0 ? now() + mc->limits.timeout : 0;
-	mc->polls = 0;
+	free(l->halt_msg);
+	l->halt_msg = NULL;
+	l->deadline = l->bounds.timeout > 0 ? now() + l->bounds.timeout : 0;
+	l->polls = 0;
 }
 
-bool limit_hit(struct mc *mc, const char *fmt, ...)
+bool limit_hit(struct limit_state *l, const char *fmt, ...)
 {
-	if (mc->halt_msg)
+	if (l->halt_msg)
 		return false;
-	struct sbuf b = {0};
+	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
-	sbuf_vprintf(&b, fmt, ap);
+	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	mc->halt_msg = sbuf_take(&b);
+	/* no memory for the message: a fixed one still stops the statement */
+	l->halt_msg = strdup(buf);
+	if (!l->halt_msg)
+		l->halt_msg = strdup("out of memory");
 	return false;
 }
 
@@ -114,52 +125,50 @@ static _Atomic long value_bytes;
 
 void limit_value_bytes(long delta) { value_bytes += delta; }
 
-static bool memory_ok(struct mc *mc)
+bool limit_check_memory(struct limit_state *l)
 {
-	size_t lim = mc->limits.memory;
-	if (!lim || mc->node_bytes + (size_t)value_bytes <= lim)
+	size_t lim = l->bounds.memory;
+	long v = value_bytes;
+	if (!lim || l->node_bytes + (size_t)(v > 0 ? v : 0) <= lim)
 		return true;
-	return limit_hit(mc,
-			  "this statement needs more than the memory limit of %zu MB "
-			  "(expression nodes and numeric values): --max-memory MB raises it",
-			  lim >> 20);
+	return limit_hit(l,
+			 "this statement needs more than the memory limit of %zu MB "
+			 "(expression nodes and numeric values): --max-memory MB raises it",
+			 lim >> 20);
 }
 
-bool limit_poll(struct mc *mc)
+bool limit_poll(struct limit_state *l)
 {
-	/* the clock every 64 polls: a poll is a node built or a rule applied */
-	return mc->halt_msg || ((++mc->polls & 63) == 0 && limit_poll_now(mc));
+	return l->halt_msg || ((++l->polls & 63) == 0 && limit_poll_now(l));
 }
 
-bool limit_poll_now(struct mc *mc)
+bool limit_poll_now(struct limit_state *l)
 {
-	if (mc->halt_msg)
+	if (l->halt_msg)
 		return true;
-	if (mc->deadline > 0 && now() > mc->deadline) {
-		limit_hit(mc,
-			   "this statement ran longer than the time limit of %g s: "
-			   "--timeout SECONDS raises it (0: no limit)",
-			   mc->limits.timeout);
+	if (l->deadline > 0 && now() > l->deadline) {
+		limit_hit(l,
+			  "this statement ran longer than the time limit of %g s: "
+			  "--timeout SECONDS raises it (0: no limit)",
+			  l->bounds.timeout);
 		return true;
 	}
-	return false;
+	return !limit_check_memory(l);
 }
 
-bool limit_add_node_bytes(struct mc *mc, size_t bytes)
+bool limit_add_node_bytes(struct limit_state *l, size_t bytes)
 {
-	mc->node_bytes += bytes;
-	return memory_ok(mc);
+	l->node_bytes += bytes;
+	return limit_check_memory(l);
 }
 
-bool limit_check_memory(struct mc *mc) { return memory_ok(mc); }
-
-bool limit_check_terms(struct mc *mc, long count)
+bool limit_check_terms(struct limit_state *l, long count)
 {
-	long lim = mc->limits.terms;
+	long lim = l->bounds.terms;
 	if (!lim || count <= lim)
 		return true;
-	return limit_hit(mc,
-			  "an expression with more than %ld operands in one sum or product "
-			  "(the expression size limit): --max-terms N raises it",
-			  lim);
+	return limit_hit(l,
+			 "an expression with more than %ld operands in one sum or product "
+			 "(the expression size limit): --max-terms N raises it",
+			 lim);
 }

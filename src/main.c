@@ -18,6 +18,8 @@ static void usage(FILE *out)
 	char *options = matcalc_options_help();
 	fputs("usage: matcalc [options] [FILE]\n"
 	      "       matcalc [options] -e STATEMENT [-e STATEMENT ...]\n"
+	      "       matcalc [options] --check-derivation FILE [-e STATEMENT ...]\n"
+	      "       matcalc [options] grade PROBLEMS SUBMISSION...   (docs/grading.md)\n"
 	      "\n"
 	      "Symbolic matrix calculus: gradients of scalar functions of matrices and vectors,\n"
 	      "with the Matrix Cookbook identities, in plain text, LaTeX or NumPy.\n"
@@ -41,6 +43,31 @@ static void usage(FILE *out)
 	      out);
 }
 
+/* A derivation file is checked whole (its steps refer to each other). */
+static char *read_all(FILE *f, size_t *len)
+{
+	char *text = NULL;
+	size_t cap = 0;
+	*len = 0;
+	for (;;) {
+		if (cap - *len < 65536) {
+			cap = cap ? 2 * cap : 65536;
+			char *grown = realloc(text, cap + 1);
+			if (!grown) {
+				fputs("matcalc: out of memory\n", stderr);
+				abort();
+			}
+			text = grown;
+		}
+		size_t n = fread(text + *len, 1, cap - *len, f);
+		if (n == 0)
+			break;
+		*len += n;
+	}
+	text[*len] = '\0';
+	return text;
+}
+
 int main(int argc, char **argv)
 {
 	struct matcalc *m = matcalc_open();
@@ -51,6 +78,10 @@ int main(int argc, char **argv)
 	const char **exprs = malloc((size_t)argc * sizeof *exprs);
 	int nexprs = 0;
 	const char *file = NULL;
+	const char **graded = malloc((size_t)argc * sizeof *graded); /* grade's files */
+	int ngraded = 0;
+	bool grade = false;
+	char *derivation = NULL; /* --check-derivation FILE */
 	int rc = 0;
 	bool list_rules = false;
 	for (int i = 1; i < argc; i++) {
@@ -94,6 +125,10 @@ int main(int argc, char **argv)
 				rc = 2;
 				goto out;
 			}
+		} else if (grade) {
+			graded[ngraded++] = a;
+		} else if (!file && strcmp(a, "grade") == 0) {
+			grade = true; /* matcalc grade PROBLEMS SUBMISSIONS... (./grade is a file) */
 		} else if (file) {
 			fprintf(stderr, "matcalc: error: one FILE at most (got '%s' and '%s')\n",
 				file, a);
@@ -102,6 +137,19 @@ int main(int argc, char **argv)
 		} else {
 			file = a;
 		}
+	}
+	/* copied: the option's value is borrowed until the next call on m */
+	const char *dv = matcalc_get_option(m, "--check-derivation");
+	derivation = dv && *dv ? strdup(dv) : NULL;
+	if (grade && ngraded < 2) {
+		fprintf(stderr, "matcalc: error: usage: matcalc grade PROBLEMS SUBMISSION...\n");
+		rc = 2;
+		goto out;
+	}
+	if ((grade || derivation) && file) {
+		fprintf(stderr, "matcalc: error: give FILE, --check-derivation or grade, not two\n");
+		rc = 2;
+		goto out;
 	}
 	if (file && nexprs) {
 		fprintf(stderr, "matcalc: error: give either FILE or -e, not both\n");
@@ -121,10 +169,46 @@ int main(int argc, char **argv)
 		if (!file && !nexprs)
 			goto out;
 	}
-	if (nexprs) {
+	if (grade) {
+		char *out = NULL, *errs = NULL;
+		rc = matcalc_grade(m, graded[0], graded + 1, ngraded - 1, &out, &errs);
+		fputs(out ? out : "", stdout);
+		fflush(stdout);
+		fputs(errs ? errs : "", stderr);
+		matcalc_free(out);
+		matcalc_free(errs);
+	} else if (derivation) {
+		/* -e statements first: the derivation's declarations */
+		for (int i = 0; i < nexprs && rc < 2; i++) {
+			int st = matcalc_run(m, "-e", exprs[i], strlen(exprs[i]), cli_print_result, m);
+			if (st > rc)
+				rc = st;
+		}
+		FILE *f = rc < 2 ? fopen(derivation, "rb") : NULL;
+		if (!f && rc < 2) {
+			fprintf(stderr, "matcalc: error: cannot open %s: %s\n", derivation,
+				strerror(errno));
+			rc = 2;
+		}
+		if (f) {
+			size_t len;
+			char *text = read_all(f, &len);
+			fclose(f);
+			char *out = NULL, *errs = NULL;
+			int st = matcalc_check_derivation(m, derivation, text, len, &out, &errs);
+			fputs(out ? out : "", stdout);
+			fflush(stdout);
+			fputs(errs ? errs : "", stderr);
+			matcalc_free(out);
+			matcalc_free(errs);
+			free(text);
+			if (st > rc)
+				rc = st;
+		}
+	} else if (nexprs) {
 		for (int i = 0; i < nexprs; i++) {
 			int st = matcalc_run(m, "-e", exprs[i], strlen(exprs[i]), cli_print_result,
-					     NULL);
+					     m);
 			if (st > rc)
 				rc = st;
 			if (st == MATCALC_ERROR)
@@ -142,7 +226,7 @@ int main(int argc, char **argv)
 			}
 		}
 		/* run as it is read: memory does not grow with the file's length */
-		rc = matcalc_run_stream(m, file ? file : "<stdin>", f, cli_print_result, NULL);
+		rc = matcalc_run_stream(m, file ? file : "<stdin>", f, cli_print_result, m);
 		if (f != stdin)
 			fclose(f);
 	} else {
@@ -151,6 +235,8 @@ int main(int argc, char **argv)
 out:
 	fflush(stdout);
 	free(exprs);
+	free(graded);
+	free(derivation);
 	matcalc_close(m);
 	return rc;
 }

@@ -76,7 +76,7 @@ struct mc *mc_new(void)
 	mc->tabsize = 4096;
 	mc->table = mc_xcalloc(mc->tabsize, sizeof *mc->table);
 	mc->precision = 6;
-	limit_default(&mc->limits);
+	limit_init(&mc->lim);
 	mc->dim_one = dim_new(mc, 1, NULL, false);
 	return mc;
 }
@@ -99,7 +99,7 @@ void mc_free(struct mc *mc)
 	free(mc->dims);
 	free(mc->prod_dims);
 	free(mc->err.msg);
-	free(mc->halt_msg);
+	limit_fini(&mc->lim);
 	free(mc);
 }
 
@@ -110,7 +110,7 @@ void *mc_alloc(struct mc *mc, size_t size)
 	if (!b || b->used + size > b->size) {
 		size_t bs = size > ARENA_BLOCK ? size : ARENA_BLOCK;
 		struct arena_block *nb = mc_xmalloc(sizeof *nb + bs);
-		limit_add_node_bytes(mc, sizeof *nb + bs);
+		limit_add_node_bytes(&mc->lim, sizeof *nb + bs);
 		nb->size = bs;
 		nb->used = 0;
 		/* keep the partly used block at the head when the new one is a one-off */
@@ -235,7 +235,7 @@ bool mc_fail_at(struct mc *mc, enum mc_errkind kind, struct loc loc, const char 
 	return false;
 }
 
-bool mc_failed(const struct mc *mc) { return mc->err.kind != MC_OK || mc->halt_msg; }
+bool mc_failed(const struct mc *mc) { return mc->err.kind != MC_OK || mc->lim.halt_msg; }
 
 void mc_set_loc(struct mc *mc, struct loc loc)
 {

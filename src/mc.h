@@ -74,12 +74,11 @@ struct mc {
 	bool ascii;    /* print Greek as ASCII names */
 	int precision; /* significant digits for numbers */
 	bool exact_errors; /* gradcheck prints its error figure (--precision given) */
-	/* resource bounds (src/limit.c) */
-	struct mc_limits limits;
-	char *halt_msg;	   /* a limit was hit in this statement: why (owned), else NULL */
-	double deadline;   /* CLOCK_MONOTONIC seconds when the statement must stop, or 0 */
-	unsigned polls;	   /* limit_poll calls, to read the clock only every so often */
-	size_t node_bytes; /* arena bytes held (counted toward --max-memory) */
+	struct limit_state lim; /* resource bounds of the statement (src/limit.c) */
+	/* Prints a node in plain form (an owned string) for error messages. The
+	 * printing layer installs it (print_install): expr.c, below printing, names
+	 * the operands of a shape error through it. NULL: only their shapes. */
+	char *(*print_plain)(struct mc *mc, const struct expr *e);
 };
 
 /* What a name stands for, found in constant time (30,000 names stay fast). */

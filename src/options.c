@@ -124,7 +124,7 @@ static void get_rules(struct session *s, struct sbuf *out)
 /* the limits of a statement (src/limit.c) */
 static bool set_limit(struct session *s, int opt, const char *value, struct sbuf *msg)
 {
-	if (limit_set(&s->mc->limits, opt, value))
+	if (limit_set(&s->mc->lim.bounds, opt, value))
 		return true;
 	sbuf_printf(msg, "%s takes %s", limit_options[opt].name, limit_options[opt].takes);
 	return false;
@@ -137,13 +137,53 @@ static bool set_limit(struct session *s, int opt, const char *value, struct sbuf
 	}                                                                                          \
 	static void get_##fn(struct session *s, struct sbuf *out)                                  \
 	{                                                                                          \
-		limit_get(&s->mc->limits, opt, out);                                               \
+		char buf[64];                                                                      \
+		limit_get(&s->mc->lim.bounds, opt, buf, sizeof buf);                               \
+		sbuf_add(out, buf);                                                                \
 	}
 LIMIT_ROW(timeout, LIMIT_TIMEOUT)
 LIMIT_ROW(max_memory, LIMIT_MEMORY)
 LIMIT_ROW(max_terms, LIMIT_TERMS)
 LIMIT_ROW(max_input, LIMIT_INPUT)
 LIMIT_ROW(max_steps, LIMIT_STEPS)
+static bool set_format(struct session *s, const char *value, struct sbuf *msg)
+{
+	if (strcmp(value, "json") != 0 && strcmp(value, "plain") != 0) {
+		sbuf_add(msg, "--format takes plain or json");
+		return false;
+	}
+	s->format_json = value[0] == 'j';
+	return true;
+}
+
+static void get_format(struct session *s, struct sbuf *out)
+{
+	sbuf_add(out, s->format_json ? "json" : "plain");
+}
+
+static bool set_gradescope(struct session *s, const char *value, struct sbuf *msg)
+{
+	(void)msg;
+	s->gradescope_dir = mc_strdup(s->mc, value);
+	return true;
+}
+
+static void get_gradescope(struct session *s, struct sbuf *out)
+{
+	sbuf_add(out, s->gradescope_dir ? s->gradescope_dir : "");
+}
+
+static bool set_derivation(struct session *s, const char *value, struct sbuf *msg)
+{
+	(void)msg;
+	s->derivation = mc_strdup(s->mc, value);
+	return true;
+}
+
+static void get_derivation(struct session *s, struct sbuf *out)
+{
+	sbuf_add(out, s->derivation ? s->derivation : "");
+}
 
 /* The table. Keep the order of --help. */
 static const struct option option_table[] = {
@@ -180,6 +220,13 @@ static const struct option option_table[] = {
      set_max_input, get_max_input},
     {"--max-steps", "N", "rule applications in one rewriting phase (default 20000)", NULL,
      set_max_steps, get_max_steps},
+    {"--format", "FORM", "plain (default) or json: one JSON object per statement\n(docs/json.md)",
+     NULL, set_format, get_format},
+    {"--check-derivation", "FILE",
+     "check a derivation (LaTeX align blocks or = lines) step by\nstep", NULL, set_derivation,
+     get_derivation},
+    {"--gradescope", "DIR", "grade: write Gradescope's results.json into DIR", NULL,
+     set_gradescope, get_gradescope},
 };
 #define NOPTIONS (sizeof option_table / sizeof *option_table)
 

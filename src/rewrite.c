@@ -629,18 +629,6 @@ static const struct rule_index *rule_index(struct rules *rules, const char *sect
 	return ix;
 }
 
-void rules_free_index(struct rules *rules)
-{
-	for (int i = 0; i < rules->nidx; i++) {
-		for (int op = 0; op < OP_COUNT; op++)
-			free(rules->idx[i].byop[op]);
-		free(rules->idx[i].sections);
-	}
-	free(rules->idx);
-	rules->idx = NULL;
-	rules->nidx = 0;
-}
-
 static struct rw_memo *session_memo(struct session *s, const struct rule_index *ix,
 				    const struct expr *var);
 
@@ -653,7 +641,7 @@ void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules, 
 	rw->section = section;
 	rw->var = var;
 	rw->steps = steps;
-	rw->limit = s->mc->limits.steps > 0 ? s->mc->limits.steps : LONG_MAX;
+	rw->limit = s->mc->lim.bounds.steps > 0 ? s->mc->lim.bounds.steps : LONG_MAX;
 	rw->ix = rule_index(rules, section);
 	/* with steps shown every run starts afresh, so that each step is seen */
 	if (steps)
@@ -830,7 +818,7 @@ static bool must_stop(struct rewriter *rw)
 {
 	if (rw->stop != REWRITE_FIXPOINT)
 		return true;
-	if (limit_poll(rw->s->mc))
+	if (limit_poll(&rw->s->mc->lim))
 		rw->stop = REWRITE_HALTED;
 	else if (rw->depth > LIMIT_REWRITE_DEPTH)
 		rw->stop = REWRITE_DEPTH;

@@ -1,4 +1,4 @@
-/* session.c - names and kinds, resolving syntax into shaped nodes, and running statements. */
+/* session.c - the session's names and kinds, and resolving syntax into shaped nodes. */
 #include "session.h"
 
 #include <ctype.h>
@@ -6,42 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "command.h"
 #include "print.h"
-#include "rewrite.h"
-#include "value.h"
-#include "verify.h"
-
-struct session *session_new(FILE *out, FILE *err)
-{
-	struct session *s = mc_xmalloc(sizeof *s);
-	memset(s, 0, sizeof *s);
-	s->mc = mc_new();
-	s->out = out;
-	s->err = err;
-	s->seed = 42;
-	value_seed(s, s->seed);
-	return s;
-}
-
-void session_free(struct session *s)
-{
-	if (!s)
-		return;
-	value_free_all(s);
-	rewrite_memo_clear(s);
-	free(s->decls);
-	free(s->defs);
-	free(s->binds);
-	free(s->error_msg);
-	if (s->check) {
-		verify_report_clear(s->check);
-		free(s->check);
-	}
-	command_free_rules(s);
-	mc_free(s->mc);
-	free(s);
-}
 
 const struct decl *session_decl(struct session *s, const char *name)
 {
@@ -66,24 +31,53 @@ static void drop_def(struct session *s, const char *in)
 		}
 }
 
-static void drop_decl(struct session *s, const char *in)
+static const struct decl *drop_decl(struct session *s, const char *in)
 {
 	struct mc_name *info = mc_name_info(s->mc, in);
 	if (!info->decl)
-		return;
+		return NULL;
 	info->decl = NULL;
 	for (int i = 0; i < s->ndecls; i++)
 		if (s->decls[i]->name == in) {
-			value_unbind(s, s->decls[i]);
+			const struct decl *d = s->decls[i];
 			memmove(s->decls + i, s->decls + i + 1,
 				(size_t)(s->ndecls - i - 1) * sizeof *s->decls);
 			s->ndecls--;
-			return;
+			return d;
 		}
+	return NULL;
 }
 
-static struct decl *add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
-			     int cols, bool implicit)
+const struct decl *session_forget(struct session *s, const char *name)
+{
+	const char *in = mc_intern(s->mc, name);
+	const struct decl *d = drop_decl(s, in);
+	drop_def(s, in);
+	return d;
+}
+
+void session_define(struct session *s, const char *name, struct expr *e)
+{
+	const char *in = mc_intern(s->mc, name);
+	drop_decl(s, in);
+	drop_def(s, in);
+	if (s->ndefs == s->capdefs) {
+		s->capdefs = s->capdefs ? 2 * s->capdefs : 16;
+		s->defs = mc_xrealloc(s->defs, (size_t)s->capdefs * sizeof *s->defs);
+	}
+	s->defs[s->ndefs++] = (struct def){in, e};
+}
+
+const struct binding *session_binding(struct session *s, const struct decl *d)
+{
+	for (int i = 0; i < s->nbinds; i++)
+		if (s->binds[i].decl == d)
+			return &s->binds[i];
+	return NULL;
+}
+
+struct decl *session_add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
+			      int cols, bool implicit)
 {
 	const char *in = mc_intern(s->mc, name);
 	drop_decl(s, in);
@@ -106,7 +100,7 @@ static struct decl *add_decl(struct session *s, const char *name, enum decl_kind
 
 const struct decl *session_declare_scalar(struct session *s, const char *name)
 {
-	return add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
+	return session_add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
 }
 
 static bool upper_initial(const char *name)
@@ -136,7 +130,7 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 	char auto1[300], auto2[300];
 	int sk = style_kind(style, name);
 	if (sk == KIND_SCALAR || (sk < 0 && greek_is_scalar(name))) {
-		struct decl *d = add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
+		struct decl *d = session_add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
 		d->styled = sk >= 0;
 		return d;
 	}
@@ -156,12 +150,12 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 		int r = dim_named(s->mc, auto1), cc = dim_named(s->mc, auto2);
 		s->mc->dims[r].auto_named = s->mc->dims[cc].auto_named = true;
 		s->mc->dims[r].not_one = s->mc->dims[cc].not_one = true;
-		d = add_decl(s, name, KIND_MATRIX, r, cc, true);
+		d = session_add_decl(s, name, KIND_MATRIX, r, cc, true);
 	} else {
 		int r = dim_named(s->mc, auto1);
 		s->mc->dims[r].auto_named = true;
 		s->mc->dims[r].not_one = true; /* a vector by its name stays a vector */
-		d = add_decl(s, name, KIND_VECTOR, r, s->mc->dim_one, true);
+		d = session_add_decl(s, name, KIND_VECTOR, r, s->mc->dim_one, true);
 	}
 	d->styled = sk >= 0;
 	return d;
@@ -244,17 +238,33 @@ void session_names(struct session *s, void (*fn)(void *, const char *), void *ar
 
 static struct expr *resolve(struct session *s, const struct syn *n);
 
+static bool vfail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt,
+		     va_list ap)
+{
+	struct sbuf b = {0};
+	sbuf_vprintf(&b, fmt, ap);
+	mc_fail_at(s->mc, k, n->loc, "%s", b.s ? b.s : "");
+	sbuf_free(&b);
+	return false;
+}
+
 static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
 {
-	struct sbuf b = {0};
 	va_list ap;
 	va_start(ap, fmt);
-	sbuf_vprintf(&b, fmt, ap);
+	vfail_at(s, n, k, fmt, ap);
 	va_end(ap);
-	mc_fail_at(s->mc, k, n->loc, "%s", b.s ? b.s : "");
-	sbuf_free(&b);
+	return false;
+}
+
+bool session_fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail_at(s, n, k, fmt, ap);
+	va_end(ap);
 	return false;
 }
 
@@ -356,6 +366,14 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 }
 
 /* Marks the names of a statement (and which are bold) before it is resolved. */
+static void mark_names(struct session *s, const struct syn *n, int depth);
+
+void session_begin_statement(struct session *s, const struct syn *st)
+{
+	s->stmt_serial++;
+	mark_names(s, st, 0);
+}
+
 static void mark_names(struct session *s, const struct syn *n, int depth)
 {
 	if (!n || depth > MC_MAX_DEPTH + 8)
@@ -382,7 +400,7 @@ static void find_default(struct session *s, const struct expr *e, const struct d
 		if (!d || !d->implicit || (d->kind == KIND_MATRIX && !d->styled))
 			return;
 		/* nor does a kind that a bound value confirms */
-		if (value_of(s, d))
+		if (session_binding(s, d))
 			return;
 		/* the surprising defaults first: a scalar by its Greek name, then a vector */
 		int rank = d->kind == KIND_SCALAR ? 3 : d->kind == KIND_VECTOR ? 2 : 1;
@@ -648,7 +666,7 @@ static struct expr *resolve_sum(struct session *s, const struct syn *n)
 		first = first->kids[0];
 		len++;
 	}
-	if (!limit_check_terms(mc, len))
+	if (!limit_check_terms(&mc->lim, len))
 		return NULL;
 	const struct syn **chain = mc_xmalloc((size_t)len * sizeof *chain);
 	long k = len;
@@ -862,401 +880,6 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 
 struct expr *session_resolve(struct session *s, const struct syn *syn) { return resolve(s, syn); }
 
-/* ---- statements ---- */
+int session_resolve_dim(struct session *s, const struct syn *n) { return resolve_dim(s, n); }
 
-void session_report(struct session *s, struct loc fallback)
-{
-	struct mc *mc = s->mc;
-	if (!mc_failed(mc))
-		return;
-	if (mc->halt_msg) {
-		/* a limit stopped the statement: that is the error, whatever followed from it */
-		mc_clear_error(mc);
-		mc_fail(mc, MC_ERR_LIMIT, "%s", mc->halt_msg);
-		free(mc->halt_msg);
-		mc->halt_msg = NULL;
-	}
-	struct loc at = mc->err.has_loc ? mc->err.loc : fallback;
-	loc_report_lines(s->err, s->where, s->lines_before, s->src, s->srclen, at, mc->err.msg);
-	free(s->error_msg);
-	s->error_msg = mc_xstrdup(mc->err.msg ? mc->err.msg : "");
-	s->error_loc = at;
-	if (s->status < 2)
-		s->status = 2;
-	mc_clear_error(mc);
-}
-
-static bool run_let(struct session *s, const struct syn *st)
-{
-	struct mc *mc = s->mc;
-	bool symmetric = false, spd = false;
-	enum decl_kind kind = KIND_MATRIX;
-	int rows = DIM_ANY, cols = DIM_ANY;
-	bool have_kind = false;
-	for (int i = 0; i < st->ntype; i++) {
-		const struct syn *w = st->tkids[i];
-		const char *nm = w->name;
-		if (w->kind == SYN_IDENT && strcmp(nm, "symmetric") == 0)
-			symmetric = true;
-		else if (w->kind == SYN_IDENT && (strcmp(nm, "spd") == 0 || strcmp(nm, "pd") == 0))
-			spd = symmetric = true;
-		else if (w->kind == SYN_IDENT && strcmp(nm, "scalar") == 0) {
-			kind = KIND_SCALAR;
-			rows = cols = mc->dim_one;
-			have_kind = true;
-		} else if (strcmp(nm, "matrix") == 0) {
-			kind = KIND_MATRIX;
-			have_kind = true;
-			if (w->kind == SYN_CALL) {
-				if (w->n != 2 && !(w->n == 1 && (symmetric || spd)))
-					return fail_at(s, w, MC_ERR_SHAPE,
-						       "matrix takes two sizes: matrix(n, m)");
-				rows = resolve_dim(s, w->kids[0]);
-				cols = w->n == 2 ? resolve_dim(s, w->kids[1]) : rows;
-				if (rows < -1 || cols < -1)
-					return false;
-			}
-		} else if (strcmp(nm, "vector") == 0) {
-			kind = KIND_VECTOR;
-			have_kind = true;
-			cols = mc->dim_one;
-			if (w->kind == SYN_CALL) {
-				if (w->n != 1)
-					return fail_at(s, w, MC_ERR_SHAPE,
-						       "vector takes one size: vector(n)");
-				rows = resolve_dim(s, w->kids[0]);
-				if (rows < -1)
-					return false;
-			}
-		} else {
-			return fail_at(
-			    s, w, MC_ERR_SYNTAX,
-			    "unknown type word '%s': use scalar, vector(n), matrix(n, m), "
-			    "symmetric matrix(n, n) or spd matrix(n, n)",
-			    nm);
-		}
-	}
-	if (!have_kind)
-		return fail_at(s, st, MC_ERR_SYNTAX,
-			       "say what kind: scalar, vector(n) or matrix(n, m)");
-	if ((symmetric || spd) && kind != KIND_MATRIX)
-		return fail_at(s, st, MC_ERR_SHAPE, "only a matrix can be symmetric");
-	for (int i = 0; i < st->n; i++) {
-		const char *name = st->kids[i]->name;
-		int r = rows, c = cols;
-		char buf[300];
-		if (r == DIM_ANY) {
-			snprintf(buf, sizeof buf, "n_%s", name);
-			r = dim_new(mc, -1, buf, true);
-		}
-		if (c == DIM_ANY) {
-			snprintf(buf, sizeof buf, "m_%s", name);
-			c = (symmetric || spd) ? r : dim_new(mc, -1, buf, true);
-		}
-		if ((symmetric || spd) && !dim_unify(mc, r, c))
-			return fail_at(s, st, MC_ERR_SHAPE, "a symmetric matrix must be square");
-		struct decl *d = add_decl(s, name, kind, r, c, false);
-		d->symmetric = symmetric;
-		d->spd = spd;
-	}
-	return true;
-}
-
-static bool run_assign(struct session *s, const struct syn *st)
-{
-	const struct syn *lhs = st->kids[0], *rhs = st->kids[1];
-	const char *name = NULL;
-	if (lhs->kind == SYN_IDENT)
-		name = lhs->name;
-	else if (lhs->kind == SYN_CALL && !is_command(lhs->name) && expr_op_by_name(lhs->name) < 0)
-		name = lhs->name; /* f(θ) = ... defines f */
-	if (!name)
-		return fail_at(
-		    s, lhs, MC_ERR_SYNTAX,
-		    "the left side of '=' must be a name; to compare write check(a = b)");
-	if (value_is_literal(rhs))
-		return value_bind(s, lhs, rhs);
-	struct expr *e = resolve(s, rhs);
-	if (!e)
-		return false;
-	if (e->flags & EF_HAS_OP) {
-		e = command_derive(s, e, rhs->loc);
-		if (!e)
-			return false;
-	}
-	const char *in = mc_intern(s->mc, name);
-	drop_decl(s, in); /* a name given an expression is no longer a symbol */
-	drop_def(s, in);
-	if (s->ndefs == s->capdefs) {
-		s->capdefs = s->capdefs ? 2 * s->capdefs : 16;
-		s->defs = mc_xrealloc(s->defs, (size_t)s->capdefs * sizeof *s->defs);
-	}
-	s->defs[s->ndefs++] = (struct def){in, e};
-	return true;
-}
-
-static bool run_stmt(struct session *s, const struct syn *st)
-{
-	switch (st->kind) {
-	case STMT_LET:
-		return run_let(s, st);
-	case STMT_ASSIGN:
-		return run_assign(s, st);
-	case STMT_EXPR:
-		return command_run(s, st->kids[0]);
-	default:
-		return fail_at(s, st, MC_ERR_SYNTAX, "not a statement");
-	}
-}
-
-/* The parser's question: is this word a name the user declared or defined? */
-static bool session_knows(void *ctx, const char *name)
-{
-	struct session *s = ctx;
-	const struct decl *d = session_decl(s, name);
-	return (d && !d->implicit) || session_def(s, name);
-}
-
-static void set_text(struct session *s, const char *where, const char *src, size_t len)
-{
-	s->where = where;
-	s->src = src;
-	s->srclen = len;
-}
-
-bool session_parse(struct session *s, struct session_text *t, const char *where, const char *src,
-		   size_t len, bool *incomplete)
-{
-	memset(t, 0, sizeof *t);
-	set_text(s, where, src, len);
-	if (parse_text_names(&t->p, s->mc, src, len, false, session_knows, s))
-		return true;
-	t->stopped = true;
-	if (incomplete && t->p.eof_error && t->p.depth > 0) {
-		*incomplete = true;
-		return false;
-	}
-	struct loc at = t->p.errloc;
-	/* an early end of input is shown at the end of the last line, not after it */
-	while (at.first > 0 && at.first >= (int)len &&
-	       (src[at.first - 1] == '\n' || src[at.first - 1] == '\r'))
-		at.first--;
-	const char *msg = t->p.err ? t->p.err : "syntax error";
-	if (at.first < (int)len && src[at.first] == ':' &&
-	    (at.first == 0 || src[at.first - 1] == '\n'))
-		msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
-	loc_report_lines(s->err, where, s->lines_before, src, len, at, msg);
-	free(s->error_msg);
-	s->error_msg = mc_xstrdup(msg);
-	s->error_loc = at;
-	s->status = 2;
-	return false;
-}
-
-bool session_run_next(struct session *s, struct session_text *t, const struct syn **stmt)
-{
-	if (stmt)
-		*stmt = NULL;
-	if (t->stopped || t->next >= t->p.nitems)
-		return true;
-	const struct syn *st = t->p.items[t->next++];
-	if (stmt)
-		*stmt = st;
-	s->result = NULL;
-	rewrite_memo_clear(s);
-	s->stmt_serial++;
-	mark_names(s, st, 0);
-	limit_start(s->mc);
-	bool done = run_stmt(s, st) && !s->mc->halt_msg;
-	rewrite_memo_clear(s);
-	if (!done) {
-		if (!mc_failed(s->mc))
-			mc_fail(s->mc, MC_ERR_EVAL, "statement failed");
-		session_report(s, st->loc);
-		t->stopped = true;
-	}
-	fflush(s->out);
-	return done;
-}
-
-void session_text_free(struct session_text *t) { parse_free(&t->p); }
-
-static bool run_text(struct session *s, const char *where, const char *src, size_t len,
-		     bool *incomplete)
-{
-	struct session_text t;
-	bool ok = session_parse(s, &t, where, src, len, incomplete);
-	while (ok && t.next < t.p.nitems)
-		ok = session_run_next(s, &t, NULL);
-	session_text_free(&t);
-	return ok;
-}
-
-bool session_run(struct session *s, const char *where, const char *src, size_t len)
-{
-	s->lines_before = 0;
-	return run_text(s, where, src, len, NULL);
-}
-
-/* ---- running a stream as it is read ---- */
-
-/* A piece of a stream is run once it holds this much, cut between lines. */
-#define STREAM_PIECE 65536
-
-/* Whether a line continues the statement before it even with no bracket open:
- * a derivation's "= ..." line, a LaTeX alignment row or \end. */
-static bool continues(const char *line, size_t n)
-{
-	size_t i = 0;
-	while (i < n && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	return i < n && (line[i] == '=' || line[i] == '&' || line[i] == '\\');
-}
-
-static size_t count_lines(const char *t, size_t n)
-{
-	size_t k = 0;
-	for (const char *p = t; (p = memchr(p, '\n', n - (size_t)(p - t))) != NULL; p++)
-		k++;
-	return k;
-}
-
-/* Buffered reading of whole lines, any bytes (NUL too), in bounded steps. */
-struct reader {
-	FILE *f;
-	size_t pos, len;
-	bool eof;
-	char buf[65536];
-};
-
-/* Appends the next line, with its newline, to out, but stops once out holds more
- * than max bytes (0: no bound). False when the stream has nothing more. */
-static bool read_line(struct reader *r, struct sbuf *out, size_t max)
-{
-	bool any = false;
-	for (;;) {
-		if (r->pos == r->len) {
-			if (r->eof)
-				return any;
-			r->len = fread(r->buf, 1, sizeof r->buf, r->f);
-			r->pos = 0;
-			if (r->len < sizeof r->buf)
-				r->eof = true;
-			if (!r->len)
-				return any;
-		}
-		any = true;
-		const char *p = r->buf + r->pos;
-		const char *nl = memchr(p, '\n', r->len - r->pos);
-		size_t n = nl ? (size_t)(nl - p) + 1 : r->len - r->pos;
-		sbuf_addn(out, p, n);
-		r->pos += n;
-		if (nl || (max && out->len > max))
-			return true;
-	}
-}
-
-/* Runs the pending text through run unless it ends inside a bracket (then
- * more is read first, except at the end). False on an error. */
-static bool run_pending(struct session *s, struct sbuf *pending, bool at_end, session_piece_fn run,
-			void *arg, bool *ran)
-{
-	*ran = false;
-	if (!pending->len)
-		return true;
-	bool incomplete = false;
-	bool ok = run(arg, pending->s, pending->len, at_end ? NULL : &incomplete);
-	if (incomplete)
-		return true;
-	*ran = true;
-	s->lines_before += (long)count_lines(pending->s, pending->len);
-	pending->len = 0;
-	return ok;
-}
-
-bool session_stream(struct session *s, const char *where, FILE *f, session_piece_fn run, void *arg,
-		    char **error)
-{
-	struct sbuf why = {0};
-	struct sbuf pending = {0}, line = {0};
-	struct reader *r = mc_xmalloc(sizeof *r);
-	r->f = f;
-	r->pos = r->len = 0;
-	r->eof = false;
-	size_t lim = s->mc->limits.input, next_try = STREAM_PIECE;
-	bool ok = true;
-	s->lines_before = 0;
-	for (;;) {
-		line.len = 0;
-		bool got = read_line(r, &line, lim);
-		if (ferror(f)) {
-			sbuf_printf(&why, "matcalc: error: cannot read %s: %s\n", where,
-				    strerror(errno));
-			ok = false;
-			break;
-		}
-		if (!got)
-			break;
-		/* a piece runs before the next line once it is big enough, or when the
-		 * line would take it past the input limit, unless the line continues it */
-		bool full = pending.len >= next_try || (lim && pending.len + line.len > lim);
-		if (full && !continues(line.s, line.len)) {
-			bool ran;
-			if (!run_pending(s, &pending, false, run, arg, &ran)) {
-				ok = false;
-				break;
-			}
-			/* a bracket still open: try again when twice as much is read */
-			next_try = ran ? STREAM_PIECE : 2 * pending.len;
-		}
-		if (lim && pending.len + line.len > lim) {
-			sbuf_printf(&why,
-				    "matcalc: %s:%ld: error: a statement longer than the input "
-				    "limit of %zu MB: --max-input MB raises it\n",
-				    where, s->lines_before + 1, lim >> 20);
-			ok = false;
-			break;
-		}
-		sbuf_addn(&pending, line.s, line.len);
-	}
-	if (ok) {
-		bool ran;
-		ok = run_pending(s, &pending, true, run, arg, &ran);
-	}
-	s->lines_before = 0;
-	free(r);
-	sbuf_free(&pending);
-	sbuf_free(&line);
-	*error = why.s ? sbuf_take(&why) : NULL;
-	return ok;
-}
-
-struct stream_run {
-	struct session *s;
-	const char *where;
-};
-
-static bool run_stream_piece(void *arg, const char *text, size_t len, bool *incomplete)
-{
-	struct stream_run *sr = arg;
-	return run_text(sr->s, sr->where, text, len, incomplete);
-}
-
-bool session_run_stream(struct session *s, const char *where, FILE *f)
-{
-	struct stream_run sr = {s, where};
-	char *error = NULL;
-	bool ok = session_stream(s, where, f, run_stream_piece, &sr, &error);
-	if (error) {
-		fputs(error, s->err);
-		s->status = 2;
-		free(error);
-	}
-	return ok;
-}
-
-bool session_run_repl(struct session *s, const char *src, size_t len, bool *incomplete)
-{
-	*incomplete = false;
-	return run_text(s, "<input>", src, len, incomplete);
-}
+bool session_is_command(const char *name) { return is_command(name); }
