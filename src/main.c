@@ -70,9 +70,17 @@ static char *read_all(FILE *f, size_t *len)
 
 int main(int argc, char **argv)
 {
+	/* OpenBLAS starts its worker threads while it is loaded, before main runs:
+	 * openblas_set_num_threads comes too late, and an idle worker can spin
+	 * forever at exit when memory is short. One thread unless the user asks
+	 * for more: set the variable and start again, once (docs/design.md). */
+	if (!getenv("OPENBLAS_NUM_THREADS") && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
+		execv("/proc/self/exe", argv); /* returns only without /proc: go on */
 	struct matcalc *m = matcalc_open();
 	if (!m) {
-		fputs("matcalc: out of memory\n", stderr);
+		fputs("matcalc: error: out of memory (OpenBLAS's 128 MB work buffer does not "
+		      "fit)\n",
+		      stderr);
 		return 2;
 	}
 	const char **exprs = malloc((size_t)argc * sizeof *exprs);

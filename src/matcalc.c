@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cblas.h>
 
@@ -137,8 +138,25 @@ struct matcalc *matcalc_open(void)
 	 * every matcalc process even when it only does algebra; one thread unless
 	 * the user asks for more (OPENBLAS_NUM_THREADS) */
 	static bool threads_set;
-	if (!threads_set && !getenv("OPENBLAS_NUM_THREADS"))
-		openblas_set_num_threads(1);
+	if (!threads_set) {
+		if (!getenv("OPENBLAS_NUM_THREADS"))
+			openblas_set_num_threads(1);
+		/* OpenBLAS maps its work buffer at the first product that needs one and
+		 * keeps it; when that mapping fails (ulimit -v, memory short) it retries
+		 * forever. Taking the buffer now, while memory is there, leaves later
+		 * failures to malloc, which is an error (exit 2), not a hang (issue 9). */
+		/* The buffer is 128 MB (Debian's build): where there is no room for
+		 * it, say so now instead of hanging in the first product. */
+		size_t room = (size_t)136 << 20;
+		void *probe = mmap(NULL, room, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (probe == MAP_FAILED)
+			return NULL;
+		munmap(probe, room);
+		double a[64 * 64] = {0}, c[64 * 64];
+		cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, 64, 64, 64, 1, a, 64, a, 64, 0,
+			    c, 64);
+	}
 	threads_set = true;
 	struct matcalc *m = calloc(1, sizeof *m);
 	if (!m)
