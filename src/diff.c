@@ -891,6 +891,8 @@ static struct expr *derive(struct session *s, struct expr *e)
 		r = diff_gradient(s, f, x);
 		break;
 	case OP_HESS: {
+		struct expr *saved = s->unsym;
+		s->unsym = x;
 		struct expr *g = diff_gradient(s, f, x);
 		if (!g)
 			r = NULL;
@@ -898,11 +900,15 @@ static struct expr *derive(struct session *s, struct expr *e)
 			r = jacobian(s, g, x, OP_HESS, f);
 		else
 			r = vec_jacobian(s, g, x, OP_HESS, f);
+		s->unsym = saved;
 		break;
 	}
-	case OP_JAC:
+	case OP_JAC: {
 		/* a scalar function's Jacobian is its gradient as a row (vec of it for a
-		 * matrix); a matrix function's, or one in a matrix, is d vec(F) / d vec(X)^T */
+		 * matrix); a matrix function's, or one in a matrix, is d vec(F) / d vec(X)^T,
+		 * unconstrained as the gradient is (a symmetric X is not used as such) */
+		struct expr *saved = s->unsym;
+		s->unsym = x;
 		if (expr_is_scalar(s->mc, f) && !expr_is_scalar(s->mc, x))
 			r = mk1(s, OP_T,
 				expr_is_vector(s->mc, x) ? diff_gradient(s, f, x)
@@ -911,7 +917,9 @@ static struct expr *derive(struct session *s, struct expr *e)
 			r = jacobian(s, diff_simplify(s, f), x, OP_JAC, f);
 		else
 			r = vec_jacobian(s, diff_simplify(s, f), x, OP_JAC, f);
+		s->unsym = saved;
 		break;
+	}
 	case OP_D: {
 		/* the differential with respect to every symbol of f: take them one by one */
 		struct expr *sum = expr_zero(s->mc, DIM_ANY, DIM_ANY);
