@@ -6,7 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs="build-essential meson ninja-build flex bison check pkg-config libopenblas-dev liblapacke-dev libedit-dev"
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs python3 python3-numpy groff-base"
+	pkgs="$pkgs python3 python3-numpy groff-base clang libclang-rt-14-dev"
 	# Node.js may come from elsewhere already (nodesource); Debian's would conflict with it.
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
