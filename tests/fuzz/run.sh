@@ -13,7 +13,7 @@ fi
 ninja -C "$build" src/libmatcalc.a src/libmcgrammar.a >/dev/null
 status=0
 for t in parse statements rules; do
-	clang -fsanitize=fuzzer,address,undefined -g -O1 -Isrc -I"$build" -I"$build/grammar" \
+	clang -fsanitize=fuzzer,address,undefined -Werror=implicit-function-declaration -g -O1 -Isrc -I"$build" -I"$build/grammar" \
 		"tests/fuzz/fuzz_$t.c" "$build/src/libmatcalc.a" "$build/src/libmcgrammar.a" \
 		-lopenblas -llapacke -lm -o "$build/fuzz_$t"
 	seeds=tests/fuzz/seeds_$t
