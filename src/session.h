@@ -102,6 +102,10 @@ bool session_parse(struct session *s, struct session_text *t, const char *where,
 bool session_run_next(struct session *s, struct session_text *t, const struct syn **stmt);
 void session_text_free(struct session_text *t);
 
+/* The parser's question (ctx is the session): is name declared by a let or
+ * defined? A LaTeX word that is one stays whole (parse_text_names). */
+bool session_knows_name(void *ctx, const char *name);
+
 /* Resolves a parsed expression to a node; NULL with s->mc's error set. */
 struct expr *session_resolve(struct session *s, const struct syn *syn);
 
