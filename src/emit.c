@@ -201,6 +201,11 @@ void emit_chain_plan(struct em *em, const struct expr *e, int hr, int hc, struct
 		struct leaf *l = &ch->f[ch->n++];
 		l->node = k;
 		l->operand = emit_chain_operand(k, &l->trans, &l->inv);
+		l->diag = !l->inv && emit_is_diag_of_vector(em, l->operand);
+		if (l->diag) {
+			l->operand = l->operand->kids[0];
+			l->trans = false;
+		}
 		l->rows = k->rows;
 		l->cols = k->cols;
 	}
@@ -223,9 +228,12 @@ void emit_chain_plan(struct em *em, const struct expr *e, int hr, int hc, struct
 			int j = i + len - 1;
 			double best = -1;
 			for (int k = i; k < j; k++) {
+				/* a lone diagonal scales: rows times columns */
+				bool scaling =
+				    (i == k && ch->f[i].diag) || (k + 1 == j && ch->f[j].diag);
 				double c = cost[i * n + k] + cost[(k + 1) * n + j] +
 					   size_guess(em, ch->f[i].rows) *
-					       size_guess(em, ch->f[k].cols) *
+					       (scaling ? 1 : size_guess(em, ch->f[k].cols)) *
 					       size_guess(em, ch->f[j].cols);
 				if (best < 0 || c < best) {
 					best = c;
@@ -241,6 +249,69 @@ void emit_chain_free(struct chain *ch)
 {
 	free(ch->f);
 	free(ch->split);
+}
+
+bool emit_is_diag_of_vector(struct em *em, const struct expr *e)
+{
+	if (e->op != OP_DIAG)
+		return false;
+	const struct expr *v = e->kids[0];
+	return emit_is_one(em, v->rows) != emit_is_one(em, v->cols);
+}
+
+bool emit_sandwich_term(struct em *em, const struct expr *t, const struct expr **a, bool *trans,
+			const struct expr **w)
+{
+	if (t->op != OP_MUL)
+		return false;
+	const struct expr *m[3];
+	int n = 0;
+	for (int i = 0; i < t->nkids; i++) {
+		if (emit_is_scalar(em, t->kids[i]))
+			continue;
+		if (n == 3)
+			return false;
+		m[n++] = t->kids[i];
+	}
+	if (n < 2 || (n == 3 && !emit_is_diag_of_vector(em, m[1])))
+		return false;
+	const struct expr *l = m[0], *r = m[n - 1];
+	*w = n == 3 ? m[1]->kids[0] : NULL;
+	if (l->op == OP_T && l->kids[0] == r && r->op != OP_T && r->op != OP_INV) {
+		*a = r;
+		*trans = true;
+		return true;
+	}
+	if (r->op == OP_T && r->kids[0] == l && l->op != OP_T && l->op != OP_INV) {
+		*a = l;
+		*trans = false;
+		return true;
+	}
+	return false;
+}
+
+bool emit_same_sandwich(struct em *em, const struct expr *e, int i, int j)
+{
+	const struct expr *a, *b, *w, *v;
+	bool s, t;
+	return emit_sandwich_term(em, e->kids[i], &a, &s, &w) &&
+	       emit_sandwich_term(em, e->kids[j], &b, &t, &v) && a == b && s == t;
+}
+
+bool emit_identity_term(struct em *em, const struct expr *t)
+{
+	if (t->op == OP_IDENT)
+		return true;
+	if (t->op != OP_MUL)
+		return false;
+	int ids = 0;
+	for (int i = 0; i < t->nkids; i++) {
+		if (t->kids[i]->op == OP_IDENT)
+			ids++;
+		else if (!emit_is_scalar(em, t->kids[i]))
+			return false;
+	}
+	return ids == 1;
 }
 
 /* ---- arguments and names ---- */

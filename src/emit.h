@@ -74,8 +74,9 @@ struct em {
 	size_t cap, len;
 	struct sbuf body; /* the generated function's statements */
 	int ntemps;
-	bool counting;	   /* NumPy's first pass: count uses, print nothing */
-	bool need_sigmoid; /* NumPy: the module defines _sigmoid */
+	bool counting;	     /* NumPy's first pass: count uses, print nothing */
+	bool need_sigmoid;   /* NumPy: the module defines _sigmoid */
+	bool need_plus_diag; /* NumPy: the module defines _plus_diag */
 	bool used_logdet;
 	struct segent *segs; /* NumPy: products of chain factors, by their factors */
 	size_t nsegs, capsegs;
@@ -87,8 +88,9 @@ struct em {
  * folded into the operation that uses it (A^-1 B is a solve with A). */
 struct leaf {
 	const struct expr *node;    /* the factor as it stands in the product */
-	const struct expr *operand; /* inside the transpose / inverse */
+	const struct expr *operand; /* inside the transpose / inverse; v of diag(v) */
 	bool trans, inv;
+	bool diag;	/* diag(v) of a vector v: a scaling, never formed */
 	int rows, cols; /* of the factor */
 };
 
@@ -131,6 +133,16 @@ const struct expr *emit_chain_operand(const struct expr *k, bool *trans, bool *i
 void emit_chain_plan(struct em *em, const struct expr *e, int hr, int hc, struct chain *ch,
 		     const struct expr ***scalars, int *nscalars);
 void emit_chain_free(struct chain *ch);
+/* Whether e is diag(v) of a vector v (a factor that scales rows or columns). */
+bool emit_is_diag_of_vector(struct em *em, const struct expr *e);
+/* Whether t is s Aᵀ diag(w) A, s Aᵀ A (*trans) or s A diag(w) Aᵀ, s A Aᵀ, s a
+ * product of scalars: sets a and w (NULL without a diagonal). */
+bool emit_sandwich_term(struct em *em, const struct expr *t, const struct expr **a, bool *trans,
+			const struct expr **w);
+/* Whether the terms i < j of the sum e are sandwiches of the same A. */
+bool emit_same_sandwich(struct em *em, const struct expr *e, int i, int j);
+/* Whether t is I or s I, s a product of scalars. */
+bool emit_identity_term(struct em *em, const struct expr *t);
 /* The argument that is the symbol sym. */
 struct earg *emit_arg_of(struct em *em, const struct expr *sym);
 /* The declaration of an argument, as matcalc would read it back, into b. */

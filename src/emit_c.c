@@ -53,6 +53,8 @@ static const char *c_function(enum expr_op op)
 		return "MCG_ABS";
 	case OP_SIGN:
 		return "MCG_SIGN";
+	case OP_STEP:
+		return "MCG_STEP";
 	case OP_RELU:
 		return "MCG_RELU";
 	default:
@@ -65,8 +67,22 @@ static const char *c_function(enum expr_op op)
 struct cseg {
 	int t;
 	bool trans, inv;
+	bool diag; /* t holds v of diag(v): a scaling, not yet formed */
 	int rows, cols;
 };
+
+/* A segment as a plain matrix: its inverse or transpose applied. */
+static void c_settle(struct em *em, struct cseg *s)
+{
+	if (s->diag)
+		s->t = c_line(em, "mcg_diag(&g, t%d)", s->t);
+	else if (s->inv)
+		s->t = s->trans ? c_line(em, "mcg_inv(&g, mcg_T(&g, t%d))", s->t)
+				: c_line(em, "mcg_inv(&g, t%d)", s->t);
+	else if (s->trans)
+		s->t = c_line(em, "mcg_T(&g, t%d)", s->t);
+	s->diag = s->inv = s->trans = false;
+}
 
 static struct cseg c_seg(struct em *em, struct chain *ch, int i, int j)
 {
@@ -74,7 +90,9 @@ static struct cseg c_seg(struct em *em, struct chain *ch, int i, int j)
 	if (i == j) {
 		struct leaf *l = &ch->f[i];
 		int r = l->trans ? l->cols : l->rows, c = l->trans ? l->rows : l->cols;
-		s.t = c_ref(em, l->operand, r, c);
+		s.t =
+		    l->diag ? c_ref(em, l->operand, DIM_ANY, DIM_ANY) : c_ref(em, l->operand, r, c);
+		s.diag = l->diag;
 		s.trans = l->trans;
 		s.inv = l->inv;
 		s.rows = l->rows;
@@ -85,7 +103,17 @@ static struct cseg c_seg(struct em *em, struct chain *ch, int i, int j)
 	struct cseg a = c_seg(em, ch, i, k), b = c_seg(em, ch, k + 1, j);
 	s.rows = a.rows;
 	s.cols = b.cols;
-	if (a.inv) {
+	if (a.diag || b.diag) {
+		/* diag(u) diag(v) = diag(u ⊙ v); diag(v) B and A diag(v) scale */
+		if (a.diag && b.diag) {
+			s.t = c_line(em, "mcg_had(&g, t%d, t%d, 0)", a.t, b.t);
+			s.diag = true;
+			return s;
+		}
+		struct cseg *o = a.diag ? &b : &a, *d = a.diag ? &a : &b;
+		c_settle(em, o);
+		s.t = c_line(em, "mcg_dscale(&g, t%d, t%d, %d)", d->t, o->t, b.diag);
+	} else if (a.inv) {
 		if (b.inv)
 			b.t = c_line(em, "mcg_inv(&g, %s%d%s)", b.trans ? "mcg_T(&g, t" : "t", b.t,
 				     b.trans ? ")" : "");
@@ -102,13 +130,10 @@ static struct cseg c_seg(struct em *em, struct chain *ch, int i, int j)
 	return s;
 }
 
-static int c_mul(struct em *em, const struct expr *e, int hr, int hc)
+/* The product of the scalar factors sc[0..nsc) as C text into coef ("1"
+ * for none). */
+static void c_coef(struct em *em, const struct expr *const *sc, int nsc, struct sbuf *coef)
 {
-	const struct expr **sc;
-	int nsc;
-	struct chain ch;
-	emit_chain_plan(em, e, hr, hc, &ch, &sc, &nsc);
-	struct sbuf coef = {0};
 	double num = 1;
 	for (int i = 0; i < nsc; i++)
 		if (sc[i]->op == OP_NUM)
@@ -116,22 +141,49 @@ static int c_mul(struct em *em, const struct expr *e, int hr, int hc)
 	char buf[64];
 	emit_num_text(num, buf, sizeof buf, true);
 	if (num != 1)
-		sbuf_add(&coef, buf);
+		sbuf_add(coef, buf);
 	for (int i = 0; i < nsc; i++)
 		if (sc[i]->op != OP_NUM)
-			sbuf_printf(&coef, "%smcg_s(t%d)", coef.len ? " * " : "",
+			sbuf_printf(coef, "%smcg_s(t%d)", coef->len ? " * " : "",
 				    c_ref(em, sc[i], DIM_ANY, DIM_ANY));
-	if (!coef.len)
-		sbuf_add(&coef, "1");
+	if (!coef->len)
+		sbuf_add(coef, "1");
+}
+
+/* The scalar factors of the product t as C text into coef. */
+static void c_term_coef(struct em *em, const struct expr *t, struct sbuf *coef)
+{
+	const struct expr **sc = mc_xmalloc((size_t)(t->op == OP_MUL ? t->nkids : 1) * sizeof *sc);
+	int nsc = 0;
+	for (int i = 0; t->op == OP_MUL && i < t->nkids; i++)
+		if (emit_is_scalar(em, t->kids[i]))
+			sc[nsc++] = t->kids[i];
+	c_coef(em, sc, nsc, coef);
+	free(sc);
+}
+
+static int c_mul(struct em *em, const struct expr *e, int hr, int hc)
+{
+	const struct expr **sc;
+	int nsc;
+	struct chain ch;
+	emit_chain_plan(em, e, hr, hc, &ch, &sc, &nsc);
+	struct sbuf coef = {0};
+	c_coef(em, sc, nsc, &coef);
 	int t;
-	if (ch.n > 0) {
+	const struct expr *sa, *sw;
+	bool strans;
+	if (emit_sandwich_term(em, e, &sa, &strans, &sw)) {
+		/* Aᵀ diag(w) A and the like: symmetric, one dsyrk */
+		int ta = c_ref(em, sa, DIM_ANY, DIM_ANY);
+		int tw = sw ? c_ref(em, sw, DIM_ANY, DIM_ANY) : -1;
+		char ws[32];
+		snprintf(ws, sizeof ws, tw >= 0 ? "t%d" : "mcg_none()", tw);
+		t = c_line(em, "mcg_sandwich(&g, t%d, %d, %s, %s)", ta, strans, ws, coef.s);
+	} else if (ch.n > 0) {
 		struct cseg s = c_seg(em, &ch, 0, ch.n - 1);
+		c_settle(em, &s);
 		t = s.t;
-		if (s.inv)
-			t = s.trans ? c_line(em, "mcg_inv(&g, mcg_T(&g, t%d))", t)
-				    : c_line(em, "mcg_inv(&g, t%d)", t);
-		else if (s.trans)
-			t = c_line(em, "mcg_T(&g, t%d)", t);
 		if (strcmp(coef.s, "1") != 0)
 			t = c_line(em, "mcg_scale(&g, %s, t%d)", coef.s, t);
 	} else if (ch.dropped_identity) {
@@ -153,6 +205,73 @@ static int c_fill(struct em *em, const struct expr *e, int r, int c, double v)
 	int t = c_line(em, "mcg_fill(&g, %s, %s, %g)", a, b, v);
 	free(a);
 	free(b);
+	return t;
+}
+
+/* A sum: sandwiches of the same A as one (Σ s_i Aᵀ diag(w_i) A = Aᵀ diag(Σ s_i
+ * w_i) A), s I terms as a diagonal update, the rest added in turn. */
+static int c_add(struct em *em, const struct expr *e, int r, int c)
+{
+	bool *done = mc_xmalloc((size_t)e->nkids * sizeof *done);
+	memset(done, 0, (size_t)e->nkids * sizeof *done);
+	int t = -1;
+	for (int i = 0; i < e->nkids; i++) {
+		const struct expr *a, *w;
+		bool tr, weighted = false;
+		int n = 0;
+		if (!emit_sandwich_term(em, e->kids[i], &a, &tr, &w))
+			continue;
+		for (int j = i; j < e->nkids; j++)
+			if (!done[j] && (j == i || emit_same_sandwich(em, e, i, j))) {
+				const struct expr *a2, *w2;
+				bool t2;
+				emit_sandwich_term(em, e->kids[j], &a2, &t2, &w2);
+				weighted |= w2 != NULL;
+				n++;
+			}
+		if (n < 2 || !weighted || done[i])
+			continue;
+		int tw = -1;
+		for (int j = i; j < e->nkids; j++) {
+			if (done[j] || !(j == i || emit_same_sandwich(em, e, i, j)))
+				continue;
+			const struct expr *a2, *w2;
+			bool t2;
+			emit_sandwich_term(em, e->kids[j], &a2, &t2, &w2);
+			done[j] = true;
+			struct sbuf coef = {0};
+			c_term_coef(em, e->kids[j], &coef);
+			int x = !w2 ? c_line(em, "mcg_num(&g, %s)", coef.s)
+				: strcmp(coef.s, "1") == 0
+				    ? c_ref(em, w2, DIM_ANY, DIM_ANY)
+				    : c_line(em, "mcg_scale(&g, %s, t%d)", coef.s,
+					     c_ref(em, w2, DIM_ANY, DIM_ANY));
+			sbuf_free(&coef);
+			tw = tw < 0 ? x : c_line(em, "mcg_add(&g, t%d, t%d, 1)", tw, x);
+		}
+		int ta = c_ref(em, a, DIM_ANY, DIM_ANY);
+		int s = c_line(em, "mcg_sandwich(&g, t%d, %d, t%d, 1)", ta, tr, tw);
+		t = t < 0 ? s : c_line(em, "mcg_add(&g, t%d, t%d, 1)", t, s);
+	}
+	bool square = !emit_is_one(em, r) && !emit_is_one(em, c);
+	struct sbuf diag = {0};
+	for (int i = 0; i < e->nkids; i++) {
+		if (done[i])
+			continue;
+		if (square && e->nkids > 1 && emit_identity_term(em, e->kids[i])) {
+			struct sbuf coef = {0};
+			c_term_coef(em, e->kids[i], &coef);
+			sbuf_printf(&diag, "%s%s", diag.len ? " + " : "", coef.s);
+			sbuf_free(&coef);
+			continue;
+		}
+		int k = c_ref(em, e->kids[i], r, c);
+		t = t < 0 ? k : c_line(em, "mcg_add(&g, t%d, t%d, 1)", t, k);
+	}
+	if (diag.len)
+		t = c_line(em, "mcg_plus_diag(&g, t%d, %s)", t, diag.s);
+	sbuf_free(&diag);
+	free(done);
 	return t;
 }
 
@@ -197,14 +316,8 @@ static int c_compute(struct em *em, const struct expr *e, int hr, int hc)
 		return c_fill(em, e, r, c, 0);
 	case OP_ONES:
 		return c_fill(em, e, r, c, 1);
-	case OP_ADD: {
-		int t = c_ref(em, a, r, c);
-		for (int i = 1; i < e->nkids; i++) {
-			int k = c_ref(em, e->kids[i], r, c);
-			t = c_line(em, "mcg_add(&g, t%d, t%d, 1)", t, k);
-		}
-		return t;
-	}
+	case OP_ADD:
+		return c_add(em, e, r, c);
 	case OP_MUL:
 		return c_mul(em, e, hr, hc);
 	case OP_HAD:
@@ -242,6 +355,17 @@ static int c_compute(struct em *em, const struct expr *e, int hr, int hc)
 		return c_line(em, "mcg_diag(&g, t%d)", c_ref(em, a, DIM_ANY, DIM_ANY));
 	case OP_SUM:
 		return c_line(em, "mcg_sum(&g, t%d)", c_ref(em, a, DIM_ANY, DIM_ANY));
+	case OP_SOFTMAX:
+	case OP_LOGSUMEXP:
+		return c_line(em, "mcg_softmax(&g, t%d, %d)", c_ref(em, a, DIM_ANY, DIM_ANY),
+			      e->op == OP_LOGSUMEXP);
+	case OP_COMM: {
+		char *m = emit_dim_need(em, (int)e->vrows, e), *n = emit_dim_need(em, (int)e->vcols, e);
+		int t = c_line(em, "mcg_comm(&g, %s, %s)", m, n);
+		free(m);
+		free(n);
+		return t;
+	}
 	case OP_VEC:
 		return c_line(em, "mcg_vec(t%d)", c_ref(em, a, DIM_ANY, DIM_ANY));
 	default: {
@@ -293,7 +417,8 @@ static const char c_runtime[] =
     "\n"
     "enum { MCG_SINGULAR = 1, MCG_SIZE = 2, MCG_NOMEM = 3, MCG_DOMAIN = 4 };\n"
     "enum { MCG_EXP, MCG_LOG, MCG_SIN, MCG_COS, MCG_TAN, MCG_TANH, MCG_SQRT, MCG_SIGMOID,\n"
-    "       MCG_SOFTPLUS, MCG_ABS, MCG_SIGN, MCG_RELU };\n"
+    "       MCG_SOFTPLUS, MCG_ABS, MCG_SIGN, MCG_RELU,\n"
+    "       MCG_STEP };\n"
     "\n"
     "static inline struct mcg_m mcg_fail(struct mcg *g, int err)\n"
     "{\n"
@@ -490,6 +615,7 @@ static const char c_runtime[] =
     "\tcase MCG_SOFTPLUS: return log1p(exp(-fabs(x))) + (x > 0 ? x : 0);\n"
     "\tcase MCG_ABS: return fabs(x);\n"
     "\tcase MCG_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;\n"
+    "\tcase MCG_STEP: return x > 0 ? 1 : 0;\n"
     "\tdefault: return x > 0 ? x : 0;\n"
     "\t}\n"
     "}\n"
@@ -581,6 +707,33 @@ static const char c_runtime[] =
     "\treturn m;\n"
     "}\n"
     "\n"
+    "/* softmax (lse 0) or log-sum-exp (lse 1) of a vector, shifted by its largest entry */\n"
+    "static inline struct mcg_m mcg_softmax(struct mcg *g, struct mcg_m a, int lse)\n"
+    "{\n"
+    "\tlong n = (long)a.r * a.c;\n"
+    "\tdouble mx = -HUGE_VAL, z = 0;\n"
+    "\tfor (long i = 0; a.d && i < n; i++)\n"
+    "\t\tmx = a.d[i] > mx ? a.d[i] : mx;\n"
+    "\tfor (long i = 0; a.d && i < n; i++)\n"
+    "\t\tz += exp(a.d[i] - mx);\n"
+    "\tif (lse)\n"
+    "\t\treturn mcg_num(g, mx + log(z));\n"
+    "\tstruct mcg_m m = mcg_new(g, a.r, a.c);\n"
+    "\tfor (long i = 0; m.d && a.d && i < n; i++)\n"
+    "\t\tm.d[i] = exp(a.d[i] - mx) / z;\n"
+    "\treturn m;\n"
+    "}\n"
+    "\n"
+    "/* K(m, n): vec(A^T) = K vec(A) for A m x n */\n"
+    "static inline struct mcg_m mcg_comm(struct mcg *g, int m, int n)\n"
+    "{\n"
+    "\tstruct mcg_m k = mcg_fill(g, m * n, m * n, 0);\n"
+    "\tfor (int i = 0; k.d && i < m; i++)\n"
+    "\t\tfor (int j = 0; j < n; j++)\n"
+    "\t\t\tk.d[(j + (long)i * n) + (i + (long)j * m) * (long)m * n] = 1;\n"
+    "\treturn k;\n"
+    "}\n"
+    "\n"
     "static inline struct mcg_m mcg_sum(struct mcg *g, struct mcg_m a)\n"
     "{\n"
     "\tdouble s = 0;\n"
@@ -606,6 +759,95 @@ static const char c_runtime[] =
     "\t\t\t\tfor (int i2 = 0; i2 < b.r; i2++)\n"
     "\t\t\t\t\tm.d[((long)j1 * b.c + j2) * R + (long)i1 * b.r + i2] =\n"
     "\t\t\t\t\t    a.d[(long)j1 * a.r + i1] * b.d[(long)j2 * b.r + i2];\n"
+    "\treturn m;\n"
+    "}\n"
+    "\n"
+    "/* No matrix (mcg_sandwich without a diagonal). */\n"
+    "static inline struct mcg_m mcg_none(void)\n"
+    "{\n"
+    "\tstruct mcg_m m = {0, 0, NULL};\n"
+    "\treturn m;\n"
+    "}\n"
+    "\n"
+    "/* diag(v) a (cols 0: a's rows scaled) or a diag(v) (cols 1: its columns);\n"
+    " * the diagonal matrix is never formed. */\n"
+    "static inline struct mcg_m mcg_dscale(struct mcg *g, struct mcg_m v, struct mcg_m a, int "
+    "cols)\n"
+    "{\n"
+    "\tif (!g->err && v.r * v.c != (cols ? a.c : a.r))\n"
+    "\t\treturn mcg_fail(g, MCG_SIZE);\n"
+    "\tstruct mcg_m m = mcg_new(g, a.r, a.c);\n"
+    "\tfor (long j = 0; m.d && j < a.c; j++)\n"
+    "\t\tfor (long i = 0; i < a.r; i++)\n"
+    "\t\t\tm.d[j * a.r + i] = v.d[cols ? j : i] * a.d[j * a.r + i];\n"
+    "\treturn m;\n"
+    "}\n"
+    "\n"
+    "/* alpha a^T diag(w) a (t = 1) or alpha a diag(w) a^T (t = 0), w.d NULL for\n"
+    " * a^T a / a a^T: symmetric, one dsyrk per sign of w on the rows (columns)\n"
+    " * scaled by sqrt|w_i|; a weight that is not finite goes through dgemm. */\n"
+    "static inline struct mcg_m mcg_sandwich(struct mcg *g, struct mcg_m a, int t, struct mcg_m "
+    "w,\n"
+    "\t\t\t\t\tdouble alpha)\n"
+    "{\n"
+    "\tint m = t ? a.r : a.c, k = t ? a.c : a.r, finite = 1;\n"
+    "\tif (!g->err && w.d && w.r * w.c != m)\n"
+    "\t\treturn mcg_fail(g, MCG_SIZE);\n"
+    "\tstruct mcg_m c = mcg_new(g, k, k);\n"
+    "\tif (!c.d)\n"
+    "\t\treturn c;\n"
+    "\tfor (int i = 0; w.d && i < m; i++)\n"
+    "\t\tfinite &= isfinite(w.d[i]) != 0;\n"
+    "\tif (!w.d) {\n"
+    "\t\tcblas_dsyrk(CblasColMajor, CblasUpper, t ? CblasTrans : CblasNoTrans, k, m, alpha,\n"
+    "\t\t\t    a.d, a.r, 0.0, c.d, k);\n"
+    "\t} else if (finite) {\n"
+    "\t\tfor (int sign = 1; sign >= -1; sign -= 2) {\n"
+    "\t\t\tint p = 0, q = 0;\n"
+    "\t\t\tfor (int i = 0; i < m; i++)\n"
+    "\t\t\t\tp += sign * w.d[i] > 0;\n"
+    "\t\t\tif (p == 0)\n"
+    "\t\t\t\tcontinue;\n"
+    "\t\t\tstruct mcg_m b = mcg_new(g, t ? p : k, t ? k : p);\n"
+    "\t\t\tif (!b.d)\n"
+    "\t\t\t\treturn b;\n"
+    "\t\t\tfor (int i = 0; i < m; i++) {\n"
+    "\t\t\t\tdouble wi = sign * w.d[i];\n"
+    "\t\t\t\tif (!(wi > 0))\n"
+    "\t\t\t\t\tcontinue;\n"
+    "\t\t\t\tdouble s = sqrt(wi);\n"
+    "\t\t\t\tfor (long j = 0; j < k; j++) {\n"
+    "\t\t\t\t\tif (t)\n"
+    "\t\t\t\t\t\tb.d[j * p + q] = s * a.d[j * m + i];\n"
+    "\t\t\t\t\telse\n"
+    "\t\t\t\t\t\tb.d[(long)q * k + j] = s * a.d[(long)i * k + j];\n"
+    "\t\t\t\t}\n"
+    "\t\t\t\tq++;\n"
+    "\t\t\t}\n"
+    "\t\t\tcblas_dsyrk(CblasColMajor, CblasUpper, t ? CblasTrans : CblasNoTrans, k, p,\n"
+    "\t\t\t\t    sign * alpha, b.d, b.r, 1.0, c.d, k);\n"
+    "\t\t}\n"
+    "\t} else {\n"
+    "\t\tstruct mcg_m b = mcg_dscale(g, w, a, !t);\n"
+    "\t\tif (!b.d)\n"
+    "\t\t\treturn b;\n"
+    "\t\tcblas_dgemm(CblasColMajor, t ? CblasTrans : CblasNoTrans, t ? CblasNoTrans : CblasTrans,\n"
+    "\t\t\t    k, k, m, alpha, t ? a.d : b.d, a.r, t ? b.d : a.d, a.r, 0.0, c.d, k);\n"
+    "\t}\n"
+    "\tfor (long j = 0; j < k; j++)\n"
+    "\t\tfor (long i = j + 1; i < k; i++)\n"
+    "\t\t\tc.d[j * k + i] = c.d[i * k + j];\n"
+    "\treturn c;\n"
+    "}\n"
+    "\n"
+    "/* a + c I, a copy of square a: the identity is never formed. */\n"
+    "static inline struct mcg_m mcg_plus_diag(struct mcg *g, struct mcg_m a, double c)\n"
+    "{\n"
+    "\tif (!g->err && a.r != a.c)\n"
+    "\t\treturn mcg_fail(g, MCG_SIZE);\n"
+    "\tstruct mcg_m m = mcg_lit(g, a.r, a.c, a.d);\n"
+    "\tfor (long i = 0; m.d && i < a.r; i++)\n"
+    "\t\tm.d[i * a.r + i] += c;\n"
     "\treturn m;\n"
     "}\n";
 

@@ -170,15 +170,23 @@ struct pyseg {
 	bool inv;      /* a lone factor M^-1 (or M^-T), not yet applied */
 	bool trans;    /* a lone factor's transpose, not yet applied (2-D only) */
 	bool sym;      /* a lone factor known symmetric: its transpose is itself */
+	bool diag;     /* f is the diagonal v of diag(v): a scaling, not yet formed */
 	int rows, cols;
 };
 
 /* The value of a segment that is no inverse; consumes s's text. */
-static struct frag seg_value(struct pyseg *s) { return s->trans ? py_suffix(s->f, ".T") : s->f; }
+static struct frag seg_value(struct pyseg *s)
+{
+	if (s->diag)
+		return py_call("np.diag", s->f, NULL); /* a diagonal result: formed */
+	return s->trans ? py_suffix(s->f, ".T") : s->f;
+}
 
 /* Its transpose: X^T of a lone X^T is X again, not X.T.T. */
 static struct frag seg_value_t(struct pyseg *s)
 {
+	if (s->diag)
+		return seg_value(s);
 	return s->trans || s->sym ? s->f : py_suffix(s->f, ".T");
 }
 
@@ -231,12 +239,17 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 				   : frag_printf(PY_ATOM, 0, "t%d", se->temp);
 		s.rows = ch->f[i].rows;
 		s.cols = ch->f[j].cols;
+		s.diag = true;
+		for (int l = i; l <= j; l++)
+			s.diag &= ch->f[l].diag;
 		return s;
 	}
 	if (i == j) {
 		struct leaf *l = &ch->f[i];
 		int r = l->trans ? l->cols : l->rows, c = l->trans ? l->rows : l->cols;
-		s.f = py_ref(em, l->operand, r, c);
+		s.f = l->diag ? py_ref(em, l->operand, DIM_ANY, DIM_ANY)
+			      : py_ref(em, l->operand, r, c);
+		s.diag = l->diag;
 		s.rows = l->rows;
 		s.cols = l->cols;
 		s.inv = l->inv;
@@ -248,7 +261,22 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 	struct pyseg a = py_seg(em, ch, i, k), b = py_seg(em, ch, k + 1, j);
 	s.rows = a.rows;
 	s.cols = b.cols;
-	if (a.inv) {
+	if (a.diag && b.diag) {
+		/* diag(u) diag(v) = diag(u * v) */
+		s.f = py_bin(a.f, PY_MUL, "*", b.f, PY_UNARY, PY_MUL);
+		s.diag = true;
+	} else if (a.diag) {
+		/* diag(v) B scales B's rows: v[:, None] * B, never np.diag(v) @ B */
+		struct frag y =
+		    b.inv ? py_call("np.linalg.inv", seg_value(&b), NULL) : seg_value(&b);
+		struct frag v = ndim(em, b.rows, b.cols) == 2 ? py_suffix(a.f, "[:, None]") : a.f;
+		s.f = py_bin(v, PY_MUL, "*", y, PY_UNARY, PY_MUL);
+	} else if (b.diag) {
+		/* A diag(v) scales A's columns: A * v broadcasts along the last axis */
+		struct frag x =
+		    a.inv ? py_call("np.linalg.inv", seg_value(&a), NULL) : seg_value(&a);
+		s.f = py_bin(x, PY_MUL, "*", b.f, PY_UNARY, PY_MUL);
+	} else if (a.inv) {
 		/* A^-1 B: a solve with A (A^-T B: with A.T) */
 		struct frag y =
 		    b.inv ? py_call("np.linalg.inv", seg_value(&b), NULL) : seg_value(&b);
@@ -363,43 +391,127 @@ static bool ones_term(struct em *em, const struct expr *t)
 	return true;
 }
 
-static struct frag py_ones_scalar(struct em *em, const struct expr *t, bool *neg)
+/* The product of t's scalar factors (t a product; 1 for none), its sign in
+ * *neg: c in c ones(r, c), s in s Aᵀ A. */
+static struct frag py_scalars(struct em *em, const struct expr *t, bool *neg)
 {
 	*neg = false;
-	if (t->op == OP_ONES)
+	if (t->op != OP_MUL)
 		return frag_printf(PY_ATOM, 0, "1");
 	struct frag *parts = mc_xmalloc((size_t)t->nkids * sizeof *parts);
 	int nparts = 0;
 	double coef = 1;
-	for (int i = 0; i < t->nkids - 1; i++)
+	for (int i = 0; i < t->nkids; i++)
 		if (t->kids[i]->op == OP_NUM)
 			coef *= t->kids[i]->num;
 	*neg = coef < 0;
 	if (fabs(coef) != 1)
 		parts[nparts++] = py_num(fabs(coef));
-	for (int i = 0; i < t->nkids - 1; i++)
-		if (t->kids[i]->op != OP_NUM)
+	for (int i = 0; i < t->nkids; i++)
+		if (t->kids[i]->op != OP_NUM && emit_is_scalar(em, t->kids[i]))
 			parts[nparts++] = py_ref(em, t->kids[i], DIM_ANY, DIM_ANY);
 	struct frag f = py_product(parts, nparts);
 	free(parts);
 	return f;
 }
 
+/* The weight of a sandwich group, Σ s_i w_i (a plain Aᵀ A adds s_i), as the
+ * text of a sum into b; returns its depth. */
+static int py_weights(struct em *em, const struct expr *e, int i, const bool *group, struct sbuf *b)
+{
+	int depth = 0;
+	bool first = true;
+	for (int j = i; j < e->nkids; j++) {
+		if (!group[j])
+			continue;
+		const struct expr *t = e->kids[j], *a, *w;
+		bool tr, neg;
+		emit_sandwich_term(em, t, &a, &tr, &w);
+		struct frag s = py_scalars(em, t, &neg), f;
+		if (!w) {
+			f = s;
+		} else if (strcmp(s.s, "1") == 0) {
+			free(s.s);
+			f = py_ref(em, w, DIM_ANY, DIM_ANY);
+		} else {
+			f = py_bin(s, PY_MUL, "*", py_ref(em, w, DIM_ANY, DIM_ANY), PY_UNARY,
+				   PY_MUL);
+		}
+		depth = dmax(depth, f.depth);
+		char *x = take(f, PY_MUL);
+		sbuf_printf(b, "%s%s", first ? (neg ? "-" : "") : (neg ? " - " : " + "), x);
+		free(x);
+		first = false;
+	}
+	return depth + 1;
+}
+
 static struct frag py_add(struct em *em, const struct expr *e, int hr, int hc)
 {
 	int r = emit_rows_of(e, hr), c = emit_cols_of(e, hc);
-	bool shaped = false;
+	bool shaped = false, *done = mc_xmalloc((size_t)e->nkids * sizeof *done),
+	     *group = mc_xmalloc((size_t)e->nkids * sizeof *group);
+	memset(done, 0, (size_t)e->nkids * sizeof *done);
 	for (int i = 0; i < e->nkids; i++)
 		if (!ones_term(em, e->kids[i]))
 			shaped = true;
-	struct sbuf b = {0};
-	int depth = 0;
+	struct sbuf b = {0}, diag = {0};
+	int depth = 0, nterms = 0, lastprec = PY_ATOM;
+	for (int i = 0; i < e->nkids; i++) {
+		/* Σ s_i Aᵀ diag(w_i) A = Aᵀ diag(Σ s_i w_i) A: one product */
+		const struct expr *a, *w;
+		bool tr, weighted = false;
+		int n = 0;
+		if (done[i] || !emit_sandwich_term(em, e->kids[i], &a, &tr, &w))
+			continue;
+		memset(group, 0, (size_t)e->nkids * sizeof *group);
+		for (int j = i; j < e->nkids; j++)
+			if (!done[j] && (j == i || emit_same_sandwich(em, e, i, j))) {
+				const struct expr *a2, *w2;
+				bool t2;
+				emit_sandwich_term(em, e->kids[j], &a2, &t2, &w2);
+				group[j] = true;
+				weighted |= w2 != NULL;
+				n++;
+			}
+		if (n < 2 || !weighted)
+			continue;
+		struct sbuf wb = {0};
+		int d = py_weights(em, e, i, group, &wb);
+		for (int j = i; j < e->nkids; j++)
+			done[j] |= group[j];
+		struct frag av = py_ref(em, a, DIM_ANY, DIM_ANY);
+		char *as = take(av, PY_ATOM);
+		struct frag f = tr ? frag_printf(PY_MUL, dmax(d, av.depth) + 2,
+						 "%s.T @ ((%s)[:, None] * %s)", as, wb.s, as)
+				   : frag_printf(PY_MUL, dmax(d, av.depth) + 2,
+						 "(%s * (%s)) @ %s.T", as, wb.s, as);
+		free(as);
+		sbuf_free(&wb);
+		f = py_spill(em, f);
+		depth = dmax(depth, f.depth);
+		lastprec = f.prec;
+		char *x = take(f, PY_MUL);
+		sbuf_printf(&b, "%s%s", nterms++ ? " + " : "", x);
+		free(x);
+	}
 	for (int i = 0; i < e->nkids; i++) {
 		const struct expr *t = e->kids[i];
 		bool neg = false;
 		struct frag f;
+		if (done[i])
+			continue;
+		if (ndim(em, r, c) == 2 && emit_identity_term(em, t) && e->nkids > 1) {
+			/* s I: a diagonal update of the rest, no np.eye */
+			f = py_scalars(em, t, &neg);
+			char *x = take(f, PY_MUL);
+			sbuf_printf(&diag, "%s%s",
+				    diag.len ? (neg ? " - " : " + ") : (neg ? "-" : ""), x);
+			free(x);
+			continue;
+		}
 		if (shaped && ones_term(em, t)) {
-			f = py_ones_scalar(em, t, &neg);
+			f = py_scalars(em, t, &neg);
 		} else if (t->op == OP_NUM && t->num < 0) {
 			f = py_num(-t->num);
 			neg = true;
@@ -414,14 +526,29 @@ static struct frag py_add(struct em *em, const struct expr *e, int hr, int hc)
 			f = py_ref(em, t, r, c);
 		}
 		depth = dmax(depth, f.depth);
+		lastprec = f.prec;
 		char *x = take(f, PY_MUL);
-		if (i == 0)
+		if (nterms++ == 0)
 			sbuf_printf(&b, "%s%s", neg ? "-" : "", x);
 		else
 			sbuf_printf(&b, " %s %s", neg ? "-" : "+", x);
 		free(x);
 	}
-	struct frag f = {b.s ? sbuf_take(&b) : mc_xstrdup("0"), PY_ADD, depth + 1};
+	free(done);
+	free(group);
+	struct frag f = {b.s ? sbuf_take(&b) : mc_xstrdup("0"), nterms > 1 ? PY_ADD : lastprec,
+			 depth + 1};
+	if (nterms == 1 && f.s[0] == '-')
+		f.prec = PY_UNARY;
+	if (diag.len) {
+		/* a lone name or temporary is someone else's array: a copy to update */
+		em->need_plus_diag = true;
+		char *x = take(f, PY_ADD);
+		f = frag_printf(PY_ATOM, depth + 2, "_plus_diag(%s%s, %s)", x,
+				nterms == 1 && lastprec == PY_ATOM ? ".copy()" : "", diag.s);
+		free(x);
+	}
+	sbuf_free(&diag);
 	return f;
 }
 
@@ -635,6 +762,31 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 	}
 	case OP_RELU:
 		return py_call("np.maximum", py_ref(em, a, r, c), ", 0");
+	case OP_STEP:
+		return py_call("np.heaviside", py_ref(em, a, r, c), ", 0.0");
+	case OP_LOGSUMEXP:
+		return py_call("np.logaddexp.reduce", py_ref(em, a, DIM_ANY, DIM_ANY),
+			       ", axis=None");
+	case OP_SOFTMAX: {
+		/* exp(x - lse(x)): no overflow */
+		struct frag f = py_ref(em, a, r, c);
+		int d = f.depth + 1;
+		char *x = take(f, PY_UNARY);
+		struct frag g = frag_printf(PY_ATOM, d, "np.exp(%s - np.logaddexp.reduce(%s, axis=None))", x, x);
+		free(x);
+		return g;
+	}
+	case OP_COMM: {
+		/* K(m, n) = I with rows permuted: row j + i n is e_(i + j m) */
+		char *m = bare(emit_dim_need(em, (int)e->vrows, e));
+		char *n = bare(emit_dim_need(em, (int)e->vcols, e));
+		struct frag f = frag_printf(
+		    PY_ATOM, 1, "np.eye(%s * %s)[np.arange(%s * %s).reshape((%s, %s), order='F').ravel()]",
+		    m, n, m, n, m, n);
+		free(m);
+		free(n);
+		return f;
+	}
 	default: {
 		const char *fn = py_function(e->op);
 		if (fn)
@@ -712,6 +864,12 @@ bool emit_numpy_code(struct em *em, struct expr *call, const struct eout *out, i
 			 "# logdet(A) is np.linalg.slogdet(A)[1] = log|det A|: log det A wherever\n"
 			 "# det A > 0 (as for symmetric positive definite A).\n");
 	sbuf_add(b, "import numpy as np\n\n\n");
+	if (em->need_plus_diag)
+		sbuf_add(b, "def _plus_diag(a, c):\n"
+			    "    \"\"\"a + c I for a new array a, updated in place: no identity "
+			    "formed.\"\"\"\n"
+			    "    a[np.diag_indices_from(a)] += c\n"
+			    "    return a\n\n\n");
 	if (em->need_sigmoid)
 		sbuf_add(b, "def _sigmoid(x):\n"
 			    "    \"\"\"1 / (1 + exp(-x)), in a form that never overflows.\"\"\"\n"

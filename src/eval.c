@@ -375,6 +375,7 @@ struct factor {
 	const struct expr *node;    /* the factor as written */
 	const struct expr *operand; /* the node r is the value of */
 	bool trans, inv, spd, deferred, identity;
+	bool diag;	 /* diag(v) of a vector v: r holds v, never the n x n matrix */
 	long rows, cols; /* as it multiplies */
 };
 
@@ -384,18 +385,32 @@ struct opnd {
 	const struct value *v;
 	struct value *own;
 	bool trans, inv;
+	bool diag; /* v is the diagonal of a diagonal matrix */
 	int leaf;
 	long rows, cols;
 };
 
 static struct opnd leaf_opnd(struct factor *f, int i)
 {
-	return (struct opnd){f[i].r.v, NULL, f[i].trans, f[i].inv, i, f[i].rows, f[i].cols};
+	return (struct opnd){f[i].r.v,	NULL, f[i].trans, f[i].inv,
+			     f[i].diag, i,    f[i].rows,  f[i].cols};
+}
+
+/* The n x n matrix diag(v) (owned): only where a diagonal matrix is the result. */
+static struct value *diag_matrix(const struct value *v)
+{
+	long n = v->rows * v->cols;
+	struct value *m = value_new(n, n);
+	for (long i = 0; i < n; i++)
+		m->data[i * n + i] = v->data[i];
+	return m;
 }
 
 /* The dense value of an operand as it multiplies (transposed, inverted): owned. */
 static struct value *dense(struct ev *ev, struct factor *fs, struct opnd *o)
 {
+	if (o->diag)
+		return diag_matrix(o->v);
 	if (o->inv) {
 		struct factor *f = &fs[o->leaf];
 		struct fact *fa = factor(ev, f->operand, o->v, f->spd, f->operand, "invert");
@@ -448,12 +463,151 @@ static void finish(struct value *x, double alpha, struct value *acc, struct valu
 	}
 }
 
+/* The operand as a plain matrix: an inverse or transpose applied (owned in o). */
+static bool settle(struct ev *ev, struct factor *fs, struct opnd *o)
+{
+	if (!o->inv && !o->trans)
+		return true;
+	struct value *d = dense(ev, fs, o);
+	if (!d)
+		return false;
+	value_free(o->own);
+	o->own = d;
+	o->v = d;
+	o->inv = o->trans = false;
+	return true;
+}
+
+/* A product with a diagonal side: diag(u) diag(v) is diag(u ⊙ v), diag(v) B
+ * scales B's rows, A diag(v) A's columns; no n x n diagonal is formed. With
+ * acc, adds alpha * result to acc; else returns it in *out (owned; the
+ * diagonal of a diagonal result, flagged by the caller from the operands). */
+static bool combine_diag(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b,
+			 double alpha, struct value *acc, struct value **out)
+{
+	long m = a->rows, n = b->cols;
+	if (a->diag && b->diag) {
+		struct value *x = value_uninit(m, 1);
+		for (long i = 0; i < m; i++)
+			x->data[i] = alpha * a->v->data[i] * b->v->data[i];
+		ev->st->flops += (double)m;
+		if (acc) {
+			for (long i = 0; i < m; i++)
+				acc->data[i * m + i] += x->data[i];
+			value_free(x);
+		} else {
+			*out = x;
+		}
+		return true;
+	}
+	struct opnd *d = a->diag ? a : b, *o = a->diag ? b : a;
+	if (!settle(ev, fs, o))
+		return false;
+	const double *v = d->v->data, *x = o->v->data;
+	ev->st->flops += (double)m * n;
+	struct value *r = acc ? acc : value_uninit(m, n);
+	double beta = acc ? 1 : 0;
+	for (long j = 0; j < n; j++) {
+		double *rc = r->data + j * m;
+		const double *xc = x + j * m;
+		if (a->diag) {
+			for (long i = 0; i < m; i++)
+				rc[i] = beta * rc[i] + alpha * v[i] * xc[i];
+		} else {
+			double s = alpha * v[j];
+			for (long i = 0; i < m; i++)
+				rc[i] = beta * rc[i] + s * xc[i];
+		}
+	}
+	if (!acc)
+		*out = r;
+	return true;
+}
+
+/* alpha Aᵀ diag(w) A (trans) or alpha A diag(w) Aᵀ, w NULL for Aᵀ A / A Aᵀ:
+ * symmetric, so computed once by dsyrk on A's rows (columns) scaled by
+ * sqrt|w_i|: rows with w_i > 0 in one call, w_i < 0 in another with -alpha,
+ * w_i = 0 left out; half the flops of a general product and no m x m
+ * diagonal. A weight that is not finite goes the general way (a scaled copy
+ * and dgemm), so NaN and Inf propagate as they would. Adds into acc, or
+ * returns the result in *out (owned). */
+static void sandwich(struct ev *ev, const struct value *a, bool trans, const struct value *w,
+		     double alpha, struct value *acc, struct value **out)
+{
+	long m = trans ? a->rows : a->cols, k = trans ? a->cols : a->rows;
+	struct value *c = value_new(k, k);
+	bool finite = true;
+	for (long i = 0; w && i < m; i++)
+		finite &= isfinite(w->data[i]) != 0;
+	if (!w) {
+		cblas_dsyrk(CblasColMajor, CblasUpper, trans ? CblasTrans : CblasNoTrans, (int)k,
+			    (int)m, alpha, a->data, (int)a->rows, 0, c->data, (int)k);
+		ev->st->syrk++;
+		ev->st->flops += (double)m * k * k;
+	} else if (finite) {
+		for (int sign = 1; sign >= -1; sign -= 2) {
+			long p = 0;
+			for (long i = 0; i < m; i++)
+				p += sign * w->data[i] > 0;
+			if (p == 0)
+				continue;
+			struct value *b = value_uninit(trans ? p : k, trans ? k : p);
+			long q = 0;
+			for (long i = 0; i < m; i++) {
+				double wi = sign * w->data[i];
+				if (!(wi > 0))
+					continue;
+				double s = sqrt(wi);
+				if (trans)
+					for (long j = 0; j < k; j++)
+						b->data[j * p + q] = s * a->data[j * m + i];
+				else
+					for (long j = 0; j < k; j++)
+						b->data[q * k + j] = s * a->data[i * k + j];
+				q++;
+			}
+			cblas_dsyrk(CblasColMajor, CblasUpper, trans ? CblasTrans : CblasNoTrans,
+				    (int)k, (int)p, sign * alpha, b->data, (int)b->rows, 1, c->data,
+				    (int)k);
+			ev->st->syrk++;
+			ev->st->flops += (double)p * k * k + (double)p * k;
+			value_free(b);
+		}
+	} else {
+		/* B = diag(w) A (trans) or A diag(w); C = Aᵀ B or B Aᵀ, both triangles */
+		struct value *b = value_uninit(a->rows, a->cols);
+		for (long j = 0; j < a->cols; j++)
+			for (long i = 0; i < a->rows; i++)
+				b->data[j * a->rows + i] =
+				    w->data[trans ? i : j] * a->data[j * a->rows + i];
+		cblas_dgemm(CblasColMajor, trans ? CblasTrans : CblasNoTrans,
+			    trans ? CblasNoTrans : CblasTrans, (int)k, (int)k, (int)m, alpha,
+			    trans ? a->data : b->data, (int)a->rows, trans ? b->data : a->data,
+			    (int)a->rows, 0, c->data, (int)k);
+		ev->st->gemm++;
+		ev->st->flops += 2.0 * m * k * k;
+		value_free(b);
+	}
+	/* the lower triangle from the upper (dgemm filled both: the same) */
+	for (long j = 0; j < k; j++)
+		for (long i = j + 1; i < k; i++)
+			c->data[j * k + i] = c->data[i * k + j];
+	if (acc) {
+		cblas_daxpy((int)(k * k), 1, c->data, 1, acc->data, 1);
+		value_free(c);
+	} else {
+		*out = c;
+	}
+}
+
 /* Combines two operands: a product, or a solve when one side is an inverse.
  * With acc, adds alpha * result to acc; else returns it in *out (owned). */
 static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b, double alpha,
 		    struct value *acc, struct value **out)
 {
 	*out = NULL;
+	if (a->diag || b->diag)
+		return combine_diag(ev, fs, a, b, alpha, acc, out);
 	if (a->inv && b->inv) {
 		/* two inverses side by side: one must be formed */
 		struct value *bi = dense(ev, fs, b);
@@ -500,6 +654,9 @@ static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opn
 static double join_cost(struct factor *f, int i, int k, int j)
 {
 	double m = (double)f[i].rows, p = (double)f[k].cols, n = (double)f[j].cols;
+	bool ld = i == k && f[i].diag, rd = k + 1 == j && f[j].diag;
+	if (ld || rd)
+		return ld && rd ? m : m * n; /* a scaling */
 	bool li = i == k && f[i].inv, ri = k + 1 == j && f[j].inv;
 	if (li && ri)
 		return 2 * p * p * p + 2 * p * p * n; /* form one inverse, solve with the other */
@@ -547,16 +704,81 @@ static bool chain_exec(struct ev *ev, struct factor *f, const int *split, int n,
 		return false;
 	}
 	struct value *r = NULL;
+	bool diag = a.diag && b.diag;
 	bool ok = combine(ev, f, &a, &b, top ? alpha : 1, top ? acc : NULL, &r);
 	value_free(a.own);
 	value_free(b.own);
 	if (!ok)
 		return false;
-	*out = (struct opnd){r, r, false, false, -1, f[i].rows, f[j].cols};
+	if (diag && top && r) {
+		/* a diagonal result is the statement's value: now it is formed */
+		struct value *d = diag_matrix(r);
+		value_free(r);
+		r = d;
+		diag = false;
+	}
+	*out = (struct opnd){r, r, false, false, diag, -1, f[i].rows, f[j].cols};
 	return true;
 }
 
 static bool ev_node(struct ev *ev, const struct expr *e, long hr, long hc, struct ref *out);
+
+/* Whether e is diag(v) of a vector v: a factor that scales, never formed. */
+static bool is_diag_of_vector(struct ev *ev, const struct expr *e)
+{
+	if (e->op != OP_DIAG)
+		return false;
+	const struct expr *v = e->kids[0];
+	return dim_is_one(ev->mc, v->rows) != dim_is_one(ev->mc, v->cols);
+}
+
+/* A diag(v) factor: r holds v (a column); its inverse is diag(1 ./ v), its
+ * transpose itself. */
+static bool diag_factor(struct ev *ev, struct factor *x)
+{
+	const struct expr *vn = x->operand->kids[0];
+	if (!ev_node(ev, vn, -1, -1, &x->r))
+		return false;
+	x->diag = true;
+	x->trans = false;
+	if (x->r.v->rows != 1 && x->r.v->cols != 1) {
+		char *w = shown(ev, vn);
+		char sh[64];
+		shape_of(x->r.v, sh, sizeof sh);
+		fail(ev, "%s should be a vector, but its value is %s", w, sh);
+		free(w);
+		return false;
+	}
+	if (x->inv) {
+		struct value *v = own(&x->r);
+		for (long i = 0; i < v->rows * v->cols; i++) {
+			if (v->data[i] == 0) {
+				char *w = shown(ev, x->operand);
+				fail(ev,
+				     "cannot invert %s: it is singular (a zero on the diagonal)",
+				     w);
+				free(w);
+				return false;
+			}
+			v->data[i] = 1 / v->data[i];
+		}
+		x->inv = false;
+	}
+	return true;
+}
+
+/* A factor's size as it multiplies. */
+static long factor_rows(const struct factor *f)
+{
+	const struct value *v = f->r.v;
+	return f->diag ? v->rows * v->cols : f->trans ? v->cols : v->rows;
+}
+
+static long factor_cols(const struct factor *f)
+{
+	const struct value *v = f->r.v;
+	return f->diag ? v->rows * v->cols : f->trans ? v->rows : v->cols;
+}
 
 /* Evaluates a product: scalar factors into one coefficient, the matrix chain
  * in its cheapest order. With acc, adds the product to acc (a sum's term
@@ -594,6 +816,11 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 		memset(x, 0, sizeof *x);
 		x->node = k;
 		x->operand = chain_operand(k, &x->trans, &x->inv);
+		if (is_diag_of_vector(ev, x->operand)) {
+			if (!diag_factor(ev, x))
+				goto out;
+			continue;
+		}
 		x->spd = (x->operand->flags & EF_SPD) && !ev->o->general;
 		x->deferred = unknown_shape(x->operand);
 		if (x->deferred)
@@ -608,10 +835,10 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 		long sz = -1;
 		for (int j = i - 1; j >= 0 && sz < 0; j--)
 			if (!f[j].deferred || f[j].r.v)
-				sz = f[j].trans ? f[j].r.v->rows : f[j].r.v->cols;
+				sz = factor_cols(&f[j]);
 		for (int j = i + 1; j < n && sz < 0; j++)
 			if (!f[j].deferred)
-				sz = f[j].trans ? f[j].r.v->cols : f[j].r.v->rows;
+				sz = factor_rows(&f[j]);
 		if (sz < 0)
 			sz = hr > 0 ? hr : hc;
 		if (sz <= 0) {
@@ -643,8 +870,8 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 	n = m;
 	for (int i = 0; i < n; i++) {
 		const struct value *v = f[i].r.v;
-		f[i].rows = f[i].trans ? v->cols : v->rows;
-		f[i].cols = f[i].trans ? v->rows : v->cols;
+		f[i].rows = factor_rows(&f[i]);
+		f[i].cols = factor_cols(&f[i]);
 		if (f[i].inv && v->rows != v->cols) {
 			char *w = shown(ev, f[i].operand);
 			char sh[64];
@@ -710,6 +937,17 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 		fail(ev, "cannot add %s (%ld×%ld) to a %ld×%ld sum: the values' sizes differ", w,
 		     f[0].rows, f[n - 1].cols, acc->rows, acc->cols);
 		free(w);
+		goto out;
+	}
+	/* Aᵀ A, A Aᵀ, Aᵀ diag(w) A, A diag(w) Aᵀ: symmetric, computed once */
+	int sw = n == 3 && f[1].diag ? 2 : n == 2 ? 1 : 0;
+	if (sw && f[0].operand == f[sw].operand && f[0].trans != f[sw].trans && !f[0].inv &&
+	    !f[sw].inv && !f[0].diag && !f[sw].diag && !ev->o->left_to_right) {
+		struct value *r = NULL;
+		sandwich(ev, f[0].r.v, f[0].trans, sw == 2 ? f[1].r.v : NULL, coef, acc, &r);
+		if (!acc)
+			*out = owned(r);
+		ok = true;
 		goto out;
 	}
 	/* the cheapest parenthesisation: the textbook dynamic programme (a long
@@ -790,13 +1028,181 @@ static bool add_into(struct ev *ev, struct ref *a, struct ref *b, const struct e
 	return false;
 }
 
+/* A term s Aᵀ diag(w) A, s Aᵀ A (trans) or s A diag(w) Aᵀ, s A Aᵀ with s a
+ * product of scalars: sets a, trans and w (NULL: no diagonal). */
+static bool sandwich_term(struct ev *ev, const struct expr *t, const struct expr **a, bool *trans,
+			  const struct expr **w)
+{
+	if (t->op != OP_MUL)
+		return false;
+	const struct expr *m[3];
+	int n = 0;
+	for (int i = 0; i < t->nkids; i++) {
+		if (is_scalar_node(ev, t->kids[i]))
+			continue;
+		if (n == 3)
+			return false;
+		m[n++] = t->kids[i];
+	}
+	if (n == 3 && !is_diag_of_vector(ev, m[1]))
+		return false;
+	if (n < 2)
+		return false;
+	const struct expr *l = m[0], *r = m[n - 1];
+	*w = n == 3 ? m[1]->kids[0] : NULL;
+	if (l->op == OP_T && l->kids[0] == r && r->op != OP_T && r->op != OP_INV) {
+		*a = r;
+		*trans = true;
+		return true;
+	}
+	if (r->op == OP_T && r->kids[0] == l && l->op != OP_T && l->op != OP_INV) {
+		*a = l;
+		*trans = false;
+		return true;
+	}
+	return false;
+}
+
+/* The product of a term's scalar factors. */
+static bool scalar_coef(struct ev *ev, const struct expr *t, double *coef)
+{
+	*coef = 1;
+	for (int i = 0; i < t->nkids; i++) {
+		if (!is_scalar_node(ev, t->kids[i]))
+			continue;
+		struct ref r;
+		if (!ev_node(ev, t->kids[i], 1, 1, &r))
+			return false;
+		if (r.v->rows * r.v->cols != 1) {
+			char *w = shown(ev, t->kids[i]);
+			fail(ev, "%s should be a scalar, but its value is %ld×%ld", w, r.v->rows,
+			     r.v->cols);
+			free(w);
+			drop(&r);
+			return false;
+		}
+		*coef *= r.v->data[0];
+		drop(&r);
+	}
+	return true;
+}
+
+/* Terms of a sum that are sandwiches of the same A, Σ s_i Aᵀ diag(w_i) A, as
+ * one Aᵀ diag(Σ s_i w_i) A (a plain Aᵀ A has w = 1): the logistic Hessian's
+ * two terms are one product. Marks the terms it took in done; adds into acc
+ * (or starts it). */
+static bool add_sandwiches(struct ev *ev, const struct expr *e, bool *done, struct ref *acc)
+{
+	for (int i = 0; i < e->nkids; i++) {
+		const struct expr *a, *w;
+		bool tr;
+		if (done[i] || !sandwich_term(ev, e->kids[i], &a, &tr, &w))
+			continue;
+		int group = 0;
+		for (int j = i + 1; j < e->nkids; j++) {
+			const struct expr *a2, *w2;
+			bool tr2;
+			if (!done[j] && sandwich_term(ev, e->kids[j], &a2, &tr2, &w2) && a2 == a &&
+			    tr2 == tr)
+				group++;
+		}
+		if (!group)
+			continue;
+		struct ref av;
+		if (!ev_node(ev, a, -1, -1, &av))
+			return false;
+		long m = tr ? av.v->rows : av.v->cols, k = tr ? av.v->cols : av.v->rows;
+		if (acc->v && (acc->v->rows != k || acc->v->cols != k)) {
+			drop(&av);
+			continue; /* the general way reports the sizes */
+		}
+		struct value *sum = value_new(m, 1);
+		bool ok = true;
+		for (int j = i; j < e->nkids && ok; j++) {
+			const struct expr *a2, *w2;
+			bool tr2;
+			if (done[j] || !sandwich_term(ev, e->kids[j], &a2, &tr2, &w2) || a2 != a ||
+			    tr2 != tr)
+				continue;
+			double s;
+			ok = scalar_coef(ev, e->kids[j], &s);
+			if (!ok)
+				break;
+			done[j] = true;
+			if (!w2) {
+				for (long q = 0; q < m; q++)
+					sum->data[q] += s;
+				continue;
+			}
+			struct ref wv;
+			ok = ev_node(ev, w2, -1, -1, &wv);
+			if (!ok)
+				break;
+			if (wv.v->rows * wv.v->cols != m) {
+				char *x = shown(ev, e->kids[j]);
+				fail(ev, "cannot multiply out %s: the values' sizes do not fit", x);
+				free(x);
+				ok = false;
+			} else {
+				cblas_daxpy((int)m, s, wv.v->data, 1, sum->data, 1);
+			}
+			drop(&wv);
+		}
+		if (ok) {
+			struct value *r = NULL;
+			sandwich(ev, av.v, tr, sum, 1, acc->v ? own(acc) : NULL, &r);
+			if (!acc->v)
+				*acc = owned(r);
+		}
+		value_free(sum);
+		drop(&av);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* A term s I (s a product of scalars, or none): added to the diagonal. */
+static bool identity_term(struct ev *ev, const struct expr *t)
+{
+	if (t->op == OP_IDENT)
+		return true;
+	if (t->op != OP_MUL)
+		return false;
+	int ids = 0;
+	for (int i = 0; i < t->nkids; i++) {
+		if (t->kids[i]->op == OP_IDENT)
+			ids++;
+		else if (!is_scalar_node(ev, t->kids[i]))
+			return false;
+	}
+	return ids == 1;
+}
+
 static bool ev_add(struct ev *ev, const struct expr *e, long r, long c, struct ref *out)
 {
 	struct ref acc = {0};
+	bool *done = mc_xmalloc((size_t)e->nkids * sizeof *done);
+	memset(done, 0, (size_t)e->nkids * sizeof *done);
+	if (!add_sandwiches(ev, e, done, &acc))
+		goto fail;
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < e->nkids; i++) {
 			const struct expr *k = e->kids[i];
-			if (unknown_shape(k) != (pass == 1))
+			if (done[i] || unknown_shape(k) != (pass == 1))
+				continue;
+			if (pass == 1 && acc.v && acc.v->rows == acc.v->cols && acc.v->rows > 1 &&
+			    identity_term(ev, k)) {
+				/* s I: a diagonal update, no n x n identity */
+				double s;
+				if (!scalar_coef(ev, k, &s))
+					goto fail;
+				struct value *v = own(&acc);
+				for (long q = 0; q < v->rows; q++)
+					v->data[q * v->rows + q] += s;
+				continue;
+			}
+			if (pass == 1 && acc.v && k->op == OP_ZERO)
 				continue;
 			long hr = acc.v ? acc.v->rows : r, hc = acc.v ? acc.v->cols : c;
 			if (acc.v && k->op == OP_MUL && uses(ev, k) == 1 &&
@@ -822,8 +1228,10 @@ static bool ev_add(struct ev *ev, const struct expr *e, long r, long c, struct r
 	if (!acc.v)
 		acc = owned(value_new(r > 0 ? r : 1, c > 0 ? c : 1));
 	*out = acc;
+	free(done);
 	return true;
 fail:
+	free(done);
 	drop(&acc);
 	return false;
 }
@@ -922,6 +1330,9 @@ static bool ev_unary(struct ev *ev, const struct expr *e, struct ref *a, struct 
 			break;
 		case OP_SIGN:
 			d[i] = x > 0 ? 1 : x < 0 ? -1 : 0;
+			break;
+		case OP_STEP:
+			d[i] = x > 0 ? 1 : 0;
 			break;
 		case OP_RELU:
 			d[i] = x > 0 ? x : 0;
@@ -1304,6 +1715,49 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 		ok = true;
 		break;
 	}
+	case OP_COMM: {
+		long m = ev_dim(ev, (int)e->vrows), n = ev_dim(ev, (int)e->vcols);
+		if (m <= 0 || n <= 0) {
+			char *w = shown(ev, e);
+			fail(ev,
+			     "the size of %s is not known: bind a value to a symbol of that size",
+			     w);
+			free(w);
+			break;
+		}
+		/* K vec(A) = vec(A^T): entry (j + i n, i + j m) is 1 */
+		struct value *v = value_new(m * n, m * n);
+		for (long i = 0; i < m; i++)
+			for (long j = 0; j < n; j++)
+				v->data[(j + i * n) + (i + j * m) * m * n] = 1;
+		*out = owned(v);
+		ok = true;
+		break;
+	}
+	case OP_SOFTMAX:
+	case OP_LOGSUMEXP: {
+		if (!ev_node(ev, e->kids[0], -1, -1, &a))
+			break;
+		/* shifted by the largest entry, so that exp never overflows */
+		long n = a.v->rows * a.v->cols;
+		double mx = -INFINITY, z = 0;
+		for (long i = 0; i < n; i++)
+			mx = fmax(mx, a.v->data[i]);
+		for (long i = 0; i < n; i++)
+			z += exp(a.v->data[i] - mx);
+		struct value *v;
+		if (e->op == OP_LOGSUMEXP) {
+			v = value_new(1, 1);
+			v->data[0] = mx + log(z);
+		} else {
+			v = value_new(a.v->rows, a.v->cols);
+			for (long i = 0; i < n; i++)
+				v->data[i] = exp(a.v->data[i] - mx) / z;
+		}
+		*out = owned(v);
+		ok = true;
+		break;
+	}
 	case OP_SUM: {
 		if (!ev_node(ev, e->kids[0], -1, -1, &a))
 			break;
@@ -1413,12 +1867,15 @@ struct value *eval_expr(struct session *s, const struct expr *e)
 	return eval_expr_opts(s, e, NULL);
 }
 
-bool eval_all_bound(struct session *s, const struct expr *e)
+/* Walks e: false when a symbol has no value, or (unless derivs) a derivative
+ * or differential is left; *data when e mentions a value. */
+static bool bound_walk(struct session *s, const struct expr *e, bool derivs, bool *data)
 {
 	struct map seen = {0};
 	const struct expr **stack = mc_xmalloc(64 * sizeof *stack);
 	size_t n = 0, cap = 64;
-	bool ok = true, data = false;
+	bool ok = true;
+	*data = false;
 	stack[n++] = e;
 	while (n && ok) {
 		const struct expr *x = stack[--n];
@@ -1427,27 +1884,29 @@ bool eval_all_bound(struct session *s, const struct expr *e)
 			continue;
 		switch (x->op) {
 		case OP_SYM:
-			data = true;
+			*data = true;
 			ok = value_of(s, x->decl) != NULL;
 			break;
 		case OP_MATRIX:
-			data = true;
+			*data = true;
 			break;
 		case OP_ZERO:
 		case OP_ONES:
 		case OP_IDENT:
 			/* zeros(2, 2), or X - X once X has a value: sizes known, a value */
 			if (dim_value(s->mc, x->rows) > 0 && dim_value(s->mc, x->cols) > 0)
-				data = true;
+				*data = true;
 			break;
 		case OP_PVAR:
 		case OP_DIFF:
-		case OP_GRAD:
-		case OP_HESS:
-		case OP_JAC:
 		case OP_D:
 		case OP_EQ:
 			ok = false;
+			break;
+		case OP_GRAD:
+		case OP_HESS:
+		case OP_JAC:
+			ok = derivs;
 			break;
 		default:
 			break;
@@ -1462,5 +1921,23 @@ bool eval_all_bound(struct session *s, const struct expr *e)
 	}
 	free(stack);
 	free(seen.e);
-	return ok && data;
+	return ok;
+}
+
+bool eval_all_bound(struct session *s, const struct expr *e)
+{
+	bool data;
+	return bound_walk(s, e, false, &data) && data;
+}
+
+bool eval_all_bound_by(struct session *s, const struct expr *call, const struct expr *e)
+{
+	bool data, call_data;
+	if (!bound_walk(s, e, false, &data))
+		return false;
+	if (data)
+		return true;
+	/* hess(0.5 ||w||^2, w) = I with w bound: the statement's values fix the size */
+	return call->rows >= 0 && call->cols >= 0 && bound_walk(s, call, true, &call_data) &&
+	       call_data;
 }

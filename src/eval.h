@@ -8,6 +8,7 @@
  * shared nodes once) and benchmarks. */
 struct eval_stats {
 	long gemm, gemv, dot; /* BLAS products */
+	long syrk;	      /* symmetric products Aᵀ A, Aᵀ diag(w) A (dsyrk) */
 	long factorizations;  /* LU (dgetrf) or Cholesky (dpotrf) */
 	long cholesky;	      /* of which Cholesky, for spd matrices */
 	long solves;	      /* solves with a factored matrix (dgetrs, dpotrs) */
@@ -47,5 +48,9 @@ struct value *eval_expr_opts(struct session *s, const struct expr *e, const stru
  * or derivative is left, and e mentions a symbol or a numeric matrix (a
  * formula of I, 0 and numbers alone prints as a formula). */
 bool eval_all_bound(struct session *s, const struct expr *e);
+/* The same for e, the worked-out form of the statement call: also true when
+ * e is a formula of I, 0, ones and numbers alone (hess(0.5 ||w||^2, w) = I)
+ * and every symbol of call has a value, whose sizes then fix e's. */
+bool eval_all_bound_by(struct session *s, const struct expr *call, const struct expr *e);
 
 #endif
