@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "greek.h"
 #include "mc.h"
 
 enum syn_kind {
@@ -130,13 +131,6 @@ bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...)
 
 /* Whether name is a function or a command (tr, logdet, grad, ones, ...). */
 bool syn_known_call(const char *name);
-
-/* Maps an ASCII Greek name (theta, Sigma) to its letter; returns the input otherwise. */
-const char *greek_canonical(const char *name);
-/* The ASCII name of a Greek letter (θ -> theta), or NULL. */
-const char *greek_ascii(const char *utf8);
-/* Whether a canonical name is one of the Greek letters that are scalars by default. */
-bool greek_is_scalar(const char *name);
 
 /* Turns a byte offset into line and column (both 1-based; columns count characters). */
 void loc_linecol(const char *src, size_t len, int off, int *line, int *col);
