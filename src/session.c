@@ -504,6 +504,10 @@ static int resolve_dim(struct session *s, const struct syn *n)
 			print_name(s->mc, &b, n->name);
 			s->mc->ascii = was;
 			int d = b.s && strcmp(b.s, n->name) != 0 ? mc_name_info(s->mc, mc_intern(s->mc, b.s))->dim : -1;
+			/* a made-up size (n_theta) is named in ASCII even before its symbol is seen */
+			if (d < 0 && b.s && strcmp(b.s, n->name) != 0 &&
+			    (strncmp(n->name, "n_", 2) == 0 || strncmp(n->name, "m_", 2) == 0))
+				d = dim_named(s->mc, b.s);
 			sbuf_free(&b);
 			if (d >= 0)
 				return d;
