@@ -92,7 +92,7 @@ def main():
 <link rel="stylesheet" href="{KATEX}/katex.min.css">
 <script src="{KATEX}/katex.min.js"></script>
 <style>
-body {{ font: 11pt/1.4 serif; max-width: 480px; margin: 2em auto; }}
+body {{ font: 11pt/1.4 serif; max-width: 900px; margin: 2em auto; }}
 pre {{ font-size: 8pt; overflow-x: auto; background: #f6f6f6; padding: 0.5em; }}
 .math {{ overflow-x: auto; }}
 </style></head>

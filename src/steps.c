@@ -536,7 +536,7 @@ static char *tex_rhs(struct printer *p, const struct expr *e, int room)
 		return whole;
 	free(whole);
 	struct sbuf b = {0};
-	sbuf_add(&b, "\\begin{aligned}[t] ");
+	sbuf_add(&b, "\\begin{aligned} ");
 	int used = 0, from = 0;
 	for (int i = 0; i <= e->nkids; i++) {
 		char *t = NULL;

@@ -175,7 +175,7 @@ def main():
         if os.path.exists(shot):
             os.unlink(shot)
         rc, _ = run_chromium(browser, tmp, "file://" + html_page,
-                             [f"--screenshot={shot}", "--window-size=800,2400"])
+                             [f"--screenshot={shot}", "--window-size=1000,2400"])
         if rc == 0 and os.path.exists(shot) and os.path.getsize(shot) > 10000:
             ok(f"screenshot of docs/examples.html ({shot})")
         else:
