@@ -38,6 +38,7 @@ struct ninfo {
 	int uses; /* references from the generated code (NumPy's first pass counts them) */
 	int temp; /* the temporary tK holding the node, or -1 */
 	bool seen;
+	bool standalone; /* NumPy: an inverse computed as a value, not only solved with */
 };
 
 /* One output of the generated function: value, gradient, hessian or jacobian. */

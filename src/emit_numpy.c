@@ -247,6 +247,20 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 	if (i == j) {
 		struct leaf *l = &ch->f[i];
 		int r = l->trans ? l->cols : l->rows, c = l->trans ? l->rows : l->cols;
+		if (l->inv && !l->trans && l->node->op == OP_INV) {
+			/* an inverse the statement forms anyway (Σ^-1 in the Gaussian
+			 * gradient) multiplies: no solve, which would factor again */
+			struct ninfo *n = emit_info(em, l->node);
+			if (em->counting)
+				n->uses++;
+			else if (n->standalone) {
+				s.f = py_ref(em, l->node, l->rows, l->cols);
+				s.rows = l->rows;
+				s.cols = l->cols;
+				s.sym = (l->node->flags & EF_SYMMETRIC) != 0;
+				return s;
+			}
+		}
 		s.f = l->diag ? py_ref(em, l->operand, DIM_ANY, DIM_ANY)
 			      : py_ref(em, l->operand, r, c);
 		s.diag = l->diag;
@@ -779,6 +793,8 @@ static struct frag py_ref(struct em *em, const struct expr *e, int hr, int hc)
 		return frag_printf(PY_ATOM, 0, "None");
 	struct ninfo *n = emit_info(em, e);
 	bool share = py_shareable(e);
+	if (em->counting && e->op == OP_INV)
+		n->standalone = true;
 	if (em->counting) {
 		if (n->uses++ > 0 && share)
 			return frag_printf(PY_ATOM, 0, "_");

@@ -143,6 +143,8 @@ static char *shown(struct ev *ev, const struct expr *e)
 	return s;
 }
 
+static bool too_large(struct ev *ev, const struct expr *e, long r, long c);
+
 /* The size of dimension d here: an instance's size, a bound size, a product
  * of known sizes; -1 when unknown. */
 static long ev_dim(struct ev *ev, int d)
@@ -617,6 +619,8 @@ static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opn
 		b->v = bi;
 		b->inv = b->trans = false;
 	}
+	if (!acc && too_large(ev, NULL, a->rows, b->cols))
+		return false;
 	if (!a->inv && !b->inv) {
 		if (acc) {
 			multiply(ev, a, b, alpha, 1, acc);
@@ -898,6 +902,8 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 				fail(ev, "the size of I is not known here");
 				goto out;
 			}
+			if (too_large(ev, e, idsize, idsize))
+				goto out;
 			res = identity(idsize);
 		} else {
 			res = value_new(1, 1);
@@ -1754,6 +1760,22 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 	return ok;
 }
 
+/* A value of r x c beyond VALUE_MAX_ENTRIES is an error, not an allocation
+ * that fails: a Hessian with respect to a 100 x 100 matrix has 10^8 entries. */
+static bool too_large(struct ev *ev, const struct expr *e, long r, long c)
+{
+	if (r <= 0 || c <= 0 || (double)r * (double)c <= (double)VALUE_MAX_ENTRIES)
+		return false;
+	char *w = e ? shown(ev, e) : NULL;
+	fail(ev,
+	     "%s%s would be %ld×%ld, more than the %ld entries a value may have (a Hessian "
+	     "with respect to an n×m matrix is nm×nm: apply it to a direction with "
+	     "hessvec(f, X, V) instead)",
+	     w ? "the value of " : "a product", w ? w : "", r, c, VALUE_MAX_ENTRIES);
+	free(w);
+	return true;
+}
+
 static bool ev_node(struct ev *ev, const struct expr *e, long hr, long hc, struct ref *out)
 {
 	long r = ev_dim(ev, e->rows), c = ev_dim(ev, e->cols);
@@ -1762,6 +1784,8 @@ static bool ev_node(struct ev *ev, const struct expr *e, long hr, long hc, struc
 		r = hr;
 	if (c < 0)
 		c = hc;
+	if (too_large(ev, e, r, c))
+		return false;
 	for (int i = 0; i < ev->o->nleaves; i++)
 		if (ev->o->leaves[i] == e) {
 			*out = (struct ref){ev->o->leaf_values[i], false};
