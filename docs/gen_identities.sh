@@ -63,6 +63,8 @@ function cell(s) {
 	text = substr($0, index($0, "]") + 2)
 	at = lastidx(text, " @ ")
 	cite = substr(text, at + 3)
+	# the tag that says how the rule shows in --steps ([step], [fold], [tidy]) is no citation
+	sub(/ *\[[a-z]+\]$/, "", cite)
 	conds = ""
 	i = index(text, " if ")
 	if (i > 0 && i < at)

@@ -23,49 +23,26 @@ void command_print(struct session *s, const struct expr *e)
 	free(str);
 }
 
-/* Prints the derivation: consecutive steps with the same citation are folded
- * into one line, showing the expression after the last of them. */
-static void print_steps(struct session *s, struct expr *start, const struct steps *st,
-			struct expr *result)
+/* The name f of grad(f, x) (hess, jacobian, d) when f is a defined function:
+ * the derivation then writes d f, not f written out. */
+static const char *defined_fn(struct session *s, const struct syn *n)
 {
-	enum print_style style = s->latex ? PRINT_LATEX : PRINT_PLAIN;
-	char *first = print_str(s->mc, start, style);
-	if (s->latex)
-		fprintf(s->out, "\\begin{align*}\n%s", first);
-	else
-		fprintf(s->out, "%s\n", first);
-	free(first);
-	bool any = false;
-	for (int i = 0; i < st->n; i++) {
-		const char *cite = st->v[i].rule ? st->v[i].rule->cite : st->v[i].note;
-		const char *next = i + 1 < st->n ? (st->v[i + 1].rule ? st->v[i + 1].rule->cite
-								      : st->v[i + 1].note)
-						 : NULL;
-		if (next && strcmp(next, cite) == 0)
-			continue;
-		char *a = print_str(s->mc, st->v[i].after, style);
-		/* the differential of the function being worked out is not the result:
-		 * those lines say d = */
-		bool differential =
-		    expr_has_op(st->v[i].after, OP_D) || (st->v[i].after->flags & EF_HAS_DIFF);
-		if (s->latex)
-			fprintf(s->out, "%s&%s= %s \\tag*{%s}", any ? " \\\\\n" : " ",
-				differential ? "\\mathrm{d} " : "", a, cite);
-		else
-			fprintf(s->out, "  %s= %s    [%s]\n", differential ? "d " : "", a, cite);
-		any = true;
-		free(a);
-	}
-	if (!st->n || st->v[st->n - 1].after != result) {
-		char *r = print_str(s->mc, result, style);
-		if (s->latex)
-			fprintf(s->out, "%s&= %s", any ? " \\\\\n" : " ", r);
-		else
-			fprintf(s->out, "  = %s\n", r);
-		free(r);
-	}
-	if (s->latex)
-		fputs("\n\\end{align*}\n", s->out);
+	if (n->kind != SYN_CALL || n->n < 1 || n->kids[0]->kind != SYN_IDENT)
+		return NULL;
+	if (strcmp(n->name, "grad") != 0 && strcmp(n->name, "hess") != 0 &&
+	    strcmp(n->name, "jacobian") != 0 && strcmp(n->name, "d") != 0)
+		return NULL;
+	const struct def *d = session_def(s, n->kids[0]->name);
+	return d ? d->name : NULL;
+}
+
+/* command_derive for the statement n, whose function may have a name */
+static struct expr *derive_syn(struct session *s, struct expr *e, const struct syn *n)
+{
+	s->steps_fname = defined_fn(s, n);
+	struct expr *r = command_derive(s, e, n->loc);
+	s->steps_fname = NULL;
+	return r;
 }
 
 struct expr *command_derive(struct session *s, struct expr *e, struct loc loc)
@@ -77,8 +54,18 @@ struct expr *command_derive(struct session *s, struct expr *e, struct loc loc)
 	s->cur_steps = NULL;
 	if (!r)
 		mc_set_loc(s->mc, loc);
-	else if (s->steps && st.n)
-		print_steps(s, e, &st, r);
+	else if (s->steps && st.n) {
+		struct steps_style how = {s->latex    ? PRINT_LATEX
+					  : s->pretty ? PRINT_PRETTY
+						      : PRINT_PLAIN,
+					  s->steps_all, NULL, NULL};
+		if (s->steps_fname) {
+			const struct def *d = session_def(s, s->steps_fname);
+			how.fname = d ? d->name : NULL;
+			how.fdef = d ? d->e : NULL;
+		}
+		steps_print(s->mc, s->out, &st, e, r, &how);
+	}
 	s->steps_shown = r && s->steps && st.n;
 	steps_free(&st);
 	return r;
@@ -201,7 +188,7 @@ static struct expr *one_arg(struct session *s, const struct syn *n)
 	struct expr *e = session_resolve(s, n->kids[0]);
 	s->shape_hint = e;
 	if (e && (e->flags & EF_HAS_OP))
-		e = command_derive(s, e, n->kids[0]->loc);
+		e = derive_syn(s, e, n->kids[0]);
 	return e;
 }
 
@@ -222,9 +209,9 @@ static bool run_solve(struct session *s, const struct syn *n, bool evaluate)
 				  "solve needs a symbol to solve for, not an expression");
 	/* with --steps the derivation of grad(...) is shown before the solution */
 	if (lhs->flags & EF_HAS_OP)
-		lhs = command_derive(s, lhs, n->kids[0]->kids[0]->loc);
+		lhs = derive_syn(s, lhs, n->kids[0]->kids[0]);
 	if (lhs && (rhs->flags & EF_HAS_OP))
-		rhs = command_derive(s, rhs, n->kids[0]->kids[1]->loc);
+		rhs = derive_syn(s, rhs, n->kids[0]->kids[1]);
 	s->steps_shown = false;
 	if (!lhs || !rhs)
 		return false;
@@ -297,7 +284,7 @@ bool command_run(struct session *s, const struct syn *n)
 	bool emitting = s->emit_numpy || s->emit_c, steps = s->steps;
 	if (emitting)
 		s->steps = false; /* the output is a program: no derivation in it */
-	e = (e->flags & EF_HAS_OP) ? command_derive(s, e, n->loc) : diff_simplify(s, e);
+	e = (e->flags & EF_HAS_OP) ? derive_syn(s, e, n) : diff_simplify(s, e);
 	s->steps = steps;
 	if (!e)
 		return false;

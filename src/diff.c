@@ -252,6 +252,8 @@ struct expr *diff_simplify(struct session *s, struct expr *e)
 		if (!r)
 			return NULL;
 		struct expr *c = map_kids(s, r, collect_node);
+		if (c)
+			steps_note(s->cur_steps, SHOW_FOLD, "algebra", false, r, c);
 		if (!c || c == r)
 			return c; /* the rules were at a fixed point and nothing was collected */
 		e = c;
@@ -482,7 +484,10 @@ static const struct expr *find_stuck_d(const struct expr *e)
 
 static struct expr *differential(struct session *s, struct expr *f, struct expr *x)
 {
-	struct expr *df = run_rules(s, "differential", x, mk1(s, OP_D, f));
+	struct expr *d = mk1(s, OP_D, f);
+	if (d)
+		steps_begin(s->cur_steps, f, x, d);
+	struct expr *df = run_rules(s, "differential", x, d);
 	if (!df)
 		return NULL;
 	const struct expr *stuck = find_stuck_d(df);
@@ -542,14 +547,20 @@ static struct expr *derive_grads(struct session *s, struct expr *e)
 		if (df && expr_has_op(df, OP_SUM)) {
 			/* sum(M) = tr(J M), J all ones: then the trace rules bring a d inside
 			 * a Hadamard product out (sum((W ⊙ dW) b)) */
-			df = map_kids(s, df, sum_as_trace);
-			df = run_rules(s, "simplify,readoff", x, df);
+			struct expr *t = map_kids(s, df, sum_as_trace);
+			if (t)
+				steps_note(s->cur_steps, SHOW_FOLD, "algebra", false, df, t);
+			df = run_rules(s, "simplify,readoff", x, t);
 		}
-		if (df)
-			df = map_kids(s, df, collect_node);
+		if (df) {
+			struct expr *c = map_kids(s, df, collect_node);
+			if (c)
+				steps_note(s->cur_steps, SHOW_FOLD, "algebra", false, df, c);
+			df = c;
+		}
 		struct expr *g = df ? readoff(s, df, x) : NULL;
-		if (g && s->cur_steps)
-			steps_add(s->cur_steps, NULL, "read off the gradient", df, g);
+		if (g)
+			steps_readoff(s->cur_steps, OP_GRAD, h, x, df, g, "read off the gradient");
 		return g;
 	}
 	struct expr **k = mc_xmalloc((size_t)e->nkids * sizeof *k);
@@ -667,14 +678,20 @@ bad:
 	return NULL;
 }
 
-static struct expr *jacobian(struct session *s, struct expr *F, struct expr *x)
+/* The Jacobian of F in x; for --steps, it is the what (OP_JAC, or OP_HESS) of fn. */
+static struct expr *jacobian(struct session *s, struct expr *F, struct expr *x, enum expr_op what,
+			     struct expr *fn)
 {
 	struct expr *dF = differential(s, F, x);
 	if (!dF)
 		return NULL;
 	dF = run_rules(s, "simplify,readoff", x, dF);
-	if (dF)
-		dF = map_kids(s, dF, collect_node);
+	if (dF) {
+		struct expr *c = map_kids(s, dF, collect_node);
+		if (c)
+			steps_note(s->cur_steps, SHOW_FOLD, "algebra", false, dF, c);
+		dF = c;
+	}
 	if (!dF)
 		return NULL;
 	struct elist parts = {0};
@@ -692,19 +709,27 @@ static struct expr *jacobian(struct session *s, struct expr *F, struct expr *x)
 	}
 	struct expr *J = mk(s, OP_ADD, parts.n, parts.v);
 	free(parts.v);
+	if (J)
+		steps_readoff(s->cur_steps, what, fn, x, dF, J,
+			      what == OP_HESS ? "read off the Hessian" : "read off the Jacobian");
 	return J ? diff_simplify(s, J) : NULL;
 }
 
 /* Hessian w.r.t. a matrix X: the Jacobian of vec(∇f) in vec(X):
  * d vec(A dX B) = (B^T ⊗ A) d vec(X)   (MC (520)). */
-static struct expr *matrix_hessian(struct session *s, struct expr *g, struct expr *x)
+static struct expr *matrix_hessian(struct session *s, struct expr *g, struct expr *x,
+				   struct expr *f)
 {
 	struct expr *dG = differential(s, g, x);
 	if (!dG)
 		return NULL;
 	dG = run_rules(s, "simplify", x, dG);
-	if (dG)
-		dG = map_kids(s, dG, collect_node);
+	if (dG) {
+		struct expr *c = map_kids(s, dG, collect_node);
+		if (c)
+			steps_note(s->cur_steps, SHOW_FOLD, "algebra", false, dG, c);
+		dG = c;
+	}
 	if (!dG)
 		return NULL;
 	struct elist parts = {0};
@@ -761,6 +786,8 @@ static struct expr *matrix_hessian(struct session *s, struct expr *g, struct exp
 	}
 	struct expr *H = mk(s, OP_ADD, parts.n, parts.v);
 	free(parts.v);
+	if (H)
+		steps_readoff(s->cur_steps, OP_HESS, f, x, dG, H, "read off the Hessian, MC (520)");
 	return H ? diff_simplify(s, H) : NULL;
 }
 
@@ -789,9 +816,9 @@ static struct expr *derive(struct session *s, struct expr *e)
 		if (!g)
 			r = NULL;
 		else if (expr_is_vector(s->mc, x) || expr_is_scalar(s->mc, x))
-			r = jacobian(s, g, x);
+			r = jacobian(s, g, x, OP_HESS, f);
 		else
-			r = matrix_hessian(s, g, x);
+			r = matrix_hessian(s, g, x, f);
 		break;
 	}
 	case OP_JAC:
@@ -799,7 +826,7 @@ static struct expr *derive(struct session *s, struct expr *e)
 		if (expr_is_scalar(s->mc, f) && !expr_is_scalar(s->mc, x))
 			r = mk1(s, OP_T, diff_gradient(s, f, x));
 		else
-			r = jacobian(s, diff_simplify(s, f), x);
+			r = jacobian(s, diff_simplify(s, f), x, OP_JAC, f);
 		break;
 	case OP_D: {
 		/* the differential with respect to every symbol of f: take them one by one */

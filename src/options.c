@@ -1,7 +1,7 @@
 /* options.c - the one table of options: the command line's, the REPL's switches, the API's.
  *
  * To add an option, add one row to option_table below (and a session field
- * it sets): the command line (src/main.c), the REPL and matcalc_set_option
+ * it sets; a switch that sets more than one field has a setter and no arg): the command line (src/main.c), the REPL and matcalc_set_option
  * all read this table, and --help lists it in this order. */
 #include "options.h"
 
@@ -35,10 +35,49 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 
 static bool *flag_latex(struct session *s) { return &s->latex; }
 static bool *flag_ascii(struct session *s) { return &s->mc->ascii; }
-static bool *flag_steps(struct session *s) { return &s->steps; }
+static bool *flag_pretty(struct session *s) { return &s->pretty; }
 static bool *flag_emit_numpy(struct session *s) { return &s->emit_numpy; }
 static bool *flag_emit_c(struct session *s) { return &s->emit_c; }
 static bool *flag_hide_answer(struct session *s) { return &s->hide_answer; }
+
+/* --steps and --steps=all: one derivation switch, two forms of it */
+static bool switch_value(const char *name, const char *value, bool *on, struct sbuf *msg)
+{
+	*on = !value || strcmp(value, "on") == 0;
+	if (*on || strcmp(value, "off") == 0)
+		return true;
+	sbuf_printf(msg, "%s takes on or off, not '%s'", name, value);
+	return false;
+}
+
+static bool set_steps(struct session *s, const char *value, struct sbuf *msg)
+{
+	bool on;
+	if (!switch_value("--steps", value, &on, msg))
+		return false;
+	s->steps = on;
+	s->steps_all = false;
+	return true;
+}
+
+static void get_steps(struct session *s, struct sbuf *out)
+{
+	sbuf_add(out, s->steps ? "on" : "off");
+}
+
+static bool set_steps_all(struct session *s, const char *value, struct sbuf *msg)
+{
+	bool on;
+	if (!switch_value("--steps=all", value, &on, msg))
+		return false;
+	s->steps = s->steps_all = on;
+	return true;
+}
+
+static void get_steps_all(struct session *s, struct sbuf *out)
+{
+	sbuf_add(out, s->steps && s->steps_all ? "on" : "off");
+}
 
 static bool set_precision(struct session *s, const char *value, struct sbuf *msg)
 {
@@ -86,8 +125,13 @@ static void get_rules(struct session *s, struct sbuf *out)
 static const struct option option_table[] = {
     {"--latex", NULL, "print results as LaTeX", flag_latex, NULL, NULL},
     {"--ascii", NULL, "print Greek letters as ASCII names (Theta)", flag_ascii, NULL, NULL},
-    {"--steps", NULL, "print the derivation, one line per rule with its citation", flag_steps,
-     NULL, NULL},
+    {"--steps", NULL,
+     "print the derivation as a textbook writes it, each line\nwith the citations of the rules it used",
+     NULL, set_steps, get_steps},
+    {"--steps=all", NULL, "print the derivation one line per rule applied", NULL, set_steps_all,
+     get_steps_all},
+    {"--pretty", NULL, "print with Unicode: Xᵀ, X⁻¹, ‖x‖² (it parses back)", flag_pretty, NULL,
+     NULL},
     {"--emit=numpy", NULL, "print a Python module computing value and gradient",
      flag_emit_numpy, NULL, NULL},
     {"--emit=c", NULL, "print a C function computing value and gradient", flag_emit_c, NULL,
@@ -151,7 +195,7 @@ bool options_set(struct session *s, const char *name, const char *value, struct 
 		*o->flag(s) = on;
 		return true;
 	}
-	if (!value) {
+	if (!value && o->arg) { /* a switch with a setter of its own gets NULL */
 		sbuf_printf(msg, "%s needs a value", o->name);
 		return false;
 	}

@@ -597,6 +597,16 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 	}
 }
 
+void print_name_style(struct mc *mc, struct sbuf *b, const char *name, enum print_style style)
+{
+	if (style != PRINT_LATEX) {
+		print_name(mc, b, name);
+		return;
+	}
+	struct printer p = {mc, b, true, 0};
+	latex_name(&p, name, KIND_SCALAR);
+}
+
 void print_expr(struct mc *mc, struct sbuf *b, const struct expr *e, enum print_style style)
 {
 	struct printer p = {mc, b, style == PRINT_LATEX, 0};

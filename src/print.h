@@ -4,7 +4,11 @@
 
 #include "expr.h"
 
-enum print_style { PRINT_PLAIN, PRINT_LATEX };
+enum print_style {
+	PRINT_PLAIN,  /* the input language, ASCII operators: parses back */
+	PRINT_LATEX,  /* MC/slide notation */
+	PRINT_PRETTY, /* Unicode for the terminal (X⁻ᵀ, ‖x‖², ∇_θ): parses back too */
+};
 
 /* Appends the form of e to b. Plain output parses back to the same node;
  * mc->ascii selects ASCII names for Greek letters, mc->precision the digits. */
@@ -15,5 +19,7 @@ char *print_str(struct mc *mc, const struct expr *e, enum print_style style);
 void print_number(struct mc *mc, char *buf, size_t n, double v);
 /* A symbol name as printed (ASCII when mc->ascii). */
 void print_name(struct mc *mc, struct sbuf *b, const char *name);
+/* A defined name (f = ...) in a style: in LaTeX an italic scalar (\varphi, \mathrm{loss}). */
+void print_name_style(struct mc *mc, struct sbuf *b, const char *name, enum print_style style);
 
 #endif

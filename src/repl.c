@@ -104,7 +104,7 @@ static const struct repl_command commands[] = {
     {"help", NULL, "this list", cmd_help},
     {"vars", NULL, "the declared and defined names", cmd_vars},
     {"latex", "on|off", "print results as LaTeX", cmd_latex},
-    {"steps", "on|off", "print the derivation with citations", cmd_steps},
+    {"steps", "on|off|all", "print the derivation with citations (all: every rule)", cmd_steps},
     {"ascii", "on|off", "print Greek letters as ASCII names", cmd_ascii},
     {"load", "FILE", "run the statements of FILE", cmd_load},
     {"seed", "N", "seed the random numbers (rand, randn, check)", cmd_seed},
@@ -169,7 +169,16 @@ static void set_switch(struct repl *r, const char *name, const char *arg)
 
 static void cmd_latex(struct repl *r, const char *arg) { set_switch(r, "latex", arg); }
 
-static void cmd_steps(struct repl *r, const char *arg) { set_switch(r, "steps", arg); }
+/* :steps on|off|all (all: every rule applied, --steps=all) */
+static void cmd_steps(struct repl *r, const char *arg)
+{
+	if (strcmp(arg, "all") == 0)
+		matcalc_set_option(r->m, "--steps=all", "on");
+	else if (!*arg && strcmp(matcalc_get_option(r->m, "--steps=all"), "on") == 0)
+		fputs("steps is all\n", stdout);
+	else
+		set_switch(r, "steps", arg);
+}
 
 static void cmd_ascii(struct repl *r, const char *arg) { set_switch(r, "ascii", arg); }
 

@@ -546,26 +546,6 @@ static struct expr *apply_rule(struct rewriter *rw, const struct rule *r, struct
 	return match(&m, p, e, finish, NULL) ? m.result : NULL;
 }
 
-/* ---- steps ---- */
-
-void steps_add(struct steps *st, const struct rule *r, const char *note, struct expr *before,
-	       struct expr *after)
-{
-	if (!st)
-		return;
-	if (st->n == st->cap) {
-		st->cap = st->cap ? 2 * st->cap : 32;
-		st->v = mc_xrealloc(st->v, (size_t)st->cap * sizeof *st->v);
-	}
-	st->v[st->n++] = (struct step){r, note, before, after};
-}
-
-void steps_free(struct steps *st)
-{
-	free(st->v);
-	memset(st, 0, sizeof *st);
-}
-
 /* ---- the runner ---- */
 
 static bool in_sections(const char *sections, const char *section)
@@ -752,6 +732,7 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 	struct expr *b = builtin_step(rw, e);
 	if (b) {
 		*which = NULL;
+		rw->builtin_zero = b->op == OP_ZERO;
 		return b;
 	}
 	for (int k = 0; k < rw->ix->nbyop[e->op]; k++) {
@@ -887,7 +868,10 @@ struct expr *rewrite_to_fixpoint(struct rewriter *rw, struct expr *e)
 				break;
 			rw->count++;
 			if (which)
-				steps_add(rw->steps, which, NULL, r, n);
+				steps_add(rw->steps, which, r, n);
+			else /* d(A) of a symbol: dA for the variable, else 0 (MC (33)) */
+				steps_note(rw->steps, SHOW_TIDY,
+					   rw->builtin_zero ? "MC (33)" : NULL, true, r, n);
 			r = n;
 		}
 	} else {

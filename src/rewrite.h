@@ -5,6 +5,7 @@
 #define REWRITE_H
 
 #include "session.h"
+#include "steps.h"
 
 #define RULE_MAX_VARS 16
 
@@ -38,12 +39,14 @@ struct rule_cond {
 	bool negated;	      /* not_xxx(...) */
 };
 
-/* A rule: LHS -> RHS [if CONDITIONS] @ CITATION, from a rule file. */
+
+/* A rule: LHS -> RHS [if CONDITIONS] @ CITATION [TAG], from a rule file. */
 struct rule {
 	const char *section; /* simplify, differential, gradient, ... */
 	const char *file;    /* where it was read, for messages */
 	int line;
-	const char *cite; /* "MC (37)", "algebra" */
+	const char *cite; /* "MC (37)", "algebra" (without the tag) */
+	enum rule_show show;
 	const char *text; /* the rule as written */
 	struct expr *lhs, *rhs;
 	struct rule_cond *conds;
@@ -68,17 +71,6 @@ struct rules {
 	int nidx;
 };
 
-/* One application of a rule, for --steps. */
-struct step {
-	const struct rule *rule; /* NULL for the engine's own bookkeeping (read-off) */
-	const char *note;	 /* when rule is NULL */
-	struct expr *before, *after;
-};
-
-struct steps {
-	struct step *v;
-	int n, cap;
-};
 
 /* A memo of normal forms, node -> node, for one section list, variable and
  * symmetric-variable setting. Kept in the session while one statement runs
@@ -105,6 +97,7 @@ struct rewriter {
 	struct rw_memo *memo; /* normal forms found so far: the session's, for this section list */
 	int *fired;	      /* per rule, counted once the run is long: for the loop report */
 	const struct rule_index *ix;
+	bool builtin_zero; /* the last built-in step made d(A) of a constant symbol 0 */
 };
 
 /* Loads every *.rules file of dir into rs (sorted by file name). On a broken
@@ -128,9 +121,5 @@ struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct exp
 
 /* Forgets the session's memos of normal forms. */
 void rewrite_memo_clear(struct session *s);
-
-void steps_add(struct steps *st, const struct rule *r, const char *note, struct expr *before,
-	       struct expr *after);
-void steps_free(struct steps *st);
 
 #endif

@@ -216,6 +216,50 @@ static struct expr *pattern(struct loader *ld, const struct syn *n)
 	}
 }
 
+/* The citation and how the rule shows in a derivation: "MC (33) [tidy]". */
+static bool rule_cite(struct loader *ld, struct rule *ru, const struct syn *r, const char *section)
+{
+	static const char *const tags[] = {[SHOW_STEP] = "step", [SHOW_FOLD] = "fold",
+					   [SHOW_TIDY] = "tidy"};
+	const char *cite = r->name;
+	size_t n = strlen(cite);
+	ru->show = strcmp(section, "differential") == 0 || strcmp(section, "gradient") == 0
+		       ? SHOW_STEP
+		       : SHOW_FOLD;
+	if (n && cite[n - 1] == ']') {
+		const char *open = strrchr(cite, '[');
+		size_t k;
+		for (k = 0; open && k < sizeof tags / sizeof *tags; k++)
+			if (strlen(tags[k]) == (size_t)(cite + n - 1 - open - 1) &&
+			    strncmp(open + 1, tags[k], strlen(tags[k])) == 0)
+				break;
+		if (!open || k == sizeof tags / sizeof *tags) {
+			/* the caret goes under the tag: the last '[' of the rule's text */
+			struct loc at = r->loc;
+			for (int i = r->loc.last - 1; i > r->loc.first; i--)
+				if (ld->p->src[i] == '[') {
+					at.first = i;
+					break;
+				}
+			return lerr(ld, at, "unknown tag '%s' after the citation: use [step], [fold] or [tidy]",
+				    open ? open : cite);
+		}
+		ru->show = (enum rule_show)k;
+		n = (size_t)(open - cite);
+		while (n && cite[n - 1] == ' ')
+			n--;
+		if (!n)
+			return lerr(ld, r->loc, "a tag needs a citation before it: '@ MC (N) %s'",
+				    open);
+	}
+	char *c = mc_xmalloc(n + 1);
+	memcpy(c, cite, n);
+	c[n] = '\0';
+	ru->cite = mc_intern(ld->s->mc, c);
+	free(c);
+	return true;
+}
+
 static bool add_rule(struct loader *ld, struct rules *rs, const struct syn *r, const char *section)
 {
 	struct mc *mc = ld->s->mc;
@@ -246,7 +290,8 @@ static bool add_rule(struct loader *ld, struct rules *rs, const struct syn *r, c
 	int line, col;
 	loc_linecol(ld->p->src, ld->p->len, r->loc.first, &line, &col);
 	ru->line = line;
-	ru->cite = mc_intern(mc, r->name);
+	if (!rule_cite(ld, ru, r, section))
+		return false;
 	ru->lhs = lhs;
 	ru->rhs = rhs;
 	ru->nconds = r->n - 2;

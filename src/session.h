@@ -53,6 +53,9 @@ struct session {
 	unsigned stmt_serial; /* the statement being resolved (marks in struct mc_name) */
 	/* options */
 	bool latex, steps, emit_numpy, emit_c;
+	bool steps_all;		 /* --steps=all: every rule applied, not the textbook's lines */
+	bool pretty;		 /* --pretty: Unicode output (Xᵀ, X⁻¹, ‖x‖²) */
+	const char *steps_fname; /* the statement's function is this defined name (for --steps) */
 	bool hide_answer;	     /* --hide-answer: no correct answer of a failed check */
 	struct verify_report *check; /* the last check's verdict (owned), or NULL */
 	unsigned long seed;

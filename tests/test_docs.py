@@ -107,7 +107,8 @@ def gradient_rules():
         if m:
             section = m.group(1)
         elif section == "gradient":
-            cites.append(s.rsplit("@", 1)[1].strip())
+            # less the --steps tag ([step], [fold], [tidy])
+            cites.append(re.sub(r"\s*\[[a-z]+\]$", "", s.rsplit("@", 1)[1].strip()))
     return cites
 
 
