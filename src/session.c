@@ -135,8 +135,7 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 	char auto1[300], auto2[300];
 	int sk = style_kind(style, name);
 	if (sk == KIND_SCALAR || (sk < 0 && greek_is_scalar(name))) {
-		struct decl *d =
-		    add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
+		struct decl *d = add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
 		d->styled = sk >= 0;
 		return d;
 	}
@@ -209,8 +208,8 @@ static const char *const known_names[][2] = {
     {"grad", "grad"},	  {"hess", "hess"},	  {"jacobian", "jacobian"},
     {"eval", "eval"},	  {"check", "check"},	  {"gradcheck", "gradcheck"},
     {"solve", "solve"},	  {"factor", "factor"},	  {"rand", "rand"},
-    {"randn", "randn"},	  {"hessvec", "hessvec"}, {"gradient", "grad"},
-    {"hessian", "hess"},
+    {"randn", "randn"},	  {"gradient", "grad"},	  {"hessian", "hess"},
+    {"hessvec", "hessvec"},
 };
 
 const char *session_suggest_function(const char *name)
@@ -267,8 +266,8 @@ static const struct decl *lookup_symbol(struct session *s, const char *name, int
 /* The style a name is read with in this statement: bold anywhere in it wins. */
 static int stmt_style(struct session *s, const struct syn *n)
 {
-	if (n->style != STYLE_NONE &&
-	    mc_name_info(s->mc, mc_intern(s->mc, n->name))->stmt_bold == s->stmt_serial)
+	if (n->style != STYLE_NONE && mc_name_info(s->mc, mc_intern(s->mc, n->name))->stmt_bold ==
+					  s->stmt_serial)
 		return STYLE_BOLD;
 	return n->style;
 }
@@ -318,10 +317,9 @@ static bool glued_name(struct session *s, const struct syn *n)
 		sbuf_addn(&b, name + i, k);
 		i += k;
 	}
-	fail_at(
-	    s, n, MC_ERR_NAME,
-	    "'%s' is not declared: did you mean %s? (for one name, declare it first: let %s : %s)",
-	    name, b.s, name, upper_initial(name) ? "matrix(n, m)" : "vector(n)");
+	fail_at(s, n, MC_ERR_NAME,
+		"'%s' is not declared: did you mean %s? (for one name, declare it first: let %s : %s)",
+		name, b.s, name, upper_initial(name) ? "matrix(n, m)" : "vector(n)");
 	sbuf_free(&b);
 	return true;
 }
@@ -335,8 +333,7 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 	const struct decl *d = session_decl(s, name);
 	int style = stmt_style(s, n);
 	/* the typography overrides a kind taken from the default */
-	if (d && d->implicit && style_kind(style, name) >= 0 &&
-	    (int)d->kind != style_kind(style, name))
+	if (d && d->implicit && style_kind(style, name) >= 0 && (int)d->kind != style_kind(style, name))
 		d = implicit_decl(s, name, style);
 	if (d)
 		return expr_sym(s->mc, d);
@@ -374,8 +371,7 @@ static void mark_names(struct session *s, const struct syn *n, int depth)
 
 /* A shape error about an expression whose symbols took their kinds from the
  * default (SPEC §2): says so, with the let that would change it. */
-static void find_default(struct session *s, const struct expr *e, const struct decl **best,
-			 int *visits)
+static void find_default(struct session *s, const struct expr *e, const struct decl **best, int *visits)
 {
 	if (!e || ++*visits > 4096)
 		return;
@@ -410,14 +406,12 @@ static void explain_default(struct session *s, const struct expr *a, const struc
 	find_default(s, b, &d, &visits);
 	if (!d)
 		return;
-	const char *what = d->kind == KIND_SCALAR   ? "a scalar"
-			   : d->kind == KIND_VECTOR ? "a vector"
-						    : "a matrix";
+	const char *what = d->kind == KIND_SCALAR ? "a scalar" : d->kind == KIND_VECTOR ? "a vector" : "a matrix";
 	const char *why = d->styled ? "by its typography" : "by default";
 	const char *other = d->kind == KIND_SCALAR ? "vector(n)" : "scalar";
 	struct sbuf m = {0};
-	sbuf_printf(&m, "%s (%s is %s %s: `let %s : %s` changes that)", mc->err.msg, d->name, what,
-		    why, d->name, other);
+	sbuf_printf(&m, "%s (%s is %s %s: `let %s : %s` changes that)", mc->err.msg, d->name, what, why,
+		    d->name, other);
 	free(mc->err.msg);
 	mc->err.msg = sbuf_take(&m);
 }
@@ -440,9 +434,7 @@ static int resolve_dim(struct session *s, const struct syn *n)
 			s->mc->ascii = true;
 			print_name(s->mc, &b, n->name);
 			s->mc->ascii = was;
-			int d = b.s && strcmp(b.s, n->name) != 0
-				    ? mc_name_info(s->mc, mc_intern(s->mc, b.s))->dim
-				    : -1;
+			int d = b.s && strcmp(b.s, n->name) != 0 ? mc_name_info(s->mc, mc_intern(s->mc, b.s))->dim : -1;
 			sbuf_free(&b);
 			if (d >= 0)
 				return d;
@@ -633,8 +625,8 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 		return df->e;
 	/* X(A + B): a product written without a space */
 	const struct decl *d = session_decl(s, name);
-	bool short_name =
-	    (strlen(name) == 1 || (greek_ascii(name) && strlen(name) == 2) || strchr(name, '_'));
+	bool short_name = (strlen(name) == 1 || (greek_ascii(name) && strlen(name) == 2) ||
+			   strchr(name, '_'));
 	if ((d || short_name) && n->n == 1 && n->kids[0]->kind != SYN_EQ) {
 		struct expr *a =
 		    resolve_ident(s, &(struct syn){.kind = SYN_IDENT, .name = name, .loc = n->loc});
@@ -740,8 +732,7 @@ static struct expr *resolve_op(struct session *s, const struct syn *n)
 			r = expr_make1(mc, OP_SQRT, a, true);
 		} else {
 			fail_at(s, n->kids[1], MC_ERR_SHAPE,
-				"an entrywise power of a vector or matrix is .^2 (x ⊙ x) or .^0.5 "
-				"(sqrt(x))");
+				"an entrywise power of a vector or matrix is .^2 (x ⊙ x) or .^0.5 (sqrt(x))");
 			return NULL;
 		}
 		break;
@@ -781,8 +772,7 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 			return expr_make1(mc, OP_ABS, a, true);
 		if (a->cols >= 0 && dim_is_one(mc, a->cols)) {
 			fail_at(s, n, MC_ERR_SHAPE,
-				"|...| of a vector reads two ways: write ||...|| for its norm or "
-				"abs(...) for "
+				"|...| of a vector reads two ways: write ||...|| for its norm or abs(...) for "
 				"its entries");
 			return NULL;
 		}
