@@ -584,7 +584,11 @@ static struct expr *scalar_gradient(struct session *s, struct expr *p, struct ex
 	p = run_rules(s, "simplify,readoff", x, p);
 	if (p)
 		p = map_kids(s, p, collect_node);
-	return p ? readoff(s, p, x) : NULL;
+	struct expr *g = p ? readoff(s, p, x) : NULL;
+	/* tr(dX): the gradient I has the size of X (vec(I) needs it) */
+	if (g && g->op == OP_IDENT && g->rows < 0)
+		g = expr_ident(s->mc, x->rows);
+	return g;
 }
 
 /* The Jacobian contribution of one term of dF (F a column vector). */
@@ -715,80 +719,155 @@ static struct expr *jacobian(struct session *s, struct expr *F, struct expr *x, 
 	return J ? diff_simplify(s, J) : NULL;
 }
 
-/* Hessian w.r.t. a matrix X: the Jacobian of vec(∇f) in vec(X):
- * d vec(A dX B) = (B^T ⊗ A) d vec(X)   (MC (520)). */
-static struct expr *matrix_hessian(struct session *s, struct expr *g, struct expr *x,
-				   struct expr *f)
+static struct expr *vj_fail(struct session *s, struct expr *t)
 {
-	struct expr *dG = differential(s, g, x);
-	if (!dG)
-		return NULL;
-	dG = run_rules(s, "simplify", x, dG);
-	if (dG) {
-		struct expr *c = map_kids(s, dG, collect_node);
-		if (c)
-			steps_note(s->cur_steps, SHOW_FOLD, "algebra", false, dG, c);
-		dG = c;
+	char *p = print_str(s->mc, t, PRINT_PLAIN);
+	if (strlen(p) > 200)
+		strcpy(p + 190, " ...");
+	mc_fail(s->mc, MC_ERR_RULE, "cannot read the Jacobian off the term %s", p);
+	free(p);
+	return NULL;
+}
+
+/* The Jacobian d vec(t) / d vec(X)^T of one term t of a differential, with
+ * d vec(A H B) = (B^T ⊗ A) d vec(H) (MC (520)), vec(dX^T) = K(m, n) vec(dX) for X
+ * m x n, vec(P ⊙ H) = diag(vec(P)) vec(H), and s C with the d in a scalar s =
+ * tr(G^T dX): vec(C) vec(G)^T. */
+static struct expr *vj_term(struct session *s, struct expr *t, struct expr *x, int frows)
+{
+	double coef = 1;
+	if (t->op == OP_MUL && t->kids[0]->op == OP_NUM) {
+		coef = t->kids[0]->num;
+		t = mk(s, OP_MUL, t->nkids - 1, (struct expr **)t->kids + 1);
+		if (!t)
+			return NULL;
 	}
-	if (!dG)
-		return NULL;
-	struct elist parts = {0};
-	int n = dG->op == OP_ADD ? dG->nkids : 1;
-	for (int i = 0; i < n; i++) {
-		struct expr *t = dG->op == OP_ADD ? dG->kids[i] : dG;
-		if (t->op == OP_ZERO)
-			continue;
-		struct elist scal = {0}, chain = {0};
-		if (t->op == OP_MUL)
-			for (int k = 0; k < t->nkids; k++) {
-				if (expr_is_scalar(s->mc, t->kids[k]))
-					el_push(&scal, t->kids[k]);
-				else
-					el_push(&chain, t->kids[k]);
-			}
-		else
-			el_push(&chain, t);
-		int at = -1;
-		bool tr = false;
-		for (int k = 0; k < chain.n; k++) {
-			bool tk;
-			if (is_d_of(chain.v[k], x, &tk)) {
-				at = k;
-				tr = tk;
-			}
+	struct expr *res = NULL;
+	struct elist scal = {0}, chain = {0};
+	struct expr *piece = NULL;
+	bool tr;
+	if (is_d_of(t, x, &tr)) {
+		/* (an I of no size: its size n m has no name to print) */
+		res = tr ? expr_comm(s->mc, x->rows, x->cols) : expr_ident(s->mc, DIM_ANY);
+	} else if (t->op == OP_VEC) {
+		res = vj_term(s, t->kids[0], x, DIM_ANY);
+	} else if (t->op == OP_HAD) {
+		struct elist p = {0};
+		struct expr *q = NULL;
+		for (int i = 0; i < t->nkids; i++) {
+			if (!(t->kids[i]->flags & EF_HAS_DIFF))
+				el_push(&p, t->kids[i]);
+			else if (!q)
+				q = t->kids[i];
+			else
+				q = t; /* d in two operands: not linear */
 		}
-		if (at < 0 || tr) {
-			char *p = print_str(s->mc, t, PRINT_PLAIN);
-			mc_fail(s->mc, MC_ERR_NOTIMPL,
-				"the Hessian term %s needs the commutation matrix, which is not "
-				"supported yet",
-				p);
-			free(p);
+		struct expr *pp = q && q != t ? mk(s, OP_HAD, p.n, p.v) : NULL;
+		free(p.v);
+		if (!pp)
+			return vj_fail(s, t);
+		struct expr *jq = vj_term(s, q, x, DIM_ANY);
+		res = jq ? mk2(s, OP_MUL, mk1(s, OP_DIAG, mk1(s, OP_VEC, pp)), jq) : NULL;
+	} else if (t->op == OP_MUL) {
+		for (int i = 0; i < t->nkids; i++) {
+			struct expr *f = t->kids[i];
+			if (expr_is_scalar(s->mc, f) && (f->flags & EF_HAS_DIFF) && !piece)
+				piece = f;
+			else if (expr_is_scalar(s->mc, f) && !(f->flags & EF_HAS_DIFF))
+				el_push(&scal, f);
+			else
+				el_push(&chain, f);
+		}
+		int at = -1, nd = 0;
+		for (int k = 0; k < chain.n; k++)
+			if (chain.v[k]->flags & EF_HAS_DIFF) {
+				at = k;
+				nd++;
+			}
+		if (piece && nd == 0) {
+			struct expr *g = scalar_gradient(s, piece, x);
+			struct expr *c = chain.n ? mk(s, OP_MUL, chain.n, chain.v) : NULL;
+			if (c && c->op == OP_IDENT && c->rows < 0) /* vec(I) needs I's size */
+				c = expr_ident(s->mc, frows);
+			struct expr *vg = g ? mk1(s, OP_T, mk1(s, OP_VEC, g)) : NULL;
+			res = !vg ? NULL : c ? mk2(s, OP_MUL, mk1(s, OP_VEC, c), vg) : vg;
+		} else if (!piece && nd == 1) {
+			/* an I beside the Kronecker product has the size of the d's side
+			 * (inside ⊗ nothing else tells it) */
+			struct expr *h = chain.v[at];
+			struct expr *jh = vj_term(s, h, x, DIM_ANY);
+			struct expr *a = at ? mk(s, OP_MUL, at, chain.v) : expr_ident(s->mc, h->rows);
+			struct expr *b = at + 1 < chain.n
+					     ? mk(s, OP_MUL, chain.n - at - 1, chain.v + at + 1)
+					     : expr_ident(s->mc, h->cols);
+			if (jh && a->op == OP_IDENT && b->op == OP_IDENT)
+				res = jh; /* I ⊗ I = I */
+			else
+				res = jh ? mk2(s, OP_MUL, mk2(s, OP_KRON, mk1(s, OP_T, b), a), jh)
+					 : NULL;
+		} else {
 			free(scal.v);
 			free(chain.v);
-			free(parts.v);
-			return NULL;
+			return vj_fail(s, t);
 		}
-		struct expr *A = at ? mk(s, OP_MUL, at, chain.v) : expr_ident(s->mc, DIM_ANY);
-		struct expr *B = at + 1 < chain.n
-				     ? mk(s, OP_MUL, chain.n - at - 1, chain.v + at + 1)
-				     : expr_ident(s->mc, DIM_ANY);
-		struct expr *k = mk2(s, OP_KRON, mk1(s, OP_T, B), A);
-		el_push(&scal, k);
-		struct expr *part = k ? mk(s, OP_MUL, scal.n, scal.v) : NULL;
-		free(scal.v);
-		free(chain.v);
-		if (!part) {
-			free(parts.v);
-			return NULL;
-		}
-		el_push(&parts, part);
+	} else if (expr_is_scalar(s->mc, t)) {
+		struct expr *g = scalar_gradient(s, t, x);
+		res = g ? mk1(s, OP_T, mk1(s, OP_VEC, g)) : NULL;
+	} else {
+		return vj_fail(s, t);
 	}
-	struct expr *H = mk(s, OP_ADD, parts.n, parts.v);
+	free(chain.v);
+	if (!res) {
+		free(scal.v);
+		return NULL;
+	}
+	if (coef != 1)
+		el_push(&scal, expr_num(s->mc, coef));
+	el_push(&scal, res);
+	res = mk(s, OP_MUL, scal.n, scal.v);
+	free(scal.v);
+	return res;
+}
+
+/* d vec(F) / d vec(X)^T for a matrix (or vector) F or X, read off dF term by
+ * term (vj_term); the Hessian w.r.t. a matrix is this of the gradient. */
+static struct expr *vec_jacobian(struct session *s, struct expr *F, struct expr *x,
+				 enum expr_op what, struct expr *fn)
+{
+	struct expr *dF = differential(s, F, x);
+	if (!dF)
+		return NULL;
+	dF = run_rules(s, "simplify,readoff", x, dF);
+	if (dF) {
+		struct expr *c = map_kids(s, dF, collect_node);
+		if (c)
+			steps_note(s->cur_steps, SHOW_FOLD, "algebra", false, dF, c);
+		dF = c;
+	}
+	if (!dF)
+		return NULL;
+	struct elist parts = {0};
+	int n = dF->op == OP_ADD ? dF->nkids : 1;
+	for (int i = 0; i < n; i++) {
+		struct expr *t = dF->op == OP_ADD ? dF->kids[i] : dF;
+		if (!(t->flags & EF_HAS_DIFF))
+			continue;
+		struct expr *j = vj_term(s, t, x, F->rows >= 0 ? F->rows : x->rows);
+		if (!j) {
+			free(parts.v);
+			return NULL;
+		}
+		el_push(&parts, j);
+	}
+	struct expr *J = parts.n ? mk(s, OP_ADD, parts.n, parts.v)
+				 : expr_zero(s->mc, dim_product(s->mc, F->rows, F->cols),
+					     dim_product(s->mc, x->rows, x->cols));
 	free(parts.v);
-	if (H)
-		steps_readoff(s->cur_steps, OP_HESS, f, x, dG, H, "read off the Hessian, MC (520)");
-	return H ? diff_simplify(s, H) : NULL;
+	if (J)
+		steps_readoff(s->cur_steps, what, fn, x, dF, J,
+			      what == OP_HESS ? "read off the Hessian, MC (520)"
+					      : "read off the Jacobian, MC (520)");
+	return J ? diff_simplify(s, J) : NULL;
 }
 
 /* ---- working out a whole expression ---- */
@@ -818,15 +897,20 @@ static struct expr *derive(struct session *s, struct expr *e)
 		else if (expr_is_vector(s->mc, x) || expr_is_scalar(s->mc, x))
 			r = jacobian(s, g, x, OP_HESS, f);
 		else
-			r = matrix_hessian(s, g, x, f);
+			r = vec_jacobian(s, g, x, OP_HESS, f);
 		break;
 	}
 	case OP_JAC:
-		/* a scalar function's Jacobian is its gradient as a row */
+		/* a scalar function's Jacobian is its gradient as a row (vec of it for a
+		 * matrix); a matrix function's, or one in a matrix, is d vec(F) / d vec(X)^T */
 		if (expr_is_scalar(s->mc, f) && !expr_is_scalar(s->mc, x))
-			r = mk1(s, OP_T, diff_gradient(s, f, x));
-		else
+			r = mk1(s, OP_T,
+				expr_is_vector(s->mc, x) ? diff_gradient(s, f, x)
+							 : mk1(s, OP_VEC, diff_gradient(s, f, x)));
+		else if (dim_is_one(s->mc, f->cols) && dim_is_one(s->mc, x->cols))
 			r = jacobian(s, diff_simplify(s, f), x, OP_JAC, f);
+		else
+			r = vec_jacobian(s, diff_simplify(s, f), x, OP_JAC, f);
 		break;
 	case OP_D: {
 		/* the differential with respect to every symbol of f: take them one by one */

@@ -53,6 +53,8 @@ static const char *c_function(enum expr_op op)
 		return "MCG_ABS";
 	case OP_SIGN:
 		return "MCG_SIGN";
+	case OP_STEP:
+		return "MCG_STEP";
 	case OP_RELU:
 		return "MCG_RELU";
 	default:
@@ -353,6 +355,17 @@ static int c_compute(struct em *em, const struct expr *e, int hr, int hc)
 		return c_line(em, "mcg_diag(&g, t%d)", c_ref(em, a, DIM_ANY, DIM_ANY));
 	case OP_SUM:
 		return c_line(em, "mcg_sum(&g, t%d)", c_ref(em, a, DIM_ANY, DIM_ANY));
+	case OP_SOFTMAX:
+	case OP_LOGSUMEXP:
+		return c_line(em, "mcg_softmax(&g, t%d, %d)", c_ref(em, a, DIM_ANY, DIM_ANY),
+			      e->op == OP_LOGSUMEXP);
+	case OP_COMM: {
+		char *m = emit_dim_need(em, (int)e->vrows, e), *n = emit_dim_need(em, (int)e->vcols, e);
+		int t = c_line(em, "mcg_comm(&g, %s, %s)", m, n);
+		free(m);
+		free(n);
+		return t;
+	}
 	case OP_VEC:
 		return c_line(em, "mcg_vec(t%d)", c_ref(em, a, DIM_ANY, DIM_ANY));
 	default: {
@@ -410,7 +423,8 @@ static const char c_runtime[] =
     "\n"
     "enum { MCG_SINGULAR = 1, MCG_SIZE = 2, MCG_NOMEM = 3, MCG_DOMAIN = 4 };\n"
     "enum { MCG_EXP, MCG_LOG, MCG_SIN, MCG_COS, MCG_TAN, MCG_TANH, MCG_SQRT, MCG_SIGMOID,\n"
-    "       MCG_SOFTPLUS, MCG_ABS, MCG_SIGN, MCG_RELU };\n"
+    "       MCG_SOFTPLUS, MCG_ABS, MCG_SIGN, MCG_RELU,\n"
+    "       MCG_STEP };\n"
     "\n"
     "static inline struct mcg_m mcg_fail(struct mcg *g, int err)\n"
     "{\n"
@@ -653,6 +667,7 @@ static const char c_runtime[] =
     "\tcase MCG_SOFTPLUS: return log1p(exp(-fabs(x))) + (x > 0 ? x : 0);\n"
     "\tcase MCG_ABS: return fabs(x);\n"
     "\tcase MCG_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;\n"
+    "\tcase MCG_STEP: return x > 0 ? 1 : 0;\n"
     "\tdefault: return x > 0 ? x : 0;\n"
     "\t}\n"
     "}\n"
@@ -742,6 +757,33 @@ static const char c_runtime[] =
     "\tfor (int i = 0; m.d && i < a.r; i++)\n"
     "\t\tm.d[i] = a.d[(long)i * a.r + i];\n"
     "\treturn m;\n"
+    "}\n"
+    "\n"
+    "/* softmax (lse 0) or log-sum-exp (lse 1) of a vector, shifted by its largest entry */\n"
+    "static inline struct mcg_m mcg_softmax(struct mcg *g, struct mcg_m a, int lse)\n"
+    "{\n"
+    "\tlong n = (long)a.r * a.c;\n"
+    "\tdouble mx = -HUGE_VAL, z = 0;\n"
+    "\tfor (long i = 0; a.d && i < n; i++)\n"
+    "\t\tmx = a.d[i] > mx ? a.d[i] : mx;\n"
+    "\tfor (long i = 0; a.d && i < n; i++)\n"
+    "\t\tz += exp(a.d[i] - mx);\n"
+    "\tif (lse)\n"
+    "\t\treturn mcg_num(g, mx + log(z));\n"
+    "\tstruct mcg_m m = mcg_new(g, a.r, a.c);\n"
+    "\tfor (long i = 0; m.d && a.d && i < n; i++)\n"
+    "\t\tm.d[i] = exp(a.d[i] - mx) / z;\n"
+    "\treturn m;\n"
+    "}\n"
+    "\n"
+    "/* K(m, n): vec(A^T) = K vec(A) for A m x n */\n"
+    "static inline struct mcg_m mcg_comm(struct mcg *g, int m, int n)\n"
+    "{\n"
+    "\tstruct mcg_m k = mcg_fill(g, m * n, m * n, 0);\n"
+    "\tfor (int i = 0; k.d && i < m; i++)\n"
+    "\t\tfor (int j = 0; j < n; j++)\n"
+    "\t\t\tk.d[(j + (long)i * n) + (i + (long)j * m) * (long)m * n] = 1;\n"
+    "\treturn k;\n"
     "}\n"
     "\n"
     "static inline struct mcg_m mcg_sum(struct mcg *g, struct mcg_m a)\n"

@@ -776,6 +776,31 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 	}
 	case OP_RELU:
 		return py_call("np.maximum", py_ref(em, a, r, c), ", 0");
+	case OP_STEP:
+		return py_call("np.heaviside", py_ref(em, a, r, c), ", 0.0");
+	case OP_LOGSUMEXP:
+		return py_call("np.logaddexp.reduce", py_ref(em, a, DIM_ANY, DIM_ANY),
+			       ", axis=None");
+	case OP_SOFTMAX: {
+		/* exp(x - lse(x)): no overflow */
+		struct frag f = py_ref(em, a, r, c);
+		int d = f.depth + 1;
+		char *x = take(f, PY_UNARY);
+		struct frag g = frag_printf(PY_ATOM, d, "np.exp(%s - np.logaddexp.reduce(%s, axis=None))", x, x);
+		free(x);
+		return g;
+	}
+	case OP_COMM: {
+		/* K(m, n) = I with rows permuted: row j + i n is e_(i + j m) */
+		char *m = bare(emit_dim_need(em, (int)e->vrows, e));
+		char *n = bare(emit_dim_need(em, (int)e->vcols, e));
+		struct frag f = frag_printf(
+		    PY_ATOM, 1, "np.eye(%s * %s)[np.arange(%s * %s).reshape((%s, %s), order='F').ravel()]",
+		    m, n, m, n, m, n);
+		free(m);
+		free(n);
+		return f;
+	}
 	default: {
 		const char *fn = py_function(e->op);
 		if (fn)

@@ -1502,6 +1502,9 @@ static bool ev_unary(struct ev *ev, const struct expr *e, struct ref *a, struct 
 		case OP_SIGN:
 			d[i] = x > 0 ? 1 : x < 0 ? -1 : 0;
 			break;
+		case OP_STEP:
+			d[i] = x > 0 ? 1 : 0;
+			break;
 		case OP_RELU:
 			d[i] = x > 0 ? x : 0;
 			break;
@@ -1878,6 +1881,49 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 			fail(ev, "diag needs a vector or a square matrix, but %s is %s", w, sh);
 			free(w);
 			break;
+		}
+		*out = owned(v);
+		ok = true;
+		break;
+	}
+	case OP_COMM: {
+		long m = ev_dim(ev, (int)e->vrows), n = ev_dim(ev, (int)e->vcols);
+		if (m <= 0 || n <= 0) {
+			char *w = shown(ev, e);
+			fail(ev,
+			     "the size of %s is not known: bind a value to a symbol of that size",
+			     w);
+			free(w);
+			break;
+		}
+		/* K vec(A) = vec(A^T): entry (j + i n, i + j m) is 1 */
+		struct value *v = value_new(m * n, m * n);
+		for (long i = 0; i < m; i++)
+			for (long j = 0; j < n; j++)
+				v->data[(j + i * n) + (i + j * m) * m * n] = 1;
+		*out = owned(v);
+		ok = true;
+		break;
+	}
+	case OP_SOFTMAX:
+	case OP_LOGSUMEXP: {
+		if (!ev_node(ev, e->kids[0], -1, -1, &a))
+			break;
+		/* shifted by the largest entry, so that exp never overflows */
+		long n = a.v->rows * a.v->cols;
+		double mx = -INFINITY, z = 0;
+		for (long i = 0; i < n; i++)
+			mx = fmax(mx, a.v->data[i]);
+		for (long i = 0; i < n; i++)
+			z += exp(a.v->data[i] - mx);
+		struct value *v;
+		if (e->op == OP_LOGSUMEXP) {
+			v = value_new(1, 1);
+			v->data[0] = mx + log(z);
+		} else {
+			v = value_new(a.v->rows, a.v->cols);
+			for (long i = 0; i < n; i++)
+				v->data[i] = exp(a.v->data[i] - mx) / z;
 		}
 		*out = owned(v);
 		ok = true;

@@ -16,6 +16,7 @@ static const struct op_info op_table[OP_COUNT] = {
     [OP_ZERO] = {NULL, 0, false},
     [OP_ONES] = {"ones", 0, false},
     [OP_MATRIX] = {NULL, 0, false},
+    [OP_COMM] = {NULL, 0, false},
     [OP_PVAR] = {NULL, 0, false},
     [OP_DIFF] = {NULL, 1, false},
     [OP_ADD] = {NULL, -1, false},
@@ -45,7 +46,10 @@ static const struct op_info op_table[OP_COUNT] = {
     [OP_SOFTPLUS] = {"softplus", 1, true},
     [OP_ABS] = {"abs", 1, true},
     [OP_SIGN] = {"sign", 1, true},
+    [OP_STEP] = {"step", 1, true},
     [OP_RELU] = {"relu", 1, true},
+    [OP_SOFTMAX] = {"softmax", 1, false},
+    [OP_LOGSUMEXP] = {"logsumexp", 1, false},
     [OP_GRAD] = {"grad", 2, false},
     [OP_HESS] = {"hess", 2, false},
     [OP_JAC] = {"jacobian", 2, false},
@@ -92,6 +96,8 @@ static uint32_t node_hash(const struct expr *e)
 	h = mix(h, (uint64_t)(uint32_t)e->rows << 32 | (uint32_t)e->cols);
 	for (int i = 0; i < e->nkids; i++)
 		h = mix(h, e->kids[i]->hash + (uint64_t)i);
+	if (e->op == OP_COMM)
+		h = mix(h, (uint64_t)e->vrows << 32 | (uint32_t)e->vcols);
 	if (e->op == OP_MATRIX)
 		for (long i = 0; i < e->vrows * e->vcols; i++) {
 			memcpy(&bits, &e->vals[i], sizeof bits);
@@ -111,6 +117,8 @@ static bool node_eq(const struct expr *a, const struct expr *b)
 	if (a->op == OP_IDENT || a->op == OP_ZERO || a->op == OP_ONES)
 		if (a->rows != b->rows || a->cols != b->cols)
 			return false;
+	if (a->op == OP_COMM)
+		return a->vrows == b->vrows && a->vcols == b->vcols;
 	if (a->op == OP_MATRIX)
 		return a->vrows == b->vrows && a->vcols == b->vcols &&
 		       memcmp(a->vals, b->vals, (size_t)(a->vrows * a->vcols) * sizeof(double)) ==
@@ -224,6 +232,21 @@ struct expr *expr_ones(struct mc *mc, int rows, int cols)
 	if (dim_is_one(mc, rows) && dim_is_one(mc, cols))
 		return expr_num(mc, 1);
 	return leaf(mc, OP_ONES, rows, cols);
+}
+
+struct expr *expr_comm(struct mc *mc, int m, int n)
+{
+	/* K(1, n) = K(m, 1) = I */
+	if (dim_is_one(mc, m) || dim_is_one(mc, n))
+		return expr_ident(mc, dim_product(mc, m, n));
+	struct expr p = {0};
+	p.op = OP_COMM;
+	p.vrows = dim_find(mc, m);
+	p.vcols = dim_find(mc, n);
+	p.rows = p.cols = dim_product(mc, m, n);
+	if (p.vrows == p.vcols)
+		p.flags = EF_SYMMETRIC; /* K(n, n) is its own transpose */
+	return intern(mc, &p, 0, NULL);
 }
 
 struct expr *expr_matrix(struct mc *mc, long r, long c, const double *vals)
@@ -367,12 +390,13 @@ int expr_cmp(const struct expr *a, const struct expr *b)
 		if (a->num != b->num)
 			return a->num < b->num ? -1 : 1;
 		break;
+	case OP_COMM:
 	case OP_MATRIX:
 		if (a->vrows != b->vrows)
 			return a->vrows < b->vrows ? -1 : 1;
 		if (a->vcols != b->vcols)
 			return a->vcols < b->vcols ? -1 : 1;
-		for (long i = 0; i < a->vrows * a->vcols; i++)
+		for (long i = 0; a->op == OP_MATRIX && i < a->vrows * a->vcols; i++)
 			if (a->vals[i] != b->vals[i])
 				return a->vals[i] < b->vals[i] ? -1 : 1;
 		break;
@@ -956,6 +980,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 			return expr_zero(mc, a->cols, a->rows);
 		if (a->op == OP_IDENT)
 			return a;
+		if (a->op == OP_COMM) /* K(m, n)^T = K(n, m): the transposed permutation */
+			return expr_comm(mc, (int)a->vcols, (int)a->vrows);
 		return make_node(mc, op, a->cols, a->rows, a->flags & (EF_SYMMETRIC | EF_SPD), 1,
 				 kids);
 	case OP_INV:
@@ -967,6 +993,8 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 		}
 		if (a->op == OP_NUM)
 			return expr_num(mc, 1 / a->num);
+		if (a->op == OP_COMM) /* a permutation: K(m, n)^-1 = K(m, n)^T = K(n, m) */
+			return expr_comm(mc, (int)a->vcols, (int)a->vrows);
 		return make_node(mc, op, a->rows, a->cols, a->flags & (EF_SYMMETRIC | EF_SPD), 1,
 				 kids);
 	case OP_POW:
@@ -1056,6 +1084,17 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 		if (unknown_shape(a))
 			return make_node(mc, op, DIM_ANY, DIM_ANY, 0, 1, kids);
 		return make_node(mc, op, dim_product(mc, a->rows, a->cols), one, 0, 1, kids);
+	case OP_SOFTMAX:
+	case OP_LOGSUMEXP:
+		if (!unknown_shape(a) && !dim_is_one(mc, a->cols)) {
+			expr_shape_str(mc, a, sa, sizeof sa);
+			mc_fail(mc, MC_ERR_SHAPE, "%s needs a vector, but it is %s",
+				expr_op_info(op)->name, sa);
+			return NULL;
+		}
+		if (op == OP_SOFTMAX)
+			return make_node(mc, op, a->rows, a->cols, 0, 1, kids);
+		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
 	case OP_GRAD:
 	case OP_HESS:
 		if (!unknown_shape(a) && !expr_is_scalar(mc, a)) {
@@ -1076,19 +1115,9 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 			return make_node(mc, op, rc, rc, EF_SYMMETRIC | EF_HAS_OP, 2, kids);
 		}
 	case OP_JAC:
-		if (!unknown_shape(a) && !dim_is_one(mc, a->cols)) {
-			expr_shape_str(mc, a, sa, sizeof sa);
-			mc_fail(mc, MC_ERR_SHAPE, "jacobian needs a vector function, but it is %s",
-				sa);
-			return NULL;
-		}
-		if (!unknown_shape(b) && !dim_is_one(mc, b->cols)) {
-			expr_shape_str(mc, b, sb, sizeof sb);
-			mc_fail(mc, MC_ERR_SHAPE,
-				"jacobian needs a vector variable, but it is %s: use vec", sb);
-			return NULL;
-		}
-		return make_node(mc, op, a->rows, b->rows, EF_HAS_OP, 2, kids);
+		/* d vec(F) / d vec(X)^T: (rows(F) cols(F)) x (rows(X) cols(X)) */
+		return make_node(mc, op, dim_product(mc, a->rows, a->cols),
+				 dim_product(mc, b->rows, b->cols), EF_HAS_OP, 2, kids);
 	case OP_D:
 		return make_node(mc, op, a->rows, a->cols, EF_HAS_OP | (a->flags & EF_SYMMETRIC), 1,
 				 kids);

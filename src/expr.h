@@ -13,6 +13,8 @@ enum expr_op {
 	OP_ZERO,   /* 0 of the size that fits */
 	OP_ONES,   /* ones(r, c): r, c in rows/cols */
 	OP_MATRIX, /* a numeric literal [1 2; 3 4]: vals[], rows x cols */
+	OP_COMM,   /* K(m, n): the commutation matrix, K vec(A) = vec(A^T) for A m x n;
+		    * m, n are dimension ids in vrows, vcols; rows = cols = m*n */
 	OP_PVAR,   /* a pattern variable (rule files only) */
 	OP_DIFF,   /* dX: the differential of the symbol kids[0] */
 	OP_ADD,	   /* n-ary sum */
@@ -43,7 +45,10 @@ enum expr_op {
 	OP_SOFTPLUS,
 	OP_ABS,
 	OP_SIGN,
+	OP_STEP, /* the unit step (Heaviside): 1 where x > 0, else 0 */
 	OP_RELU,
+	OP_SOFTMAX,   /* softmax(x) = exp(x) / sum(exp(x)), x a vector */
+	OP_LOGSUMEXP, /* logsumexp(x) = log(sum(exp(x))), x a vector */
 	/* operators on functions */
 	OP_GRAD, /* grad(f, X) */
 	OP_HESS, /* hess(f, X) */
@@ -112,6 +117,9 @@ struct expr *expr_ones(struct mc *mc, int rows, int cols);
 struct expr *expr_matrix(struct mc *mc, long r, long c, const double *vals); /* copies */
 struct expr *expr_pvar(struct mc *mc, const char *name);
 struct expr *expr_diff(struct mc *mc, struct expr *sym);
+/* K(m, n), m and n dimension ids: vec(A^T) = K(m, n) vec(A) for A m x n
+ * (Magnus & Neudecker's K_mn). */
+struct expr *expr_comm(struct mc *mc, int m, int n);
 /* The general constructor: op applied to kids, normalised (flattened, numbers
  * folded) and shape-checked. */
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify);

@@ -444,6 +444,14 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 			sbuf_add(b, ")");
 		}
 		return;
+	case OP_COMM:
+		/* K(m, n); in LaTeX \operatorname{K}(m, n), which reads back */
+		sbuf_add(b, p->latex ? "\\operatorname{K}(" : "K(");
+		pr_dim(p, (int)e->vrows);
+		sbuf_add(b, ", ");
+		pr_dim(p, (int)e->vcols);
+		sbuf_add(b, ")");
+		return;
 	case OP_MATRIX:
 		sbuf_add(b, p->latex ? "\\begin{bmatrix} " : "[");
 		for (long i = 0; i < e->vrows; i++) {

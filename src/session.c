@@ -204,6 +204,7 @@ static const char *const known_names[][2] = {
     {"cos", "cos"},	  {"tan", "tan"},	  {"tanh", "tanh"},
     {"sqrt", "sqrt"},	  {"sigmoid", "sigmoid"}, {"softplus", "softplus"},
     {"abs", "abs"},	  {"sign", "sign"},	  {"relu", "relu"},
+    {"step", "step"},	  {"softmax", "softmax"}, {"logsumexp", "logsumexp"},
     {"ones", "ones"},	  {"zeros", "zeros"},	  {"eye", "eye"},
     {"grad", "grad"},	  {"hess", "hess"},	  {"jacobian", "jacobian"},
     {"eval", "eval"},	  {"check", "check"},	  {"gradcheck", "gradcheck"},
@@ -551,6 +552,18 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 			mc_set_loc(mc, n->kids[2]->loc);
 		}
 		return r;
+	}
+	if (strcmp(name, "K") == 0 && n->n == 2) {
+		/* K(m, n): the commutation matrix (docs/language.md) */
+		int m = resolve_dim(s, n->kids[0]);
+		int k = resolve_dim(s, n->kids[1]);
+		if (m < -1 || k < -1)
+			return NULL;
+		if (m < 0 || k < 0) {
+			fail_at(s, n, MC_ERR_SHAPE, "K takes two sizes: K(m, n)");
+			return NULL;
+		}
+		return expr_comm(mc, m, k);
 	}
 	if (strcmp(name, "grad") == 0 || strcmp(name, "hess") == 0 ||
 	    strcmp(name, "jacobian") == 0) {

@@ -112,8 +112,11 @@ START_TEST(test_every_table_rule_covered_and_short)
 			hits[k] += t.s->rules->v[k].hits;
 		for (int k = 0; k < st.n; k++) {
 			const struct rule *r = st.v[k].rule;
+			/* (a Hessian or Jacobian is compared with the textbook elsewhere,
+			 * not with the table's gradient) */
 			if (r && strcmp(r->section, "gradient") == 0 &&
-			    strncmp(r->cite, "MC", 2) == 0 && st.v[k].before->op == OP_GRAD) {
+			    strncmp(r->cite, "MC", 2) == 0 && st.v[k].before->op == OP_GRAD &&
+			    !strstr(cases[i].input, "hess(") && !strstr(cases[i].input, "jacobian(")) {
 				long textbook = expr_leaves(st.v[k].after);
 				ck_assert_msg(leaves <= textbook,
 					      "%s: result %s has %ld leaves, the table form %ld",
