@@ -92,6 +92,7 @@ struct leaf {
 	const struct expr *operand; /* inside the transpose / inverse; v of diag(v) */
 	bool trans, inv;
 	bool diag;	/* diag(v) of a vector v: a scaling, never formed */
+	bool comm;	/* the commutation matrix K(m, n): a transpose, never formed */
 	int rows, cols; /* of the factor */
 };
 

@@ -68,13 +68,16 @@ struct cseg {
 	int t;
 	bool trans, inv;
 	bool diag; /* t holds v of diag(v): a scaling, not yet formed */
+	const struct expr *comm; /* a lone K(m, n): a transpose, not yet formed */
 	int rows, cols;
 };
 
 /* A segment as a plain matrix: its inverse or transpose applied. */
 static void c_settle(struct em *em, struct cseg *s)
 {
-	if (s->diag)
+	if (s->comm)
+		s->t = c_ref(em, s->comm, DIM_ANY, DIM_ANY); /* K itself: formed */
+	else if (s->diag)
 		s->t = c_line(em, "mcg_diag(&g, t%d)", s->t);
 	else if (s->inv)
 		s->t = s->trans ? c_line(em, "mcg_inv(&g, mcg_T(&g, t%d))", s->t)
@@ -82,11 +85,19 @@ static void c_settle(struct em *em, struct cseg *s)
 	else if (s->trans)
 		s->t = c_line(em, "mcg_T(&g, t%d)", s->t);
 	s->diag = s->inv = s->trans = false;
+	s->comm = NULL;
 }
 
 static struct cseg c_seg(struct em *em, struct chain *ch, int i, int j)
 {
 	struct cseg s = {0};
+	if (i == j && ch->f[i].comm) {
+		s.comm = ch->f[i].operand;
+		s.t = -1;
+		s.rows = ch->f[i].rows;
+		s.cols = ch->f[i].cols;
+		return s;
+	}
 	if (i == j) {
 		struct leaf *l = &ch->f[i];
 		int r = l->trans ? l->cols : l->rows, c = l->trans ? l->rows : l->cols;
@@ -103,6 +114,21 @@ static struct cseg c_seg(struct em *em, struct chain *ch, int i, int j)
 	struct cseg a = c_seg(em, ch, i, k), b = c_seg(em, ch, k + 1, j);
 	s.rows = a.rows;
 	s.cols = b.cols;
+	if ((a.comm && !b.comm && !b.diag) || (b.comm && !a.comm && !a.diag)) {
+		/* K(m, n) B permutes B's rows, A K(m, n) A's columns */
+		struct cseg *kk = a.comm ? &a : &b, *o = a.comm ? &b : &a;
+		char *m = emit_dim_need(em, (int)kk->comm->vrows, kk->comm);
+		char *n = emit_dim_need(em, (int)kk->comm->vcols, kk->comm);
+		c_settle(em, o);
+		s.t = c_line(em, "mcg_commute(&g, t%d, %s, %s, %d)", o->t, m, n, a.comm != NULL);
+		free(m);
+		free(n);
+		return s;
+	}
+	if (a.comm)
+		c_settle(em, &a);
+	if (b.comm)
+		c_settle(em, &b);
 	if (a.diag || b.diag) {
 		/* diag(u) diag(v) = diag(u ⊙ v); diag(v) B and A diag(v) scale */
 		if (a.diag && b.diag) {
@@ -812,6 +838,24 @@ static const char c_runtime[] =
     "\t\t\t\t\tm.d[((long)j1 * b.c + j2) * R + (long)i1 * b.r + i2] =\n"
     "\t\t\t\t\t    a.d[(long)j1 * a.r + i1] * b.d[(long)j2 * b.r + i2];\n"
     "\treturn m;\n"
+    "}\n"
+    "\n"
+    "/* K(m, n) a (left 1: a's rows permuted) or a K(m, n) (its columns): K vec(A)\n"
+    " * = vec(A^T) for an m x n A; the commutation matrix is never formed. */\n"
+    "static inline struct mcg_m mcg_commute(struct mcg *g, struct mcg_m a, int m, int n, int left)\n"
+    "{\n"
+    "\tif (!g->err && (left ? a.r : a.c) != m * n)\n"
+    "\t\treturn mcg_fail(g, MCG_SIZE);\n"
+    "\tstruct mcg_m r = mcg_new(g, a.r, a.c);\n"
+    "\tfor (long c = 0; r.d && left && c < a.c; c++)\n"
+    "\t\tfor (long i = 0; i < m; i++)\n"
+    "\t\t\tfor (long j = 0; j < n; j++)\n"
+    "\t\t\t\tr.d[c * a.r + j + i * n] = a.d[c * a.r + i + j * m];\n"
+    "\tfor (long i = 0; r.d && !left && i < m; i++)\n"
+    "\t\tfor (long j = 0; j < n; j++)\n"
+    "\t\t\tmemcpy(r.d + (i + j * m) * a.r, a.d + (j + i * n) * a.r,\n"
+    "\t\t\t       (size_t)a.r * sizeof(double));\n"
+    "\treturn r;\n"
     "}\n"
     "\n"
     "/* No matrix (mcg_sandwich without a diagonal). */\n"

@@ -380,7 +380,9 @@ struct factor {
 	bool diag; /* diag(v) of a vector v: r holds v, never the n x n matrix */
 	bool kron; /* A ⊗ B: r holds A, r2 B, never the product */
 	struct ref r2;
-	long ida, idb;	 /* kron: the size of A (B) when it is an identity, else 0 */
+	long ida, idb; /* kron: the size of A (B) when it is an identity, else 0 */
+	bool comm;     /* the commutation matrix K(cm, cn): a transpose, never formed */
+	long cm, cn;
 	long rows, cols; /* as it multiplies */
 };
 
@@ -392,14 +394,15 @@ struct opnd {
 	bool trans, inv;
 	bool diag; /* v is the diagonal of a diagonal matrix */
 	bool kron; /* the Kronecker factor fs[leaf], not formed */
+	bool comm; /* the commutation matrix fs[leaf], not formed */
 	int leaf;
 	long rows, cols;
 };
 
 static struct opnd leaf_opnd(struct factor *f, int i)
 {
-	return (struct opnd){f[i].r.v,	NULL, f[i].trans, f[i].inv, f[i].diag,
-			     f[i].kron, i,    f[i].rows,  f[i].cols};
+	return (struct opnd){f[i].r.v,	NULL,	   f[i].trans, f[i].inv,  f[i].diag,
+			     f[i].kron, f[i].comm, i,	       f[i].rows, f[i].cols};
 }
 
 /* The sizes of a Kronecker factor's A and B. */
@@ -457,6 +460,15 @@ static struct value *dense(struct ev *ev, struct factor *fs, struct opnd *o)
 		return diag_matrix(o->v);
 	if (o->kron)
 		return kron_dense(&fs[o->leaf], o->trans);
+	if (o->comm) {
+		/* K vec(A) = vec(A^T): entry (j + i n, i + j m) is 1 */
+		long m = fs[o->leaf].cm, n = fs[o->leaf].cn;
+		struct value *v = value_new(m * n, m * n);
+		for (long i = 0; i < m; i++)
+			for (long j = 0; j < n; j++)
+				v->data[(j + i * n) + (i + j * m) * m * n] = 1;
+		return v;
+	}
 	if (o->inv) {
 		struct factor *f = &fs[o->leaf];
 		struct fact *fa = factor(ev, f->operand, o->v, f->spd, f->operand, "invert");
@@ -512,7 +524,7 @@ static void finish(struct value *x, double alpha, struct value *acc, struct valu
 /* The operand as a plain matrix: an inverse or transpose applied (owned in o). */
 static bool settle(struct ev *ev, struct factor *fs, struct opnd *o)
 {
-	if (!o->inv && !o->trans && !o->kron)
+	if (!o->inv && !o->trans && !o->kron && !o->comm)
 		return true;
 	struct value *d = dense(ev, fs, o);
 	if (!d)
@@ -520,7 +532,44 @@ static bool settle(struct ev *ev, struct factor *fs, struct opnd *o)
 	value_free(o->own);
 	o->own = d;
 	o->v = d;
-	o->inv = o->trans = o->kron = false;
+	o->inv = o->trans = o->kron = o->comm = false;
+	return true;
+}
+
+/* K(m, n) M permutes M's rows, M K(m, n) its columns: K vec(A) = vec(Aᵀ) for
+ * an m x n A, a transpose of each column (row); K is never formed. */
+static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b, double alpha,
+		    struct value *acc, struct value **out);
+
+static bool combine_comm(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b,
+			 double alpha, struct value *acc, struct value **out)
+{
+	*out = NULL;
+	struct opnd *k = a->comm ? a : b, *o = a->comm ? b : a;
+	if (o->comm || o->kron || o->diag) {
+		if (!settle(ev, fs, a) || !settle(ev, fs, b))
+			return false;
+		return combine(ev, fs, a, b, alpha, acc, out);
+	}
+	if (!settle(ev, fs, o))
+		return false;
+	long m = fs[k->leaf].cm, n = fs[k->leaf].cn;
+	const struct value *x = o->v;
+	struct value *r = value_uninit(x->rows, x->cols);
+	if (k == a) {
+		for (long c = 0; c < x->cols; c++)
+			for (long i = 0; i < m; i++)
+				for (long j = 0; j < n; j++)
+					r->data[c * r->rows + j + i * n] =
+					    x->data[c * x->rows + i + j * m];
+	} else {
+		for (long i = 0; i < m; i++)
+			for (long j = 0; j < n; j++)
+				memcpy(r->data + (i + j * m) * x->rows,
+				       x->data + (j + i * n) * x->rows,
+				       (size_t)x->rows * sizeof(double));
+	}
+	finish(r, alpha, acc, out);
 	return true;
 }
 
@@ -722,6 +771,8 @@ static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opn
 		    struct value *acc, struct value **out)
 {
 	*out = NULL;
+	if (a->comm || b->comm)
+		return combine_comm(ev, fs, a, b, alpha, acc, out);
 	if (a->kron || b->kron)
 		return combine_kron(ev, fs, a, b, alpha, acc, out);
 	if (a->diag || b->diag)
@@ -837,7 +888,7 @@ static bool chain_exec(struct ev *ev, struct factor *f, const int *split, int n,
 		r = d;
 		diag = false;
 	}
-	*out = (struct opnd){r, r, false, false, diag, false, -1, f[i].rows, f[j].cols};
+	*out = (struct opnd){r, r, false, false, diag, false, false, -1, f[i].rows, f[j].cols};
 	return true;
 }
 
@@ -921,6 +972,8 @@ static int kron_factor(struct ev *ev, struct factor *x)
 static long factor_rows(const struct factor *f)
 {
 	const struct value *v = f->r.v;
+	if (f->comm)
+		return f->cm * f->cn;
 	if (f->kron) {
 		long ra, ca, rb, cb;
 		kron_sizes(f, &ra, &ca, &rb, &cb);
@@ -932,6 +985,8 @@ static long factor_rows(const struct factor *f)
 static long factor_cols(const struct factor *f)
 {
 	const struct value *v = f->r.v;
+	if (f->comm)
+		return f->cm * f->cn;
 	if (f->kron) {
 		long ra, ca, rb, cb;
 		kron_sizes(f, &ra, &ca, &rb, &cb);
@@ -980,6 +1035,14 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 			if (!diag_factor(ev, x))
 				goto out;
 			continue;
+		}
+		if (x->operand->op == OP_COMM && !x->inv && !x->trans) {
+			x->cm = ev_dim(ev, (int)x->operand->vrows);
+			x->cn = ev_dim(ev, (int)x->operand->vcols);
+			if (x->cm > 0 && x->cn > 0) {
+				x->comm = true;
+				continue;
+			}
 		}
 		if (x->operand->op == OP_KRON && !x->inv) {
 			int kf = kron_factor(ev, x);
@@ -1111,7 +1174,8 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 	/* Aᵀ A, A Aᵀ, Aᵀ diag(w) A, A diag(w) Aᵀ: symmetric, computed once */
 	int sw = n == 3 && f[1].diag ? 2 : n == 2 ? 1 : 0;
 	if (sw && f[0].operand == f[sw].operand && f[0].trans != f[sw].trans && !f[0].inv &&
-	    !f[sw].inv && !f[0].diag && !f[sw].diag && !ev->o->left_to_right) {
+	    !f[sw].inv && !f[0].diag && !f[sw].diag && !f[0].kron && !f[0].comm &&
+	    !ev->o->left_to_right) {
 		struct value *r = NULL;
 		sandwich(ev, f[0].r.v, f[0].trans, sw == 2 ? f[1].r.v : NULL, coef, acc, &r);
 		if (!acc)

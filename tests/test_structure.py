@@ -24,6 +24,19 @@ DECLS = ("let X : matrix(m, n); let A : matrix(p, q); let B : matrix(r, c); "
          "let λ : scalar")
 
 
+def kmat(m, n):
+    """The commutation matrix: K vec(A) = vec(A^T), A m x n."""
+    k = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            k[j + i * n, i + j * m] = 1
+    return k
+
+
+def vec(a):
+    return a.reshape(-1, order="F")
+
+
 def sig(x):
     return 1 / (1 + np.exp(-x))
 
@@ -52,6 +65,10 @@ CASES = [
     ("kron(A, B) vec(V)", lambda a: np.kron(a["A"], a["B"]) @ a["V"].reshape(-1, order="F")),
     ("kron(A, B)^T z", lambda a: np.kron(a["A"], a["B"]).T @ a["z"]),
     ("z^T kron(A, B)", lambda a: a["z"] @ np.kron(a["A"], a["B"])),
+    ("K(m, n) vec(X)", lambda a: kmat(*a["X"].shape) @ vec(a["X"])),
+    ("vec(X)^T K(m, n)", lambda a: vec(a["X"]) @ kmat(*a["X"].shape)),
+    ("K(m, n) vec(X) vec(X)^T K(m, n)^T",
+     lambda a: kmat(*a["X"].shape) @ np.outer(vec(a["X"]), vec(a["X"])) @ kmat(*a["X"].shape).T),
     ("hess(sum(softplus(-y ⊙ (X w))), w)", lambda a: logistic_h(a["X"], a["y"], a["w"])),
     ("hessvec(sum(softplus(-y ⊙ (X w))), w, d)", lambda a: logistic_h(a["X"], a["y"], a["w"]) @ a["d"]),
     ("hess(||y - X w||^2 + λ ||w||^2, w)",
