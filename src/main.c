@@ -18,6 +18,8 @@ static void usage(FILE *out)
 	char *options = matcalc_options_help();
 	fputs("usage: matcalc [options] [FILE]\n"
 	      "       matcalc [options] -e STATEMENT [-e STATEMENT ...]\n"
+	      "       matcalc [options] --check-derivation FILE [-e STATEMENT ...]\n"
+	      "       matcalc [options] grade PROBLEMS SUBMISSION...   (docs/grading.md)\n"
 	      "\n"
 	      "Symbolic matrix calculus: gradients of scalar functions of matrices and vectors,\n"
 	      "with the Matrix Cookbook identities, in plain text, LaTeX or NumPy.\n"
@@ -75,6 +77,10 @@ int main(int argc, char **argv)
 	const char **exprs = malloc((size_t)argc * sizeof *exprs);
 	int nexprs = 0;
 	const char *file = NULL;
+	const char **graded = malloc((size_t)argc * sizeof *graded); /* grade's files */
+	int ngraded = 0;
+	bool grade = false;
+	char *derivation = NULL; /* --check-derivation FILE */
 	int rc = 0;
 	bool list_rules = false;
 	for (int i = 1; i < argc; i++) {
@@ -118,6 +124,10 @@ int main(int argc, char **argv)
 				rc = 2;
 				goto out;
 			}
+		} else if (grade) {
+			graded[ngraded++] = a;
+		} else if (!file && strcmp(a, "grade") == 0) {
+			grade = true; /* matcalc grade PROBLEMS SUBMISSIONS... (./grade is a file) */
 		} else if (file) {
 			fprintf(stderr, "matcalc: error: one FILE at most (got '%s' and '%s')\n",
 				file, a);
@@ -126,6 +136,19 @@ int main(int argc, char **argv)
 		} else {
 			file = a;
 		}
+	}
+	/* copied: the option's value is borrowed until the next call on m */
+	const char *dv = matcalc_get_option(m, "--check-derivation");
+	derivation = dv && *dv ? strdup(dv) : NULL;
+	if (grade && ngraded < 2) {
+		fprintf(stderr, "matcalc: error: usage: matcalc grade PROBLEMS SUBMISSION...\n");
+		rc = 2;
+		goto out;
+	}
+	if ((grade || derivation) && file) {
+		fprintf(stderr, "matcalc: error: give FILE, --check-derivation or grade, not two\n");
+		rc = 2;
+		goto out;
 	}
 	if (file && nexprs) {
 		fprintf(stderr, "matcalc: error: give either FILE or -e, not both\n");
@@ -145,10 +168,46 @@ int main(int argc, char **argv)
 		if (!file && !nexprs)
 			goto out;
 	}
-	if (nexprs) {
+	if (grade) {
+		char *out = NULL, *errs = NULL;
+		rc = matcalc_grade(m, graded[0], graded + 1, ngraded - 1, &out, &errs);
+		fputs(out ? out : "", stdout);
+		fflush(stdout);
+		fputs(errs ? errs : "", stderr);
+		matcalc_free(out);
+		matcalc_free(errs);
+	} else if (derivation) {
+		/* -e statements first: the derivation's declarations */
+		for (int i = 0; i < nexprs && rc < 2; i++) {
+			int st = matcalc_run(m, "-e", exprs[i], strlen(exprs[i]), cli_print_result, m);
+			if (st > rc)
+				rc = st;
+		}
+		FILE *f = rc < 2 ? fopen(derivation, "rb") : NULL;
+		if (!f && rc < 2) {
+			fprintf(stderr, "matcalc: error: cannot open %s: %s\n", derivation,
+				strerror(errno));
+			rc = 2;
+		}
+		if (f) {
+			size_t len;
+			char *text = read_all(f, &len);
+			fclose(f);
+			char *out = NULL, *errs = NULL;
+			int st = matcalc_check_derivation(m, derivation, text, len, &out, &errs);
+			fputs(out ? out : "", stdout);
+			fflush(stdout);
+			fputs(errs ? errs : "", stderr);
+			matcalc_free(out);
+			matcalc_free(errs);
+			free(text);
+			if (st > rc)
+				rc = st;
+		}
+	} else if (nexprs) {
 		for (int i = 0; i < nexprs; i++) {
 			int st = matcalc_run(m, "-e", exprs[i], strlen(exprs[i]), cli_print_result,
-					     NULL);
+					     m);
 			if (st > rc)
 				rc = st;
 			if (st == MATCALC_ERROR)
@@ -169,7 +228,7 @@ int main(int argc, char **argv)
 		char *text = read_all(f, &len);
 		if (f != stdin)
 			fclose(f);
-		rc = matcalc_run(m, file ? file : "<stdin>", text, len, cli_print_result, NULL);
+		rc = matcalc_run(m, file ? file : "<stdin>", text, len, cli_print_result, m);
 		free(text);
 	} else {
 		rc = repl_run(m);
@@ -177,6 +236,8 @@ int main(int argc, char **argv)
 out:
 	fflush(stdout);
 	free(exprs);
+	free(graded);
+	free(derivation);
 	matcalc_close(m);
 	return rc;
 }

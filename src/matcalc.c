@@ -8,6 +8,9 @@
 #include <cblas.h>
 
 #include "command.h"
+#include "derivation.h"
+#include "grade.h"
+#include "verify.h"
 #include "config.h"
 #include "diff.h"
 #include "emit.h"
@@ -24,6 +27,9 @@ struct matcalc_result {
 	struct matcalc *m;
 	struct expr *expr; /* the statement's result, NULL when none */
 	char *plain, *latex; /* made on demand, owned */
+	/* a check's verdict beyond holds/fails (src/verify.h), owned or NULL */
+	char *diagnosis, *correct, *correct_latex;
+	int link, nlinks;
 };
 
 struct matcalc {
@@ -61,6 +67,9 @@ static void result_clear(struct matcalc_result *r)
 	free(r->errmsg);
 	free(r->plain);
 	free(r->latex);
+	free(r->diagnosis);
+	free(r->correct);
+	free(r->correct_latex);
 	memset(r, 0, sizeof *r);
 }
 
@@ -339,6 +348,14 @@ const struct matcalc_result *matcalc_next(struct matcalc *m)
 		r->expr = s->result;
 		if (is_verdict_statement(st))
 			r->verdict = r->status == MATCALC_OK;
+		const struct verify_report *v = s->check;
+		if (r->verdict >= 0 && v && v->done && strcmp(st->kids[0]->name, "check") == 0) {
+			r->diagnosis = v->diagnosis ? mc_xstrdup(v->diagnosis) : NULL;
+			r->correct = v->correct ? mc_xstrdup(v->correct) : NULL;
+			r->correct_latex = v->correct_latex ? mc_xstrdup(v->correct_latex) : NULL;
+			r->link = v->link;
+			r->nlinks = v->nlinks;
+		}
 	}
 	s->result = NULL;
 	return r;
@@ -455,6 +472,18 @@ char *matcalc_result_json(const struct matcalc_result *r)
 	}
 	if (r->verdict >= 0)
 		sbuf_printf(&b, ", \"verdict\": \"%s\"", r->verdict ? "holds" : "fails");
+	if (r->nlinks > 1 && r->link > 0)
+		sbuf_printf(&b, ", \"link\": %d, \"links\": %d", r->link, r->nlinks);
+	if (r->diagnosis) {
+		sbuf_add(&b, ", \"diagnosis\": ");
+		json_string(&b, r->diagnosis);
+	}
+	if (r->correct) {
+		sbuf_add(&b, ", \"correct\": ");
+		json_string(&b, r->correct);
+		sbuf_add(&b, ", \"correct_latex\": ");
+		json_string(&b, r->correct_latex);
+	}
 	if (r->errmsg) {
 		sbuf_add(&b, ", \"error\": {\"message\": ");
 		json_string(&b, r->errmsg);
@@ -622,6 +651,78 @@ int matcalc_check(struct matcalc *m, const char *equation, char **report)
 		*report = mc_xstrdup(r->output);
 	}
 	return r->status;
+}
+
+/* ---- grading ---- */
+
+/* Runs fn in the session with its printing captured into *out and *errors. */
+static int run_captured(struct matcalc *m, bool (*fn)(struct session *, void *), void *arg,
+			char **out, char **errors)
+{
+	if (out)
+		*out = NULL;
+	if (errors)
+		*errors = NULL;
+	clear_error(m);
+	drop_text(m);
+	result_clear(&m->res);
+	if (!load_rules(m))
+		return MATCALC_ERROR;
+	struct session *s = m->s;
+	int before = s->status;
+	s->status = 0;
+	capture_begin(m);
+	fn(s, arg);
+	capture_end(m);
+	int rc = s->status >= 2 ? MATCALC_ERROR : s->status == 1 ? MATCALC_FAILED : MATCALC_OK;
+	if (s->status < before)
+		s->status = before;
+	if (out)
+		*out = mc_xstrdup(m->outbuf);
+	if (errors)
+		*errors = mc_xstrdup(m->errbuf);
+	return rc;
+}
+
+struct derivation_args {
+	const char *where, *text;
+	size_t len;
+};
+
+static bool run_derivation(struct session *s, void *arg)
+{
+	const struct derivation_args *a = arg;
+	return derivation_check(s, a->where, a->text, a->len);
+}
+
+int matcalc_check_derivation(struct matcalc *m, const char *where, const char *text, size_t len,
+			     char **out, char **errors)
+{
+	if (!m || !text)
+		return MATCALC_MISUSE;
+	struct derivation_args a = {where ? where : "<derivation>", text, len};
+	return run_captured(m, run_derivation, &a, out, errors);
+}
+
+struct grade_args {
+	const char *problems;
+	const char *const *subs;
+	int n;
+};
+
+static bool run_grade(struct session *s, void *arg)
+{
+	const struct grade_args *a = arg;
+	return grade_run(s, a->problems, a->subs, a->n);
+}
+
+int matcalc_grade(struct matcalc *m, const char *problems, const char *const *submissions,
+		  int nsubmissions, char **out, char **errors)
+{
+	if (!m || !problems || (nsubmissions && !submissions) || nsubmissions < 0)
+		return MATCALC_MISUSE;
+	struct grade_args a = {problems, submissions, nsubmissions};
+	return run_captured(m, run_grade, &a, out, errors);
 }
 
 /* ---- introspection ---- */

@@ -188,6 +188,26 @@ MATCALC_API int matcalc_eval(struct matcalc *m, const char *text, double **value
 MATCALC_API int matcalc_emit(struct matcalc *m, const char *text, enum matcalc_form form,
 			     char **code);
 
+/* ---- grading ---- */
+
+/* Checks the derivation in text (as --check-derivation FILE; where names the
+ * file): one verdict per step with the file's line. *out receives what it
+ * prints (the verdicts and a summary), *errors the reports of lines that
+ * cannot be read; both owned (matcalc_free), either may be NULL. Returns
+ * MATCALC_OK (every step holds), MATCALC_FAILED (a step is wrong) or
+ * MATCALC_ERROR (a line could not be read). */
+MATCALC_API int matcalc_check_derivation(struct matcalc *m, const char *where, const char *text,
+					 size_t len, char **out, char **errors);
+/* Grades the submission files against the problem file (docs/grading.md):
+ * *out receives the table (one JSON object per submission with
+ * --format=json), *errors the reports; with --gradescope DIR results.json is
+ * written. An unreadable answer or submission never stops the others.
+ * MATCALC_OK, or MATCALC_ERROR when the problem file cannot be used or a
+ * submission file cannot be read (the others are still graded). */
+MATCALC_API int matcalc_grade(struct matcalc *m, const char *problems,
+			      const char *const *submissions, int nsubmissions, char **out,
+			      char **errors);
+
 /* ---- introspection (the REPL's :vars, :rules and completion) ---- */
 
 /* The declared and defined names with their kinds and small values, one a

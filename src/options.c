@@ -121,6 +121,45 @@ static void get_rules(struct session *s, struct sbuf *out)
 	sbuf_add(out, s->rules_dir ? s->rules_dir : "");
 }
 
+static bool set_format(struct session *s, const char *value, struct sbuf *msg)
+{
+	if (strcmp(value, "json") != 0 && strcmp(value, "plain") != 0) {
+		sbuf_add(msg, "--format takes plain or json");
+		return false;
+	}
+	s->format_json = value[0] == 'j';
+	return true;
+}
+
+static void get_format(struct session *s, struct sbuf *out)
+{
+	sbuf_add(out, s->format_json ? "json" : "plain");
+}
+
+static bool set_gradescope(struct session *s, const char *value, struct sbuf *msg)
+{
+	(void)msg;
+	s->gradescope_dir = mc_strdup(s->mc, value);
+	return true;
+}
+
+static void get_gradescope(struct session *s, struct sbuf *out)
+{
+	sbuf_add(out, s->gradescope_dir ? s->gradescope_dir : "");
+}
+
+static bool set_derivation(struct session *s, const char *value, struct sbuf *msg)
+{
+	(void)msg;
+	s->derivation = mc_strdup(s->mc, value);
+	return true;
+}
+
+static void get_derivation(struct session *s, struct sbuf *out)
+{
+	sbuf_add(out, s->derivation ? s->derivation : "");
+}
+
 /* The table. Keep the order of --help. */
 static const struct option option_table[] = {
     {"--latex", NULL, "print results as LaTeX", flag_latex, NULL, NULL},
@@ -145,6 +184,13 @@ static const struct option option_table[] = {
      set_rules, get_rules},
     {"--hide-answer", NULL, "never print the correct answer of a failed check", flag_hide_answer,
      NULL, NULL},
+    {"--format", "FORM", "plain (default) or json: one JSON object per statement\n(docs/json.md)",
+     NULL, set_format, get_format},
+    {"--check-derivation", "FILE",
+     "check a derivation (LaTeX align blocks or = lines) step by\nstep", NULL, set_derivation,
+     get_derivation},
+    {"--gradescope", "DIR", "grade: write Gradescope's results.json into DIR", NULL,
+     set_gradescope, get_gradescope},
 };
 #define NOPTIONS (sizeof option_table / sizeof *option_table)
 

@@ -64,7 +64,15 @@ static void text_add(struct text *t, const char *s) { text_addn(t, s, strlen(s))
  * its error report on stderr. */
 void cli_print_result(void *arg, const struct matcalc_result *r)
 {
-	(void)arg;
+	/* --format=json: one JSON object a line on stdout, the error included */
+	const char *format = arg ? matcalc_get_option(arg, "--format") : NULL;
+	if (format && strcmp(format, "json") == 0) {
+		char *json = matcalc_result_json(r);
+		puts(json);
+		matcalc_free(json);
+		fflush(stdout);
+		return;
+	}
 	fputs(matcalc_result_output(r), stdout);
 	fflush(stdout);
 	const char *report = matcalc_result_report(r);

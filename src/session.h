@@ -58,6 +58,11 @@ struct session {
 	const char *steps_fname; /* the statement's function is this defined name (for --steps) */
 	bool hide_answer;	     /* --hide-answer: no correct answer of a failed check */
 	struct verify_report *check; /* the last check's verdict (owned), or NULL */
+	bool format_json;	    /* --format=json: one JSON object per statement */
+	const char *gradescope_dir; /* --gradescope DIR: grade writes results.json there */
+	const char *derivation;	    /* --check-derivation FILE (the program runs it) */
+	/* a derivation's `d f` line of f(θ): check draws the other differentials 0 */
+	const struct decl *check_wrt;
 	unsigned long seed;
 	uint64_t rng[2];
 	FILE *out, *err;

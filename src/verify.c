@@ -247,8 +247,11 @@ static void inst_draw(struct instance *in, int k, bool positive)
 	for (int i = 0; i < in->ndiffs; i++) {
 		value_free(in->diff_vals[i]);
 		const struct expr *x = in->diffs[i];
-		in->diff_vals[i] =
-		    draw_matrix(s, inst_dim(in, x->rows), inst_dim(in, x->cols), positive);
+		long r = inst_dim(in, x->rows), c = inst_dim(in, x->cols);
+		/* d f of f(θ): the other symbols are constants */
+		bool constant = s->check_wrt && x->kids[0]->op == OP_SYM &&
+				x->kids[0]->decl != s->check_wrt;
+		in->diff_vals[i] = constant ? value_new(r, c) : draw_matrix(s, r, c, positive);
 	}
 	memset(&in->opts, 0, sizeof in->opts);
 	in->opts.dim_sizes = in->sizes;
@@ -1041,7 +1044,7 @@ out:
  * symmetric (spd), a symbol the problem does not have, or a term. Every
  * diagnosis is confirmed on numbers before it is said. */
 static char *diagnose(struct session *s, struct expr *right, struct expr *claim,
-		      const struct decl *const *psyms, int npsyms)
+		      const struct decl *const *psyms, int npsyms, struct verify_report *r)
 {
 	struct mc *mc = s->mc;
 	struct sbuf t = {0};
@@ -1056,6 +1059,7 @@ static char *diagnose(struct session *s, struct expr *right, struct expr *claim,
 			struct sbuf n = {0};
 			print_name(mc, &n, cs[i]->name);
 			sbuf_printf(&t, "your answer uses %s, which is not in the problem", n.s);
+			r->kind = DIAG_FOREIGN;
 			sbuf_free(&n);
 		}
 	}
@@ -1063,6 +1067,8 @@ static char *diagnose(struct session *s, struct expr *right, struct expr *claim,
 	if (t.s)
 		return sbuf_take(&t);
 	if (multiple_of(s, right, claim, &k)) {
+		r->kind = DIAG_MULTIPLE;
+		r->factor = k;
 		sbuf_add(&t, "your answer is ");
 		multiple_text(&t, k, "the right one");
 		return sbuf_take(&t);
@@ -1071,6 +1077,8 @@ static char *diagnose(struct session *s, struct expr *right, struct expr *claim,
 	if (!rt)
 		mc_clear_error(mc);
 	else if (multiple_of(s, rt, claim, &k)) {
+		r->kind = DIAG_TRANSPOSE;
+		r->factor = k;
 		sbuf_add(&t, "your answer is ");
 		multiple_text(&t, k, k == 1 ? "the transpose of the right one" : "its transpose");
 		return sbuf_take(&t);
@@ -1083,13 +1091,17 @@ static char *diagnose(struct session *s, struct expr *right, struct expr *claim,
 		if (sym || (!d->spd && same_numbers(s, right, claim, d, true))) {
 			struct sbuf n = {0};
 			print_name(mc, &n, d->name);
+			r->kind = DIAG_SYMMETRIC;
 			sbuf_printf(&t, "your answer is right only if %s is %s", n.s,
 				    sym ? "symmetric" : "symmetric positive definite");
 			sbuf_free(&n);
 			return sbuf_take(&t);
 		}
 	}
-	return term_diagnosis(s, right, claim);
+	char *term = term_diagnosis(s, right, claim);
+	if (term)
+		r->kind = DIAG_TERM;
+	return term;
 }
 
 /* ---- check(a = b), check(grad(f, X) = G), check(a = b = c ...) ---- */
@@ -1213,7 +1225,7 @@ static bool link_numbers(struct session *s, struct expr *a, struct expr *b, int 
 		/* a diagnosis replaces the counterexample */
 		struct expr *right = gside == 1 ? b : a, *claim = gside == 1 ? a : b;
 		if (right && claim)
-			r->diagnosis = diagnose(s, right, claim, psyms, npsyms);
+			r->diagnosis = diagnose(s, right, claim, psyms, npsyms, r);
 		if (r->diagnosis) {
 			free(r->instance);
 			free(r->left);
@@ -1234,7 +1246,7 @@ static bool is_grad_syn(const struct syn *n)
 /* The claim of a link does not have the problem's shape: says so, and
  * whether it is (a multiple of) the transpose of the right answer. */
 static char *wrong_shape(struct session *s, struct expr *right_term, struct loc lr,
-			 struct expr *claim, struct loc lc)
+			 struct expr *claim, struct loc lc, struct verify_report *r)
 {
 	struct mc *mc = s->mc;
 	char sr[128], sc[128];
@@ -1247,7 +1259,10 @@ static char *wrong_shape(struct session *s, struct expr *right_term, struct loc 
 	struct expr *c = right ? derived(s, claim, lc) : NULL;
 	struct expr *rt = c ? expr_make1(mc, OP_T, right, false) : NULL;
 	double k;
+	r->kind = DIAG_SHAPE;
 	if (rt && multiple_of(s, rt, c, &k)) {
+		r->kind = DIAG_TRANSPOSE;
+		r->factor = k;
 		sbuf_add(&t, ": it is ");
 		multiple_text(&t, k, k == 1 ? "the transpose of the right one" : "its transpose");
 	}
@@ -1296,6 +1311,7 @@ static bool check_chain(struct session *s, const struct syn *eq, struct verify_r
 				    mc->err.msg ? mc->err.msg : "shape error");
 			mc_clear_error(mc);
 			r->diagnosis = sbuf_take(&t);
+			r->kind = DIAG_UNFIT;
 			r->equal = false;
 			r->link = link;
 			break;
@@ -1305,6 +1321,7 @@ static bool check_chain(struct session *s, const struct syn *eq, struct verify_r
 		if (snap_added(mc, &sn, &a, &b, &value)) {
 			snap_restore(mc, &sn);
 			r->diagnosis = condition_text(s, psyms, npsyms, a, b, value);
+			r->kind = DIAG_CONDITION;
 			r->equal = false;
 			r->link = link;
 			break;
@@ -1316,7 +1333,8 @@ static bool check_chain(struct session *s, const struct syn *eq, struct verify_r
 			    !snap_added(mc, &sn, &a, &b, &value);
 		if (!fits) {
 			snap_restore(mc, &sn2);
-			r->diagnosis = wrong_shape(s, terms[o], eq->kids[o]->loc, terms[i], cs->loc);
+			r->diagnosis =
+			    wrong_shape(s, terms[o], eq->kids[o]->loc, terms[i], cs->loc, r);
 			r->equal = false;
 			r->link = link;
 			free(sn2.d);
@@ -1363,6 +1381,18 @@ out:
 	free(sn.d);
 	free(psyms);
 	free(terms);
+	return ok;
+}
+
+bool verify_claim(struct session *s, const struct syn *problem, const struct syn *claim,
+		  struct verify_report *r)
+{
+	struct syn *kids[2] = {(struct syn *)problem, (struct syn *)claim};
+	struct syn eq = {.kind = SYN_EQ, .n = 2, .kids = kids, .loc = claim->loc};
+	verify_report_clear(r);
+	bool ok = check_chain(s, &eq, r);
+	if (!ok)
+		verify_report_clear(r);
 	return ok;
 }
 
