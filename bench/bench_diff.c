@@ -9,7 +9,7 @@
 #include "diff.h"
 #include "print.h"
 #include "rewrite.h"
-#include "session.h"
+#include "statement.h"
 
 struct gcase {
 	const char *input, *want;
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 50; i++) {
 		struct session *s = session_new(null, stderr);
 		double t0 = now_us();
-		if (!command_load_rules(s))
+		if (!rules_load(s))
 			return 2;
 		lt[i] = now_us() - t0;
 		nrules = s->rules->n;

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "eval.h"
-#include "session.h"
+#include "statement.h"
 #include "value.h"
 
 static double now(void)

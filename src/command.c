@@ -3,9 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include "config.h"
 
 #include "diff.h"
 #include "emit.h"
@@ -71,65 +68,9 @@ struct expr *command_derive(struct session *s, struct expr *e, struct loc loc)
 	return r;
 }
 
-/* The rules directory of an uninstalled build is the source tree's; an
- * installed binary reads the data directory. */
-static const char *default_rules_dir(void)
-{
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if (strncmp(self, MATCALC_BUILD_ROOT, strlen(MATCALC_BUILD_ROOT)) == 0)
-			return MATCALC_RULES_SOURCE;
-	}
-	if (access(MATCALC_RULES_INSTALLED, R_OK) == 0)
-		return MATCALC_RULES_INSTALLED;
-	return MATCALC_RULES_SOURCE;
-}
-
-bool command_load_rules(struct session *s)
-{
-	if (s->rules)
-		return true;
-	if (s->rules_failed)
-		return mc_fail(s->mc, MC_ERR_RULE, "the rule files could not be loaded");
-	struct rules *rs = mc_xmalloc(sizeof *rs);
-	memset(rs, 0, sizeof *rs);
-	const char *dirs = s->rules_dir && *s->rules_dir ? s->rules_dir : default_rules_dir();
-	char *copy = mc_xstrdup(dirs), *save = NULL;
-	bool ok = true;
-	for (char *d = strtok_r(copy, ":", &save); d && ok; d = strtok_r(NULL, ":", &save)) {
-		char *report = NULL;
-		ok = rules_load_dir(s, rs, d, &report);
-		if (!ok) {
-			fputs(report, s->err);
-			free(report);
-		}
-	}
-	free(copy);
-	if (!ok) {
-		rules_free(rs);
-		free(rs);
-		s->rules_failed = true;
-		s->status = 2;
-		return false;
-	}
-	s->rules = rs;
-	return true;
-}
-
-void command_free_rules(struct session *s)
-{
-	if (s->rules) {
-		rules_free(s->rules);
-		free(s->rules);
-		s->rules = NULL;
-	}
-}
-
 void command_list_rules_matching(struct session *s, const char *pattern)
 {
-	if (!command_load_rules(s))
+	if (!rules_load(s))
 		return;
 	for (int i = 0; i < s->rules->n; i++) {
 		const struct rule *r = &s->rules->v[i];

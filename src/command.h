@@ -15,9 +15,6 @@ struct expr *command_derive(struct session *s, struct expr *e, struct loc loc);
  * the size of s->shape_hint. Owned (value_free); NULL with the error in s->mc. */
 struct value *command_value(struct session *s, const struct expr *e);
 
-/* Loads the rules (once) from the rules directory; false with an error reported. */
-bool command_load_rules(struct session *s);
-void command_free_rules(struct session *s);
 /* Prints every loaded rule with its citation (plain, or LaTeX table rows with --latex). */
 void command_list_rules(struct session *s);
 /* The same, only rules whose text, citation or section contains pattern. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rewrite.h"
+#include "statement.h"
 #include "verify.h"
 
 /* A piece of a row: the text left of the first '=' (a head: f(θ), ∇_θ f,

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "command.h"
 #include "print.h"
 #include "rewrite.h"
 
@@ -245,7 +244,7 @@ static struct expr *collect_node(struct session *s, struct expr *e)
 
 struct expr *diff_simplify(struct session *s, struct expr *e)
 {
-	if (!e || !command_load_rules(s))
+	if (!e || !rules_load(s))
 		return NULL;
 	for (int round = 0; round < 4; round++) {
 		struct expr *r = run_rules(s, "simplify", NULL, e);
@@ -508,7 +507,7 @@ static struct expr *derive_grads(struct session *s, struct expr *e);
 
 struct expr *diff_gradient(struct session *s, struct expr *f, struct expr *x)
 {
-	if (!command_load_rules(s))
+	if (!rules_load(s))
 		return NULL;
 	if (!expr_is_scalar(s->mc, f)) {
 		char sh[64];
@@ -950,7 +949,7 @@ static struct expr *derive(struct session *s, struct expr *e)
 
 struct expr *diff_derive(struct session *s, struct expr *e)
 {
-	if (!command_load_rules(s))
+	if (!rules_load(s))
 		return NULL;
 	struct expr *r = derive(s, e);
 	return r ? diff_simplify(s, r) : NULL;

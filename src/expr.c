@@ -2,8 +2,6 @@
  * folding, canonical order of commutative operands) and shape checking. */
 #include "expr.h"
 
-#include "print.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,8 +340,10 @@ static void describe(struct mc *mc, const struct expr *e, char *buf, size_t n)
 {
 	char sh[128];
 	expr_shape_str(mc, e, sh, sizeof sh);
-	char *s = print_str(mc, e, PRINT_PLAIN);
-	if (strlen(s) > 40)
+	char *s = mc->print_plain ? mc->print_plain(mc, e) : NULL;
+	if (!s)
+		snprintf(buf, n, "(%s)", sh);
+	else if (strlen(s) > 40)
 		snprintf(buf, n, "%.37s... (%s)", s, sh);
 	else
 		snprintf(buf, n, "%s (%s)", s, sh);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "rewrite.h"
+#include "statement.h"
 #include "verify.h"
 
 #define GRADE_MAX_PARTIALS 8

@@ -17,6 +17,7 @@
 #include "options.h"
 #include "print.h"
 #include "rewrite.h"
+#include "statement.h"
 #include "value.h"
 
 struct matcalc_result {
@@ -193,7 +194,7 @@ static bool load_rules(struct matcalc *m)
 	if (m->s->rules)
 		return true;
 	capture_begin(m);
-	bool ok = command_load_rules(m->s);
+	bool ok = rules_load(m->s);
 	capture_end(m);
 	if (!ok && !m->errbuf[0] && mc_failed(m->s->mc))
 		/* tried before and failed: the report was given then */

@@ -72,6 +72,10 @@ struct mc {
 	bool ascii;    /* print Greek as ASCII names */
 	int precision; /* significant digits for numbers */
 	bool exact_errors; /* gradcheck prints its error figure (--precision given) */
+	/* Prints a node in plain form (an owned string) for error messages. The
+	 * printing layer installs it (print_install): expr.c, below printing, names
+	 * the operands of a shape error through it. NULL: only their shapes. */
+	char *(*print_plain)(struct mc *mc, const struct expr *e);
 };
 
 /* What a name stands for, found in constant time (30,000 names stay fast). */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "syn.h"
+#include "greek.h"
 
 /* Precedence levels, loosest first. */
 enum prec { P_EQ, P_SUM, P_PROD, P_UNARY, P_POSTFIX, P_ATOM };
@@ -627,3 +627,7 @@ char *print_str(struct mc *mc, const struct expr *e, enum print_style style)
 	print_expr(mc, &b, e, style);
 	return sbuf_take(&b);
 }
+
+static char *print_plain(struct mc *mc, const struct expr *e) { return print_str(mc, e, PRINT_PLAIN); }
+
+void print_install(struct mc *mc) { mc->print_plain = print_plain; }

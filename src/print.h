@@ -15,6 +15,8 @@ enum print_style {
 void print_expr(struct mc *mc, struct sbuf *b, const struct expr *e, enum print_style style);
 /* Returns an owned string (free it). */
 char *print_str(struct mc *mc, const struct expr *e, enum print_style style);
+/* Lets the layers below printing print nodes in their error messages (mc->print_plain). */
+void print_install(struct mc *mc);
 /* A number as the plain printer writes it (%.Ng), into buf. */
 void print_number(struct mc *mc, char *buf, size_t n, double v);
 /* A symbol name as printed (ASCII when mc->ascii). */

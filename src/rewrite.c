@@ -584,18 +584,6 @@ static const struct rule_index *rule_index(struct rules *rules, const char *sect
 	return ix;
 }
 
-void rules_free_index(struct rules *rules)
-{
-	for (int i = 0; i < rules->nidx; i++) {
-		for (int op = 0; op < OP_COUNT; op++)
-			free(rules->idx[i].byop[op]);
-		free(rules->idx[i].sections);
-	}
-	free(rules->idx);
-	rules->idx = NULL;
-	rules->nidx = 0;
-}
-
 static struct rw_memo *session_memo(struct session *s, const struct rule_index *ix,
 				    const struct expr *var);
 

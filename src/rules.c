@@ -1,12 +1,16 @@
 /* rules.c - reading rule files: the rule grammar's syntax tree turned into patterns. */
+#include "rules.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "print.h"
-#include "rewrite.h"
+#include "rules.h"
 
 const char *const rule_cond_names[COND_COUNT] = {
     [COND_SCALAR] = "scalar",
@@ -439,9 +443,77 @@ bool rules_load_dir(struct session *s, struct rules *rs, const char *dir, char *
 	return ok;
 }
 
+void rules_free_index(struct rules *rules)
+{
+	for (int i = 0; i < rules->nidx; i++) {
+		for (int op = 0; op < OP_COUNT; op++)
+			free(rules->idx[i].byop[op]);
+		free(rules->idx[i].sections);
+	}
+	free(rules->idx);
+	rules->idx = NULL;
+	rules->nidx = 0;
+}
+
 void rules_free(struct rules *rs)
 {
 	rules_free_index(rs);
 	free(rs->v);
 	memset(rs, 0, sizeof *rs);
+}
+
+/* The rules directory of an uninstalled build is the source tree's; an
+ * installed binary reads the data directory. */
+static const char *default_rules_dir(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if (strncmp(self, MATCALC_BUILD_ROOT, strlen(MATCALC_BUILD_ROOT)) == 0)
+			return MATCALC_RULES_SOURCE;
+	}
+	if (access(MATCALC_RULES_INSTALLED, R_OK) == 0)
+		return MATCALC_RULES_INSTALLED;
+	return MATCALC_RULES_SOURCE;
+}
+
+bool rules_load(struct session *s)
+{
+	if (s->rules)
+		return true;
+	if (s->rules_failed)
+		return mc_fail(s->mc, MC_ERR_RULE, "the rule files could not be loaded");
+	struct rules *rs = mc_xmalloc(sizeof *rs);
+	memset(rs, 0, sizeof *rs);
+	const char *dirs = s->rules_dir && *s->rules_dir ? s->rules_dir : default_rules_dir();
+	char *copy = mc_xstrdup(dirs), *save = NULL;
+	bool ok = true;
+	for (char *d = strtok_r(copy, ":", &save); d && ok; d = strtok_r(NULL, ":", &save)) {
+		char *report = NULL;
+		ok = rules_load_dir(s, rs, d, &report);
+		if (!ok) {
+			fputs(report, s->err);
+			free(report);
+		}
+	}
+	free(copy);
+	if (!ok) {
+		rules_free(rs);
+		free(rs);
+		s->rules_failed = true;
+		s->status = 2;
+		return false;
+	}
+	s->rules = rs;
+	return true;
+}
+
+void rules_unload(struct session *s)
+{
+	if (s->rules) {
+		rules_free(s->rules);
+		free(s->rules);
+		s->rules = NULL;
+	}
 }

@@ -1,46 +1,11 @@
-/* session.c - names and kinds, resolving syntax into shaped nodes, and running statements. */
+/* session.c - the session's names and kinds, and resolving syntax into shaped nodes. */
 #include "session.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "command.h"
 #include "print.h"
-#include "rewrite.h"
-#include "value.h"
-#include "verify.h"
-
-struct session *session_new(FILE *out, FILE *err)
-{
-	struct session *s = mc_xmalloc(sizeof *s);
-	memset(s, 0, sizeof *s);
-	s->mc = mc_new();
-	s->out = out;
-	s->err = err;
-	s->seed = 42;
-	value_seed(s, s->seed);
-	return s;
-}
-
-void session_free(struct session *s)
-{
-	if (!s)
-		return;
-	value_free_all(s);
-	rewrite_memo_clear(s);
-	free(s->decls);
-	free(s->defs);
-	free(s->binds);
-	free(s->error_msg);
-	if (s->check) {
-		verify_report_clear(s->check);
-		free(s->check);
-	}
-	command_free_rules(s);
-	mc_free(s->mc);
-	free(s);
-}
 
 const struct decl *session_decl(struct session *s, const char *name)
 {
@@ -65,24 +30,53 @@ static void drop_def(struct session *s, const char *in)
 		}
 }
 
-static void drop_decl(struct session *s, const char *in)
+static const struct decl *drop_decl(struct session *s, const char *in)
 {
 	struct mc_name *info = mc_name_info(s->mc, in);
 	if (!info->decl)
-		return;
+		return NULL;
 	info->decl = NULL;
 	for (int i = 0; i < s->ndecls; i++)
 		if (s->decls[i]->name == in) {
-			value_unbind(s, s->decls[i]);
+			const struct decl *d = s->decls[i];
 			memmove(s->decls + i, s->decls + i + 1,
 				(size_t)(s->ndecls - i - 1) * sizeof *s->decls);
 			s->ndecls--;
-			return;
+			return d;
 		}
+	return NULL;
 }
 
-static struct decl *add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
-			     int cols, bool implicit)
+const struct decl *session_forget(struct session *s, const char *name)
+{
+	const char *in = mc_intern(s->mc, name);
+	const struct decl *d = drop_decl(s, in);
+	drop_def(s, in);
+	return d;
+}
+
+void session_define(struct session *s, const char *name, struct expr *e)
+{
+	const char *in = mc_intern(s->mc, name);
+	drop_decl(s, in);
+	drop_def(s, in);
+	if (s->ndefs == s->capdefs) {
+		s->capdefs = s->capdefs ? 2 * s->capdefs : 16;
+		s->defs = mc_xrealloc(s->defs, (size_t)s->capdefs * sizeof *s->defs);
+	}
+	s->defs[s->ndefs++] = (struct def){in, e};
+}
+
+const struct binding *session_binding(struct session *s, const struct decl *d)
+{
+	for (int i = 0; i < s->nbinds; i++)
+		if (s->binds[i].decl == d)
+			return &s->binds[i];
+	return NULL;
+}
+
+struct decl *session_add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
+			      int cols, bool implicit)
 {
 	const char *in = mc_intern(s->mc, name);
 	drop_decl(s, in);
@@ -105,7 +99,7 @@ static struct decl *add_decl(struct session *s, const char *name, enum decl_kind
 
 const struct decl *session_declare_scalar(struct session *s, const char *name)
 {
-	return add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
+	return session_add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
 }
 
 static bool upper_initial(const char *name)
@@ -135,7 +129,7 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 	char auto1[300], auto2[300];
 	int sk = style_kind(style, name);
 	if (sk == KIND_SCALAR || (sk < 0 && greek_is_scalar(name))) {
-		struct decl *d = add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
+		struct decl *d = session_add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
 		d->styled = sk >= 0;
 		return d;
 	}
@@ -155,12 +149,12 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 		int r = dim_named(s->mc, auto1), cc = dim_named(s->mc, auto2);
 		s->mc->dims[r].auto_named = s->mc->dims[cc].auto_named = true;
 		s->mc->dims[r].not_one = s->mc->dims[cc].not_one = true;
-		d = add_decl(s, name, KIND_MATRIX, r, cc, true);
+		d = session_add_decl(s, name, KIND_MATRIX, r, cc, true);
 	} else {
 		int r = dim_named(s->mc, auto1);
 		s->mc->dims[r].auto_named = true;
 		s->mc->dims[r].not_one = true; /* a vector by its name stays a vector */
-		d = add_decl(s, name, KIND_VECTOR, r, s->mc->dim_one, true);
+		d = session_add_decl(s, name, KIND_VECTOR, r, s->mc->dim_one, true);
 	}
 	d->styled = sk >= 0;
 	return d;
@@ -244,17 +238,33 @@ void session_names(struct session *s, void (*fn)(void *, const char *), void *ar
 
 static struct expr *resolve(struct session *s, const struct syn *n);
 
+static bool vfail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt,
+		     va_list ap)
+{
+	struct sbuf b = {0};
+	sbuf_vprintf(&b, fmt, ap);
+	mc_fail_at(s->mc, k, n->loc, "%s", b.s ? b.s : "");
+	sbuf_free(&b);
+	return false;
+}
+
 static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static bool fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
 {
-	struct sbuf b = {0};
 	va_list ap;
 	va_start(ap, fmt);
-	sbuf_vprintf(&b, fmt, ap);
+	vfail_at(s, n, k, fmt, ap);
 	va_end(ap);
-	mc_fail_at(s->mc, k, n->loc, "%s", b.s ? b.s : "");
-	sbuf_free(&b);
+	return false;
+}
+
+bool session_fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail_at(s, n, k, fmt, ap);
+	va_end(ap);
 	return false;
 }
 
@@ -356,6 +366,14 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 }
 
 /* Marks the names of a statement (and which are bold) before it is resolved. */
+static void mark_names(struct session *s, const struct syn *n, int depth);
+
+void session_begin_statement(struct session *s, const struct syn *st)
+{
+	s->stmt_serial++;
+	mark_names(s, st, 0);
+}
+
 static void mark_names(struct session *s, const struct syn *n, int depth)
 {
 	if (!n || depth > MC_MAX_DEPTH + 8)
@@ -382,7 +400,7 @@ static void find_default(struct session *s, const struct expr *e, const struct d
 		if (!d || !d->implicit || (d->kind == KIND_MATRIX && !d->styled))
 			return;
 		/* nor does a kind that a bound value confirms */
-		if (value_of(s, d))
+		if (session_binding(s, d))
 			return;
 		/* the surprising defaults first: a scalar by its Greek name, then a vector */
 		int rank = d->kind == KIND_SCALAR ? 3 : d->kind == KIND_VECTOR ? 2 : 1;
@@ -844,235 +862,6 @@ static struct expr *resolve(struct session *s, const struct syn *n)
 
 struct expr *session_resolve(struct session *s, const struct syn *syn) { return resolve(s, syn); }
 
-/* ---- statements ---- */
+int session_resolve_dim(struct session *s, const struct syn *n) { return resolve_dim(s, n); }
 
-void session_report(struct session *s, struct loc fallback)
-{
-	struct mc *mc = s->mc;
-	if (!mc_failed(mc))
-		return;
-	struct loc at = mc->err.has_loc ? mc->err.loc : fallback;
-	loc_report(s->err, s->where, s->src, s->srclen, at, mc->err.msg);
-	free(s->error_msg);
-	s->error_msg = mc_xstrdup(mc->err.msg ? mc->err.msg : "");
-	s->error_loc = at;
-	if (s->status < 2)
-		s->status = 2;
-	mc_clear_error(mc);
-}
-
-static bool run_let(struct session *s, const struct syn *st)
-{
-	struct mc *mc = s->mc;
-	bool symmetric = false, spd = false;
-	enum decl_kind kind = KIND_MATRIX;
-	int rows = DIM_ANY, cols = DIM_ANY;
-	bool have_kind = false;
-	for (int i = 0; i < st->ntype; i++) {
-		const struct syn *w = st->tkids[i];
-		const char *nm = w->name;
-		if (w->kind == SYN_IDENT && strcmp(nm, "symmetric") == 0)
-			symmetric = true;
-		else if (w->kind == SYN_IDENT && (strcmp(nm, "spd") == 0 || strcmp(nm, "pd") == 0))
-			spd = symmetric = true;
-		else if (w->kind == SYN_IDENT && strcmp(nm, "scalar") == 0) {
-			kind = KIND_SCALAR;
-			rows = cols = mc->dim_one;
-			have_kind = true;
-		} else if (strcmp(nm, "matrix") == 0) {
-			kind = KIND_MATRIX;
-			have_kind = true;
-			if (w->kind == SYN_CALL) {
-				if (w->n != 2 && !(w->n == 1 && (symmetric || spd)))
-					return fail_at(s, w, MC_ERR_SHAPE,
-						       "matrix takes two sizes: matrix(n, m)");
-				rows = resolve_dim(s, w->kids[0]);
-				cols = w->n == 2 ? resolve_dim(s, w->kids[1]) : rows;
-				if (rows < -1 || cols < -1)
-					return false;
-			}
-		} else if (strcmp(nm, "vector") == 0) {
-			kind = KIND_VECTOR;
-			have_kind = true;
-			cols = mc->dim_one;
-			if (w->kind == SYN_CALL) {
-				if (w->n != 1)
-					return fail_at(s, w, MC_ERR_SHAPE,
-						       "vector takes one size: vector(n)");
-				rows = resolve_dim(s, w->kids[0]);
-				if (rows < -1)
-					return false;
-			}
-		} else {
-			return fail_at(
-			    s, w, MC_ERR_SYNTAX,
-			    "unknown type word '%s': use scalar, vector(n), matrix(n, m), "
-			    "symmetric matrix(n, n) or spd matrix(n, n)",
-			    nm);
-		}
-	}
-	if (!have_kind)
-		return fail_at(s, st, MC_ERR_SYNTAX,
-			       "say what kind: scalar, vector(n) or matrix(n, m)");
-	if ((symmetric || spd) && kind != KIND_MATRIX)
-		return fail_at(s, st, MC_ERR_SHAPE, "only a matrix can be symmetric");
-	for (int i = 0; i < st->n; i++) {
-		const char *name = st->kids[i]->name;
-		int r = rows, c = cols;
-		char buf[300];
-		if (r == DIM_ANY) {
-			snprintf(buf, sizeof buf, "n_%s", name);
-			r = dim_new(mc, -1, buf, true);
-		}
-		if (c == DIM_ANY) {
-			snprintf(buf, sizeof buf, "m_%s", name);
-			c = (symmetric || spd) ? r : dim_new(mc, -1, buf, true);
-		}
-		if ((symmetric || spd) && !dim_unify(mc, r, c))
-			return fail_at(s, st, MC_ERR_SHAPE, "a symmetric matrix must be square");
-		struct decl *d = add_decl(s, name, kind, r, c, false);
-		d->symmetric = symmetric;
-		d->spd = spd;
-	}
-	return true;
-}
-
-static bool run_assign(struct session *s, const struct syn *st)
-{
-	const struct syn *lhs = st->kids[0], *rhs = st->kids[1];
-	const char *name = NULL;
-	if (lhs->kind == SYN_IDENT)
-		name = lhs->name;
-	else if (lhs->kind == SYN_CALL && !is_command(lhs->name) && expr_op_by_name(lhs->name) < 0)
-		name = lhs->name; /* f(θ) = ... defines f */
-	if (!name)
-		return fail_at(
-		    s, lhs, MC_ERR_SYNTAX,
-		    "the left side of '=' must be a name; to compare write check(a = b)");
-	if (value_is_literal(rhs))
-		return value_bind(s, lhs, rhs);
-	struct expr *e = resolve(s, rhs);
-	if (!e)
-		return false;
-	if (e->flags & EF_HAS_OP) {
-		e = command_derive(s, e, rhs->loc);
-		if (!e)
-			return false;
-	}
-	const char *in = mc_intern(s->mc, name);
-	drop_decl(s, in); /* a name given an expression is no longer a symbol */
-	drop_def(s, in);
-	if (s->ndefs == s->capdefs) {
-		s->capdefs = s->capdefs ? 2 * s->capdefs : 16;
-		s->defs = mc_xrealloc(s->defs, (size_t)s->capdefs * sizeof *s->defs);
-	}
-	s->defs[s->ndefs++] = (struct def){in, e};
-	return true;
-}
-
-static bool run_stmt(struct session *s, const struct syn *st)
-{
-	switch (st->kind) {
-	case STMT_LET:
-		return run_let(s, st);
-	case STMT_ASSIGN:
-		return run_assign(s, st);
-	case STMT_EXPR:
-		return command_run(s, st->kids[0]);
-	default:
-		return fail_at(s, st, MC_ERR_SYNTAX, "not a statement");
-	}
-}
-
-/* The parser's question: is this word a name the user declared or defined? */
-static bool session_knows(void *ctx, const char *name)
-{
-	struct session *s = ctx;
-	const struct decl *d = session_decl(s, name);
-	return (d && !d->implicit) || session_def(s, name);
-}
-
-static void set_text(struct session *s, const char *where, const char *src, size_t len)
-{
-	s->where = where;
-	s->src = src;
-	s->srclen = len;
-}
-
-bool session_parse(struct session *s, struct session_text *t, const char *where, const char *src,
-		   size_t len, bool *incomplete)
-{
-	memset(t, 0, sizeof *t);
-	set_text(s, where, src, len);
-	if (parse_text_names(&t->p, s->mc, src, len, false, session_knows, s))
-		return true;
-	t->stopped = true;
-	if (incomplete && t->p.eof_error && t->p.depth > 0) {
-		*incomplete = true;
-		return false;
-	}
-	struct loc at = t->p.errloc;
-	/* an early end of input is shown at the end of the last line, not after it */
-	while (at.first > 0 && at.first >= (int)len &&
-	       (src[at.first - 1] == '\n' || src[at.first - 1] == '\r'))
-		at.first--;
-	const char *msg = t->p.err ? t->p.err : "syntax error";
-	if (at.first < (int)len && src[at.first] == ':' &&
-	    (at.first == 0 || src[at.first - 1] == '\n'))
-		msg = "':' commands (:vars, :help, ...) work in the interactive REPL only";
-	loc_report(s->err, where, src, len, at, msg);
-	free(s->error_msg);
-	s->error_msg = mc_xstrdup(msg);
-	s->error_loc = at;
-	s->status = 2;
-	return false;
-}
-
-bool session_run_next(struct session *s, struct session_text *t, const struct syn **stmt)
-{
-	if (stmt)
-		*stmt = NULL;
-	if (t->stopped || t->next >= t->p.nitems)
-		return true;
-	const struct syn *st = t->p.items[t->next++];
-	if (stmt)
-		*stmt = st;
-	s->result = NULL;
-	rewrite_memo_clear(s);
-	s->stmt_serial++;
-	mark_names(s, st, 0);
-	bool done = run_stmt(s, st);
-	rewrite_memo_clear(s);
-	if (!done) {
-		if (!mc_failed(s->mc))
-			mc_fail(s->mc, MC_ERR_EVAL, "statement failed");
-		session_report(s, st->loc);
-		t->stopped = true;
-	}
-	fflush(s->out);
-	return done;
-}
-
-void session_text_free(struct session_text *t) { parse_free(&t->p); }
-
-static bool run_text(struct session *s, const char *where, const char *src, size_t len,
-		     bool *incomplete)
-{
-	struct session_text t;
-	bool ok = session_parse(s, &t, where, src, len, incomplete);
-	while (ok && t.next < t.p.nitems)
-		ok = session_run_next(s, &t, NULL);
-	session_text_free(&t);
-	return ok;
-}
-
-bool session_run(struct session *s, const char *where, const char *src, size_t len)
-{
-	return run_text(s, where, src, len, NULL);
-}
-
-bool session_run_repl(struct session *s, const char *src, size_t len, bool *incomplete)
-{
-	*incomplete = false;
-	return run_text(s, "<input>", src, len, incomplete);
-}
+bool session_is_command(const char *name) { return is_command(name); }

@@ -1,4 +1,7 @@
-/* session.h - one user session: declarations, definitions, values, options; runs statements. */
+/* session.h - one user session's state (declarations, definitions, values, options), and
+ * resolving syntax into shaped nodes with its names. Running statements is
+ * statement.h's (a higher layer); struct session is defined here because every
+ * layer from rewriting up works in it. */
 #ifndef SESSION_H
 #define SESSION_H
 
@@ -79,37 +82,6 @@ struct session {
 	struct loc error_loc;
 };
 
-/* A text parsed into statements, run one at a time (matcalc_next). */
-struct session_text {
-	struct parse p;
-	int next;	/* the statement to run next */
-	bool stopped; /* a syntax error, or a statement failed: nothing more runs */
-};
-
-/* Creates a session writing results to out and errors to err. */
-struct session *session_new(FILE *out, FILE *err);
-void session_free(struct session *s);
-
-/* Parses and runs the statements of a text. Errors are reported to s->err with
- * line:col and a caret; returns false on the first error (the session stays
- * usable). where names the text ("-e", "<stdin>", a file name). */
-bool session_run(struct session *s, const char *where, const char *src, size_t len);
-
-/* Like session_run, but reports whether the text ended inside an unfinished
- * statement (an open bracket): then nothing was run and *incomplete is true. */
-bool session_run_repl(struct session *s, const char *src, size_t len, bool *incomplete);
-
-/* Parses a text into t (which is then freed with session_text_free whatever
- * the result); where/src stay borrowed while t is run. A syntax error is
- * reported and returns false; with incomplete non-NULL, a text ending inside
- * an open bracket sets *incomplete and reports nothing. */
-bool session_parse(struct session *s, struct session_text *t, const char *where, const char *src,
-		   size_t len, bool *incomplete);
-/* Runs the next statement of t; false after reporting its error (t stops).
- * *stmt (may be NULL) receives the statement run, NULL when none was left. */
-bool session_run_next(struct session *s, struct session_text *t, const struct syn **stmt);
-void session_text_free(struct session_text *t);
-
 /* Resolves a parsed expression to a node; NULL with s->mc's error set. */
 struct expr *session_resolve(struct session *s, const struct syn *syn);
 
@@ -117,12 +89,32 @@ struct expr *session_resolve(struct session *s, const struct syn *syn);
 const struct decl *session_decl(struct session *s, const char *name);
 const struct def *session_def(struct session *s, const char *name);
 
+/* Declares name (an earlier declaration or definition of it is dropped: the
+ * caller first unbinds a dropped declaration's value, see session_forget). */
+struct decl *session_add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
+			      int cols, bool implicit);
+/* Drops name's declaration and definition; returns the dropped declaration
+ * (whose value, if bound, the caller unbinds: values are a higher layer) or NULL. */
+const struct decl *session_forget(struct session *s, const char *name);
+/* Defines name as e (dropping its declaration: session_forget first). */
+void session_define(struct session *s, const char *name, struct expr *e);
+/* A size argument (a name or a positive whole number): its dimension, or -2
+ * with the error set. */
+int session_resolve_dim(struct session *s, const struct syn *n);
+/* Whether name is a statement-only command (eval, check, solve, ...). */
+bool session_is_command(const char *name);
+/* Sets mc's error at n's location; returns false. */
+bool session_fail_at(struct session *s, const struct syn *n, enum mc_errkind k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The binding of d's value, or NULL (values themselves are value.c's). */
+const struct binding *session_binding(struct session *s, const struct decl *d);
+/* Notes the names a statement mentions before it is resolved (what the
+ * statement itself declares by typography). */
+void session_begin_statement(struct session *s, const struct syn *st);
+
 /* Makes name an implicit scalar (a = 2.5 for an undeclared, lowercase a). */
 const struct decl *session_declare_scalar(struct session *s, const char *name);
-
-/* Reports mc's error (with the statement's location when it has none) and
- * clears it. */
-void session_report(struct session *s, struct loc fallback);
 
 /* Names a REPL user can complete: functions, commands, declared and defined names.
  * Calls fn for each. */

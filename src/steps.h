@@ -6,18 +6,9 @@
 #include <stdio.h>
 
 #include "print.h"
+#include "rules.h"
 
 struct rule;
-
-/* How a rule's application shows in a derivation. Written as a tag after the
- * citation in a rule file ("@ MC (33) [tidy]"); without one, [differential]
- * and [gradient] rules are steps and the other sections' rules fold. */
-enum rule_show {
-	SHOW_STEP, /* a step a textbook prints: a line of its own */
-	SHOW_FOLD, /* bookkeeping: folded into the next step shown, which cites it too */
-	SHOW_TIDY, /* clears away what the step just before it made (a vanishing d(A)):
-		      folded into that step */
-};
 
 enum step_kind {
 	STEP_RULE,    /* rule turned before into after */

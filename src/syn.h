@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "greek.h"
 #include "mc.h"
 
 enum syn_kind {
@@ -125,13 +126,6 @@ struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc);
 void syn_push(struct parse *p, struct syn *s, struct syn *kid);
 bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Maps an ASCII Greek name (theta, Sigma) to its letter; returns the input otherwise. */
-const char *greek_canonical(const char *name);
-/* The ASCII name of a Greek letter (θ -> theta), or NULL. */
-const char *greek_ascii(const char *utf8);
-/* Whether a canonical name is one of the Greek letters that are scalars by default. */
-bool greek_is_scalar(const char *name);
 
 /* Turns a byte offset into line and column (both 1-based; columns count characters). */
 void loc_linecol(const char *src, size_t len, int off, int *line, int *col);

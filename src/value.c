@@ -308,10 +308,8 @@ void value_set(struct session *s, const struct decl *d, struct value *v)
 
 const struct value *value_of(struct session *s, const struct decl *d)
 {
-	for (int i = 0; i < s->nbinds; i++)
-		if (s->binds[i].decl == d)
-			return s->binds[i].v;
-	return NULL;
+	const struct binding *b = session_binding(s, d);
+	return b ? b->v : NULL;
 }
 
 void value_unbind(struct session *s, const struct decl *d)

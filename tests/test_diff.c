@@ -99,7 +99,7 @@ START_TEST(test_every_table_rule_covered_and_short)
 {
 	struct tsession t0;
 	ts_open(&t0);
-	ck_assert(command_load_rules(t0.s));
+	ck_assert(rules_load(t0.s));
 	struct rules *rs = t0.s->rules;
 	long *hits = calloc((size_t)rs->n, sizeof *hits);
 	for (int i = 0; i < NCASES; i++) {

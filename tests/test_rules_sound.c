@@ -82,7 +82,7 @@ static void sound_open(struct sound *c)
 	/* a fixed seed, so a failure reproduces; MATCALC_TEST_SEED tries others */
 	const char *seed = getenv("MATCALC_TEST_SEED");
 	value_seed(c->s, seed ? strtoul(seed, NULL, 10) : 20240611);
-	ck_assert_msg(command_load_rules(c->s), "the rules do not load: %s", c->t.err);
+	ck_assert_msg(rules_load(c->s), "the rules do not load: %s", c->t.err);
 }
 
 static void sound_close(struct sound *c)

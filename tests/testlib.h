@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "session.h"
+#include "statement.h"
 
 /* A session whose output and errors go to memory buffers. */
 struct tsession {
