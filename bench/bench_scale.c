@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "command.h"
+#include "rules.h"
+#include "statement.h"
 #include "eval.h"
 #include "session.h"
 #include "value.h"
@@ -215,7 +217,7 @@ static struct session *setup(const struct bcase *c, struct expr **e, double *der
 {
 	struct session *s = session_new(stdout, stderr);
 	value_seed(s, 13);
-	if (!command_load_rules(s))
+	if (!rules_load(s))
 		exit(2);
 	run(s, c->bind);
 	if (strstr(c->bind, "Σ"))
