@@ -41,7 +41,7 @@ example() {
 	printf '## %d. %s\n\n%s\n\n' "$n" "$title" "$text"
 	printf '```console\n$ %s\n%s\n```\n\n' "$cmd" "$plain"
 	printf 'In LaTeX (`--latex`):\n\n$$\n%s\n$$\n\n' "$latex"
-	printf 'The derivation (`--steps`), one line per rule with its citation:\n\n'
+	printf 'The derivation (`--steps`) as a textbook writes it: each line cites every rule it used (`--steps=all` shows one line per rule):\n\n'
 	printf '```\n%s\n```\n\n' "$steps"
 	printf '<details><summary>The derivation in LaTeX (<code>--steps --latex</code>)</summary>\n\n'
 	printf '$$\n%s\n$$\n\n</details>\n\n' "$lsteps"

@@ -488,17 +488,109 @@ static int width(const char *s)
 	return w;
 }
 
+/* The width of a LaTeX string as it renders, in characters, roughly: commands
+ * that only style (\mathbf, \left) count nothing, a symbol command (\theta,
+ * \odot) one, a binary operator two with its spaces; a subscript or
+ * superscript counts like the rest (it is narrower: the estimate errs wide). */
+static int tex_width(const char *s)
+{
+	static const char *const styling[] = {"left",	     "right",	  "mathbf",   "boldsymbol",
+					      "mathrm",	     "operatorname", "mathit", "tag",
+					      "begin",	     "end",	  "quad",     NULL};
+	int w = 0;
+	for (const unsigned char *u = (const unsigned char *)s; *u;) {
+		if (*u == '\\') {
+			const unsigned char *k = u + 1;
+			while ((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z'))
+				k++;
+			size_t n = (size_t)(k - u - 1);
+			bool style = n == 0; /* \, \; \| */
+			for (int i = 0; styling[i] && !style; i++)
+				style = strlen(styling[i]) == n && strncmp((const char *)u + 1, styling[i], n) == 0;
+			if (n == 0 && *k == '|')
+				w++;
+			if (!style)
+				w += n == 3 && strncmp((const char *)u + 1, "top", 3) == 0 ? 1 : n ? 1 : 0;
+			u = n ? k : k + 1;
+			continue;
+		}
+		if (*u == '+' || *u == '-' || *u == '=')
+			w += 2;
+		else if (*u != '{' && *u != '}' && *u != '^' && *u != '_' && *u != ' ' && *u != '&')
+			w++;
+		u++;
+	}
+	return w;
+}
+
+/* The widest line a printed page at 11 pt holds, in tex_width's characters
+ * (tests/test_render.py measures the rendered lines in a browser). */
+#define TEX_LINE 62
+
+/* The right side in LaTeX; a long sum breaks at its top-level + and - into
+ * the rows of an aligned block, each at most room wide. */
+static char *tex_rhs(struct printer *p, const struct expr *e, int room)
+{
+	char *whole = text(p, e);
+	if (e->op != OP_ADD || tex_width(whole) <= room)
+		return whole;
+	free(whole);
+	struct sbuf b = {0};
+	sbuf_add(&b, "\\begin{aligned} ");
+	int used = 0, from = 0;
+	for (int i = 0; i <= e->nkids; i++) {
+		char *t = NULL;
+		int tw = 0;
+		if (i < e->nkids) {
+			/* the chunk from..i as a sum, to see whether term i still fits */
+			struct expr *chunk = expr_make(p->mc, OP_ADD, i - from + 1,
+						       (struct expr **)e->kids + from, false);
+			t = chunk ? text(p, chunk) : NULL;
+			tw = t ? tex_width(t) : 0;
+			if (!t)
+				mc_clear_error(p->mc);
+		}
+		if (i == e->nkids || (i > from && tw > room)) {
+			struct expr *chunk = expr_make(p->mc, OP_ADD, i - from,
+						       (struct expr **)e->kids + from, false);
+			char *c = chunk ? text(p, chunk) : NULL;
+			if (!c) {
+				mc_clear_error(p->mc);
+				free(t);
+				sbuf_free(&b);
+				return text(p, e);
+			}
+			/* a row after the first continues the sum: {} + t, {} - t */
+			sbuf_printf(&b, "%s&%s%s", used ? " \\\\ " : "",
+				    used ? (c[0] == '-' ? "{} " : "{} + ") : "", c);
+			free(c);
+			used++;
+			from = i;
+		}
+		free(t);
+	}
+	sbuf_add(&b, " \\end{aligned}");
+	return sbuf_take(&b);
+}
+
 static void print_lines(struct printer *p, FILE *out)
 {
 	bool tex = latex(p);
-	if (tex)
+	int lhsw = 0;
+	if (tex) {
 		fputs("\\begin{align*}\n", out);
+		for (int i = 0; i < p->n; i++)
+			if (p->lines[i].lhs && tex_width(p->lines[i].lhs) > lhsw)
+				lhsw = tex_width(p->lines[i].lhs);
+	}
 	int indent = 0;
 	for (int i = 0; i < p->n; i++) {
 		struct line *l = &p->lines[i];
-		char *rhs = text(p, l->shown);
 		struct sbuf c = {0};
 		cites_format(&l->cites, &c);
+		/* the right side's room: the page less the widest left side, "= " and the tag */
+		char *rhs = tex ? tex_rhs(p, l->shown, TEX_LINE - lhsw - 2 - (c.len ? (int)c.len + 2 : 0))
+				: text(p, l->shown);
 		if (tex) {
 			fprintf(out, "%s%s&= %s", l->lhs ? l->lhs : "", l->lhs ? " " : "", rhs);
 			if (c.len)

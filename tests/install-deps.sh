@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs what matcalc needs on Debian 12 and is not there yet (run as root).
 #   sh tests/install-deps.sh          build dependencies
-#   sh tests/install-deps.sh --test   also what the test suite needs (numpy, node + KaTeX)
+#   sh tests/install-deps.sh --test   also what the test suite needs (numpy, node + KaTeX, chromium)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs="build-essential meson ninja-build flex bison check pkg-config libopenblas-dev liblapacke-dev libedit-dev"
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs python3 python3-numpy groff-base"
+	# chromium: tests/test_render.py renders derivations with KaTeX in it, headless
+	pkgs="$pkgs python3 python3-numpy groff-base chromium"
 	# Node.js may come from elsewhere already (nodesource); Debian's would conflict with it.
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"

@@ -7,7 +7,8 @@ usage: test_docs.py MATCALC [--update]
 Checks:
   - docs/identities.md is what `sh docs/gen_identities.sh MATCALC` prints, and
     its gradient table has one row per rule of rules/gradient.rules, in order;
-  - docs/examples.md is what `sh docs/gen_examples.sh MATCALC` prints;
+  - docs/examples.md is what `sh docs/gen_examples.sh MATCALC` prints, and
+    docs/examples.html what docs/gen_examples_html.py makes of it;
   - every ```console block of README.md, docs/language.md and docs/rules.md:
     each `$ command` runs under sh (matcalc first on PATH, in a scratch
     directory shared by the commands of one page, where `rules` is the
@@ -85,6 +86,21 @@ def generated(exe, script, page):
              f"regenerate it: sh docs/{script} build/src/matcalc > {page}\n" +
              "\n".join(diff[:40]) + ("\n..." if len(diff) > 40 else ""))
     return want
+
+
+def examples_html():
+    """docs/examples.html is what docs/gen_examples_html.py makes of examples.md
+    (tests/test_render.py opens it in Chromium)."""
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "docs", "gen_examples_html.py"),
+                        os.path.join(ROOT, "docs", "examples.md")], capture_output=True,
+                       timeout=120)
+    have = read("docs/examples.html") if os.path.exists(
+        os.path.join(ROOT, "docs", "examples.html")) else ""
+    if p.returncode == 0 and p.stdout.decode("utf-8") == have:
+        ok("docs/examples.html is current")
+    else:
+        fail("docs/examples.html is current", "regenerate it: python3 docs/gen_examples_html.py "
+             "docs/examples.md > docs/examples.html")
 
 
 def gradient_rows(page_text):
@@ -244,7 +260,9 @@ def main():
         raise SystemExit(__doc__)
     exe = os.path.abspath(args[0])
     check_identities(exe)
-    generated(exe, "gen_examples.sh", "docs/examples.md")
+    md = generated(exe, "gen_examples.sh", "docs/examples.md")
+    if md is not None:
+        examples_html()
     for page in PAGES:
         check_page(exe, page, update)
     check_man(exe)
