@@ -202,6 +202,7 @@ void emit_chain_plan(struct em *em, const struct expr *e, int hr, int hc, struct
 		l->node = k;
 		l->operand = emit_chain_operand(k, &l->trans, &l->inv);
 		l->diag = !l->inv && emit_is_diag_of_vector(em, l->operand);
+		l->comm = !l->inv && !l->trans && l->operand->op == OP_COMM;
 		if (l->diag) {
 			l->operand = l->operand->kids[0];
 			l->trans = false;

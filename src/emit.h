@@ -38,6 +38,7 @@ struct ninfo {
 	int uses; /* references from the generated code (NumPy's first pass counts them) */
 	int temp; /* the temporary tK holding the node, or -1 */
 	bool seen;
+	bool standalone; /* NumPy: an inverse computed as a value, not only solved with */
 };
 
 /* One output of the generated function: value, gradient, hessian or jacobian. */
@@ -91,6 +92,7 @@ struct leaf {
 	const struct expr *operand; /* inside the transpose / inverse; v of diag(v) */
 	bool trans, inv;
 	bool diag;	/* diag(v) of a vector v: a scaling, never formed */
+	bool comm;	/* the commutation matrix K(m, n): a transpose, never formed */
 	int rows, cols; /* of the factor */
 };
 

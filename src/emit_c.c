@@ -68,13 +68,16 @@ struct cseg {
 	int t;
 	bool trans, inv;
 	bool diag; /* t holds v of diag(v): a scaling, not yet formed */
+	const struct expr *comm; /* a lone K(m, n): a transpose, not yet formed */
 	int rows, cols;
 };
 
 /* A segment as a plain matrix: its inverse or transpose applied. */
 static void c_settle(struct em *em, struct cseg *s)
 {
-	if (s->diag)
+	if (s->comm)
+		s->t = c_ref(em, s->comm, DIM_ANY, DIM_ANY); /* K itself: formed */
+	else if (s->diag)
 		s->t = c_line(em, "mcg_diag(&g, t%d)", s->t);
 	else if (s->inv)
 		s->t = s->trans ? c_line(em, "mcg_inv(&g, mcg_T(&g, t%d))", s->t)
@@ -82,11 +85,19 @@ static void c_settle(struct em *em, struct cseg *s)
 	else if (s->trans)
 		s->t = c_line(em, "mcg_T(&g, t%d)", s->t);
 	s->diag = s->inv = s->trans = false;
+	s->comm = NULL;
 }
 
 static struct cseg c_seg(struct em *em, struct chain *ch, int i, int j)
 {
 	struct cseg s = {0};
+	if (i == j && ch->f[i].comm) {
+		s.comm = ch->f[i].operand;
+		s.t = -1;
+		s.rows = ch->f[i].rows;
+		s.cols = ch->f[i].cols;
+		return s;
+	}
 	if (i == j) {
 		struct leaf *l = &ch->f[i];
 		int r = l->trans ? l->cols : l->rows, c = l->trans ? l->rows : l->cols;
@@ -103,6 +114,21 @@ static struct cseg c_seg(struct em *em, struct chain *ch, int i, int j)
 	struct cseg a = c_seg(em, ch, i, k), b = c_seg(em, ch, k + 1, j);
 	s.rows = a.rows;
 	s.cols = b.cols;
+	if ((a.comm && !b.comm && !b.diag) || (b.comm && !a.comm && !a.diag)) {
+		/* K(m, n) B permutes B's rows, A K(m, n) A's columns */
+		struct cseg *kk = a.comm ? &a : &b, *o = a.comm ? &b : &a;
+		char *m = emit_dim_need(em, (int)kk->comm->vrows, kk->comm);
+		char *n = emit_dim_need(em, (int)kk->comm->vcols, kk->comm);
+		c_settle(em, o);
+		s.t = c_line(em, "mcg_commute(&g, t%d, %s, %s, %d)", o->t, m, n, a.comm != NULL);
+		free(m);
+		free(n);
+		return s;
+	}
+	if (a.comm)
+		c_settle(em, &a);
+	if (b.comm)
+		c_settle(em, &b);
 	if (a.diag || b.diag) {
 		/* diag(u) diag(v) = diag(u ⊙ v); diag(v) B and A diag(v) scale */
 		if (a.diag && b.diag) {
@@ -413,6 +439,12 @@ static const char c_runtime[] =
     "\tdouble **pool;\n"
     "\tint n, cap;\n"
     "\tint err;\n"
+    "\t/* LU factors by the matrix they factor (temporaries and arguments are\n"
+    "\t * never changed, so the data pointer names the matrix): each factored once */\n"
+    "\tconst double **fkey;\n"
+    "\tdouble **flu;\n"
+    "\tlapack_int **fpiv;\n"
+    "\tint nf, capf;\n"
     "};\n"
     "\n"
     "enum { MCG_SINGULAR = 1, MCG_SIZE = 2, MCG_NOMEM = 3, MCG_DOMAIN = 4 };\n"
@@ -457,6 +489,11 @@ static const char c_runtime[] =
     "\tfor (int i = 0; i < g->n; i++)\n"
     "\t\tfree(g->pool[i]);\n"
     "\tfree(g->pool);\n"
+    "\tfor (int i = 0; i < g->nf; i++)\n"
+    "\t\tfree(g->fpiv[i]);\n"
+    "\tfree(g->fkey);\n"
+    "\tfree(g->flu);\n"
+    "\tfree(g->fpiv);\n"
     "\treturn g->err;\n"
     "}\n"
     "\n"
@@ -571,22 +608,63 @@ static const char c_runtime[] =
     "}\n"
     "\n"
     "/* op(a)^-1 b: an LU solve (dgesv), never an inverse. */\n"
+    "/* The LU factors of square a (dgetrf), made once per call of fun: the\n"
+    " * index into g's table, or -1 after a failure. */\n"
+    "static inline int mcg_lu(struct mcg *g, struct mcg_m a)\n"
+    "{\n"
+    "\tfor (int i = 0; i < g->nf; i++)\n"
+    "\t\tif (g->fkey[i] == a.d)\n"
+    "\t\t\treturn i;\n"
+    "\tif (g->err)\n"
+    "\t\treturn -1;\n"
+    "\tif (g->nf == g->capf) {\n"
+    "\t\tint cap = g->capf ? 2 * g->capf : 4;\n"
+    "\t\tconst double **k = realloc(g->fkey, (size_t)cap * sizeof *k);\n"
+    "\t\tif (k)\n"
+    "\t\t\tg->fkey = k;\n"
+    "\t\tdouble **l = realloc(g->flu, (size_t)cap * sizeof *l);\n"
+    "\t\tif (l)\n"
+    "\t\t\tg->flu = l;\n"
+    "\t\tlapack_int **p = realloc(g->fpiv, (size_t)cap * sizeof *p);\n"
+    "\t\tif (p)\n"
+    "\t\t\tg->fpiv = p;\n"
+    "\t\tif (!k || !l || !p) {\n"
+    "\t\t\tmcg_fail(g, MCG_NOMEM);\n"
+    "\t\t\treturn -1;\n"
+    "\t\t}\n"
+    "\t\tg->capf = cap;\n"
+    "\t}\n"
+    "\tstruct mcg_m lu = mcg_lit(g, a.r, a.c, a.d);\n"
+    "\tlapack_int *ipiv = malloc((size_t)a.r * sizeof *ipiv);\n"
+    "\tif (!lu.d || !ipiv) {\n"
+    "\t\tfree(ipiv);\n"
+    "\t\tmcg_fail(g, MCG_NOMEM);\n"
+    "\t\treturn -1;\n"
+    "\t}\n"
+    "\tlapack_int info = LAPACKE_dgetrf(LAPACK_COL_MAJOR, a.r, a.r, lu.d, a.r, ipiv);\n"
+    "\tif (info != 0) {\n"
+    "\t\tfree(ipiv);\n"
+    "\t\tmcg_fail(g, info > 0 ? MCG_SINGULAR : MCG_SIZE);\n"
+    "\t\treturn -1;\n"
+    "\t}\n"
+    "\tg->fkey[g->nf] = a.d;\n"
+    "\tg->flu[g->nf] = lu.d;\n"
+    "\tg->fpiv[g->nf] = ipiv;\n"
+    "\treturn g->nf++;\n"
+    "}\n"
+    "\n"
+    "/* op(a)^-1 b: a solve with a's LU factors (made once), never an inverse. */\n"
     "static inline struct mcg_m mcg_solve(struct mcg *g, struct mcg_m a, int ta, struct mcg_m b)\n"
     "{\n"
     "\tint n = a.r;\n"
-    "\tif (a.c != n || b.r != n)\n"
+    "\tif (!g->err && (a.c != n || b.r != n))\n"
     "\t\treturn mcg_fail(g, MCG_SIZE);\n"
-    "\tstruct mcg_m lu = ta ? mcg_T(g, a) : mcg_lit(g, a.r, a.c, a.d);\n"
+    "\tint f = mcg_lu(g, a);\n"
     "\tstruct mcg_m x = mcg_lit(g, b.r, b.c, b.d);\n"
-    "\tlapack_int *ipiv = malloc((size_t)n * sizeof *ipiv);\n"
-    "\tif (!lu.d || !x.d || !ipiv) {\n"
-    "\t\tfree(ipiv);\n"
+    "\tif (f < 0 || !x.d)\n"
     "\t\treturn mcg_fail(g, MCG_NOMEM);\n"
-    "\t}\n"
-    "\tlapack_int info = LAPACKE_dgesv(LAPACK_COL_MAJOR, n, b.c, lu.d, n, ipiv, x.d, n);\n"
-    "\tfree(ipiv);\n"
-    "\tif (info != 0)\n"
-    "\t\treturn mcg_fail(g, info > 0 ? MCG_SINGULAR : MCG_SIZE);\n"
+    "\tLAPACKE_dgetrs(LAPACK_COL_MAJOR, ta ? 'T' : 'N', n, b.c, g->flu[f], n, g->fpiv[f], x.d, "
+    "n);\n"
     "\treturn x;\n"
     "}\n"
     "\n"
@@ -762,6 +840,24 @@ static const char c_runtime[] =
     "\treturn m;\n"
     "}\n"
     "\n"
+    "/* K(m, n) a (left 1: a's rows permuted) or a K(m, n) (its columns): K vec(A)\n"
+    " * = vec(A^T) for an m x n A; the commutation matrix is never formed. */\n"
+    "static inline struct mcg_m mcg_commute(struct mcg *g, struct mcg_m a, int m, int n, int left)\n"
+    "{\n"
+    "\tif (!g->err && (left ? a.r : a.c) != m * n)\n"
+    "\t\treturn mcg_fail(g, MCG_SIZE);\n"
+    "\tstruct mcg_m r = mcg_new(g, a.r, a.c);\n"
+    "\tfor (long c = 0; r.d && left && c < a.c; c++)\n"
+    "\t\tfor (long i = 0; i < m; i++)\n"
+    "\t\t\tfor (long j = 0; j < n; j++)\n"
+    "\t\t\t\tr.d[c * a.r + j + i * n] = a.d[c * a.r + i + j * m];\n"
+    "\tfor (long i = 0; r.d && !left && i < m; i++)\n"
+    "\t\tfor (long j = 0; j < n; j++)\n"
+    "\t\t\tmemcpy(r.d + (i + j * m) * a.r, a.d + (j + i * n) * a.r,\n"
+    "\t\t\t       (size_t)a.r * sizeof(double));\n"
+    "\treturn r;\n"
+    "}\n"
+    "\n"
     "/* No matrix (mcg_sandwich without a diagonal). */\n"
     "static inline struct mcg_m mcg_none(void)\n"
     "{\n"
@@ -926,7 +1022,7 @@ bool emit_c_code(struct em *em, struct expr *call, const struct eout *out, int n
 		    " */\n");
 	sbuf_add(b, c_runtime);
 	sbuf_printf(b, "\n%s\n{\n", sig.s);
-	sbuf_add(b, "\tstruct mcg g = {NULL, 0, 0, 0};\n");
+	sbuf_add(b, "\tstruct mcg g = {NULL, 0, 0, 0, NULL, NULL, NULL, 0, 0};\n");
 	for (int i = 0; i < em->nargs; i++) {
 		/* an argument only the sizes need (the variable of a zero gradient) */
 		const struct earg *a = &em->args[i];

@@ -166,17 +166,23 @@ static struct frag py_filled(struct em *em, const char *fn, int r, int c, const 
 
 /* A segment of a product chain while it is put together. */
 struct pyseg {
-	struct frag f; /* the value; for a lone factor the operand inside T / ^-1 */
-	bool inv;      /* a lone factor M^-1 (or M^-T), not yet applied */
-	bool trans;    /* a lone factor's transpose, not yet applied (2-D only) */
-	bool sym;      /* a lone factor known symmetric: its transpose is itself */
-	bool diag;     /* f is the diagonal v of diag(v): a scaling, not yet formed */
+	struct em *em;
+	struct frag f;		 /* the value; for a lone factor the operand inside T / ^-1 */
+	bool inv;		 /* a lone factor M^-1 (or M^-T), not yet applied */
+	bool trans;		 /* a lone factor's transpose, not yet applied (2-D only) */
+	bool sym;		 /* a lone factor known symmetric: its transpose is itself */
+	bool diag;		 /* f is the diagonal v of diag(v): a scaling, not yet formed */
+	const struct expr *comm; /* a lone K(m, n): a transpose, not yet formed (f empty) */
 	int rows, cols;
 };
 
 /* The value of a segment that is no inverse; consumes s's text. */
 static struct frag seg_value(struct pyseg *s)
 {
+	if (s->comm) {
+		free(s->f.s);
+		return py_ref(s->em, s->comm, DIM_ANY, DIM_ANY); /* K itself: formed */
+	}
 	if (s->diag)
 		return py_call("np.diag", s->f, NULL); /* a diagonal result: formed */
 	return s->trans ? py_suffix(s->f, ".T") : s->f;
@@ -185,6 +191,8 @@ static struct frag seg_value(struct pyseg *s)
 /* Its transpose: X^T of a lone X^T is X again, not X.T.T. */
 static struct frag seg_value_t(struct pyseg *s)
 {
+	if (s->comm)
+		return py_suffix(seg_value(s), ".T");
 	if (s->diag)
 		return seg_value(s);
 	return s->trans || s->sym ? s->f : py_suffix(s->f, ".T");
@@ -244,9 +252,31 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 			s.diag &= ch->f[l].diag;
 		return s;
 	}
+	s.em = em;
+	if (i == j && ch->f[i].comm) {
+		s.comm = ch->f[i].operand;
+		s.f = frag_printf(PY_ATOM, 0, "%s", "");
+		s.rows = ch->f[i].rows;
+		s.cols = ch->f[i].cols;
+		return s;
+	}
 	if (i == j) {
 		struct leaf *l = &ch->f[i];
 		int r = l->trans ? l->cols : l->rows, c = l->trans ? l->rows : l->cols;
+		if (l->inv && !l->trans && l->node->op == OP_INV) {
+			/* an inverse the statement forms anyway (Σ^-1 in the Gaussian
+			 * gradient) multiplies: no solve, which would factor again */
+			struct ninfo *n = emit_info(em, l->node);
+			if (em->counting)
+				n->uses++;
+			else if (n->standalone) {
+				s.f = py_ref(em, l->node, l->rows, l->cols);
+				s.rows = l->rows;
+				s.cols = l->cols;
+				s.sym = (l->node->flags & EF_SYMMETRIC) != 0;
+				return s;
+			}
+		}
 		s.f = l->diag ? py_ref(em, l->operand, DIM_ANY, DIM_ANY)
 			      : py_ref(em, l->operand, r, c);
 		s.diag = l->diag;
@@ -261,7 +291,35 @@ static struct pyseg py_seg(struct em *em, struct chain *ch, int i, int j)
 	struct pyseg a = py_seg(em, ch, i, k), b = py_seg(em, ch, k + 1, j);
 	s.rows = a.rows;
 	s.cols = b.cols;
-	if (a.diag && b.diag) {
+	if ((a.comm && !b.comm && !b.diag) || (b.comm && !a.comm && !a.diag)) {
+		/* K(m, n) B permutes B's rows, A K(m, n) A's columns: reshapes */
+		struct pyseg *kk = a.comm ? &a : &b, *o = a.comm ? &b : &a;
+		char *m = bare(emit_dim_need(em, (int)kk->comm->vrows, kk->comm));
+		char *n = bare(emit_dim_need(em, (int)kk->comm->vcols, kk->comm));
+		struct frag x =
+		    o->inv ? py_call("np.linalg.inv", seg_value(o), NULL) : seg_value(o);
+		bool flat = ndim(em, o->rows, o->cols) < 2;
+		int d = x.depth + 1;
+		char *xs = take(x, PY_ATOM);
+		free(kk->f.s);
+		if (flat)
+			s.f = frag_printf(
+			    PY_ATOM, d, "%s.reshape((%s, %s), order='F').T.reshape(-1, order='F')",
+			    xs, a.comm ? m : n, a.comm ? n : m);
+		else if (a.comm)
+			s.f = frag_printf(PY_ATOM, d,
+					  "%s.reshape((%s, %s, -1), order='F').transpose(1, 0, 2)"
+					  ".reshape((%s * %s, -1), order='F')",
+					  xs, m, n, m, n);
+		else
+			s.f = frag_printf(PY_ATOM, d,
+					  "%s.reshape((-1, %s, %s), order='F').transpose(0, 2, 1)"
+					  ".reshape((-1, %s * %s), order='F')",
+					  xs, n, m, m, n);
+		free(xs);
+		free(m);
+		free(n);
+	} else if (a.diag && b.diag) {
 		/* diag(u) diag(v) = diag(u * v) */
 		s.f = py_bin(a.f, PY_MUL, "*", b.f, PY_UNARY, PY_MUL);
 		s.diag = true;
@@ -772,7 +830,8 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 		struct frag f = py_ref(em, a, r, c);
 		int d = f.depth + 1;
 		char *x = take(f, PY_UNARY);
-		struct frag g = frag_printf(PY_ATOM, d, "np.exp(%s - np.logaddexp.reduce(%s, axis=None))", x, x);
+		struct frag g = frag_printf(
+		    PY_ATOM, d, "np.exp(%s - np.logaddexp.reduce(%s, axis=None))", x, x);
 		free(x);
 		return g;
 	}
@@ -781,8 +840,9 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 		char *m = bare(emit_dim_need(em, (int)e->vrows, e));
 		char *n = bare(emit_dim_need(em, (int)e->vcols, e));
 		struct frag f = frag_printf(
-		    PY_ATOM, 1, "np.eye(%s * %s)[np.arange(%s * %s).reshape((%s, %s), order='F').ravel()]",
-		    m, n, m, n, m, n);
+		    PY_ATOM, 1,
+		    "np.eye(%s * %s)[np.arange(%s * %s).reshape((%s, %s), order='F').ravel()]", m,
+		    n, m, n, m, n);
 		free(m);
 		free(n);
 		return f;
@@ -804,6 +864,8 @@ static struct frag py_ref(struct em *em, const struct expr *e, int hr, int hc)
 		return frag_printf(PY_ATOM, 0, "None");
 	struct ninfo *n = emit_info(em, e);
 	bool share = py_shareable(e);
+	if (em->counting && e->op == OP_INV)
+		n->standalone = true;
 	if (em->counting) {
 		if (n->uses++ > 0 && share)
 			return frag_printf(PY_ATOM, 0, "_");

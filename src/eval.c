@@ -143,6 +143,8 @@ static char *shown(struct ev *ev, const struct expr *e)
 	return s;
 }
 
+static bool too_large(struct ev *ev, const struct expr *e, long r, long c);
+
 /* The size of dimension d here: an instance's size, a bound size, a product
  * of known sizes; -1 when unknown. */
 static long ev_dim(struct ev *ev, int d)
@@ -382,7 +384,12 @@ struct factor {
 	const struct expr *node;    /* the factor as written */
 	const struct expr *operand; /* the node r is the value of */
 	bool trans, inv, spd, deferred, identity;
-	bool diag;	 /* diag(v) of a vector v: r holds v, never the n x n matrix */
+	bool diag; /* diag(v) of a vector v: r holds v, never the n x n matrix */
+	bool kron; /* A ⊗ B: r holds A, r2 B, never the product */
+	struct ref r2;
+	long ida, idb; /* kron: the size of A (B) when it is an identity, else 0 */
+	bool comm;     /* the commutation matrix K(cm, cn): a transpose, never formed */
+	long cm, cn;
 	long rows, cols; /* as it multiplies */
 };
 
@@ -393,14 +400,54 @@ struct opnd {
 	struct value *own;
 	bool trans, inv;
 	bool diag; /* v is the diagonal of a diagonal matrix */
+	bool kron; /* the Kronecker factor fs[leaf], not formed */
+	bool comm; /* the commutation matrix fs[leaf], not formed */
 	int leaf;
 	long rows, cols;
 };
 
 static struct opnd leaf_opnd(struct factor *f, int i)
 {
-	return (struct opnd){f[i].r.v,	NULL, f[i].trans, f[i].inv,
-			     f[i].diag, i,    f[i].rows,  f[i].cols};
+	return (struct opnd){f[i].r.v,	NULL,	   f[i].trans, f[i].inv,  f[i].diag,
+			     f[i].kron, f[i].comm, i,	       f[i].rows, f[i].cols};
+}
+
+/* The sizes of a Kronecker factor's A and B. */
+static void kron_sizes(const struct factor *f, long *ra, long *ca, long *rb, long *cb)
+{
+	*ra = f->r.v ? f->r.v->rows : f->ida;
+	*ca = f->r.v ? f->r.v->cols : f->ida;
+	*rb = f->r2.v ? f->r2.v->rows : f->idb;
+	*cb = f->r2.v ? f->r2.v->cols : f->idb;
+}
+
+/* A ⊗ B formed (owned), transposed when trans: where it is the result, or
+ * meets what it cannot act on without being formed. */
+static struct value *kron_dense(const struct factor *f, bool trans)
+{
+	long ra, ca, rb, cb;
+	kron_sizes(f, &ra, &ca, &rb, &cb);
+	long R = ra * rb, C = ca * cb;
+	struct value *v = value_new(R, C);
+	for (long j1 = 0; j1 < ca; j1++)
+		for (long i1 = 0; i1 < ra; i1++) {
+			double s = f->r.v ? f->r.v->data[j1 * ra + i1] : (i1 == j1);
+			if (s == 0)
+				continue;
+			for (long j2 = 0; j2 < cb; j2++)
+				for (long i2 = 0; i2 < rb; i2++)
+					v->data[(j1 * cb + j2) * R + i1 * rb + i2] =
+					    s *
+					    (f->r2.v ? f->r2.v->data[j2 * rb + i2] : (i2 == j2));
+		}
+	if (!trans)
+		return v;
+	struct value *t = value_uninit(C, R);
+	for (long j = 0; j < C; j++)
+		for (long i = 0; i < R; i++)
+			t->data[i * C + j] = v->data[j * R + i];
+	value_free(v);
+	return t;
 }
 
 /* The n x n matrix diag(v) (owned): only where a diagonal matrix is the result. */
@@ -418,6 +465,17 @@ static struct value *dense(struct ev *ev, struct factor *fs, struct opnd *o)
 {
 	if (o->diag)
 		return diag_matrix(o->v);
+	if (o->kron)
+		return kron_dense(&fs[o->leaf], o->trans);
+	if (o->comm) {
+		/* K vec(A) = vec(A^T): entry (j + i n, i + j m) is 1 */
+		long m = fs[o->leaf].cm, n = fs[o->leaf].cn;
+		struct value *v = value_new(m * n, m * n);
+		for (long i = 0; i < m; i++)
+			for (long j = 0; j < n; j++)
+				v->data[(j + i * n) + (i + j * m) * m * n] = 1;
+		return v;
+	}
 	if (o->inv) {
 		struct factor *f = &fs[o->leaf];
 		struct fact *fa = factor(ev, f->operand, o->v, f->spd, f->operand, "invert");
@@ -473,7 +531,7 @@ static void finish(struct value *x, double alpha, struct value *acc, struct valu
 /* The operand as a plain matrix: an inverse or transpose applied (owned in o). */
 static bool settle(struct ev *ev, struct factor *fs, struct opnd *o)
 {
-	if (!o->inv && !o->trans)
+	if (!o->inv && !o->trans && !o->kron && !o->comm)
 		return true;
 	struct value *d = dense(ev, fs, o);
 	if (!d)
@@ -481,7 +539,114 @@ static bool settle(struct ev *ev, struct factor *fs, struct opnd *o)
 	value_free(o->own);
 	o->own = d;
 	o->v = d;
-	o->inv = o->trans = false;
+	o->inv = o->trans = o->kron = o->comm = false;
+	return true;
+}
+
+/* K(m, n) M permutes M's rows, M K(m, n) its columns: K vec(A) = vec(Aᵀ) for
+ * an m x n A, a transpose of each column (row); K is never formed. */
+static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b, double alpha,
+		    struct value *acc, struct value **out);
+
+static bool combine_comm(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b,
+			 double alpha, struct value *acc, struct value **out)
+{
+	*out = NULL;
+	struct opnd *k = a->comm ? a : b, *o = a->comm ? b : a;
+	if (o->comm || o->kron || o->diag) {
+		if (!settle(ev, fs, a) || !settle(ev, fs, b))
+			return false;
+		return combine(ev, fs, a, b, alpha, acc, out);
+	}
+	if (!settle(ev, fs, o))
+		return false;
+	long m = fs[k->leaf].cm, n = fs[k->leaf].cn;
+	const struct value *x = o->v;
+	struct value *r = value_uninit(x->rows, x->cols);
+	if (k == a) {
+		for (long c = 0; c < x->cols; c++)
+			for (long i = 0; i < m; i++)
+				for (long j = 0; j < n; j++)
+					r->data[c * r->rows + j + i * n] =
+					    x->data[c * x->rows + i + j * m];
+	} else {
+		for (long i = 0; i < m; i++)
+			for (long j = 0; j < n; j++)
+				memcpy(r->data + (i + j * m) * x->rows,
+				       x->data + (j + i * n) * x->rows,
+				       (size_t)x->rows * sizeof(double));
+	}
+	finish(r, alpha, acc, out);
+	return true;
+}
+
+/* op(A ⊗ B) M, column by column: (A ⊗ B) vec(V) = vec(B V Aᵀ) (MC 520), V the
+ * column of M as a cb x ca matrix; the product is never formed. With acc,
+ * adds alpha * result to acc; else returns it in *out (owned). */
+static void kron_apply(struct ev *ev, const struct factor *f, bool trans, const struct value *m,
+		       double alpha, struct value *acc, struct value **out)
+{
+	long ra, ca, rb, cb;
+	kron_sizes(f, &ra, &ca, &rb, &cb);
+	const struct value *a = f->r.v, *b = f->r2.v;
+	long ar = trans ? ca : ra, ac = trans ? ra : ca, br = trans ? cb : rb, bc = trans ? rb : cb;
+	long k = m->cols;
+	struct value *res = acc ? acc : value_new(ar * br, k);
+	struct value *t = value_uninit(br, ac);
+	for (long j = 0; j < k; j++) {
+		const double *v = m->data + j * ac * bc;
+		double *rc = res->data + j * ar * br;
+		if (b) {
+			cblas_dgemm(CblasColMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans,
+				    (int)br, (int)ac, (int)bc, 1, b->data, (int)rb, v, (int)bc, 0,
+				    t->data, (int)br);
+			ev->st->gemm++;
+			ev->st->flops += 2.0 * br * bc * ac;
+		} else {
+			memcpy(t->data, v, (size_t)(br * ac) * sizeof(double));
+		}
+		if (a) {
+			cblas_dgemm(CblasColMajor, CblasNoTrans, trans ? CblasNoTrans : CblasTrans,
+				    (int)br, (int)ar, (int)ac, alpha, t->data, (int)br, a->data,
+				    (int)ra, 1, rc, (int)br);
+			ev->st->gemm++;
+			ev->st->flops += 2.0 * br * ac * ar;
+		} else {
+			cblas_daxpy((int)(br * ar), alpha, t->data, 1, rc, 1);
+		}
+	}
+	value_free(t);
+	if (!acc)
+		*out = res;
+}
+
+static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b, double alpha,
+		    struct value *acc, struct value **out);
+
+/* A product with a Kronecker side acting on a plain matrix: kron_apply, or
+ * M op(A ⊗ B) = (op(A ⊗ B)ᵀ Mᵀ)ᵀ; anything else forms the Kronecker product. */
+static bool combine_kron(struct ev *ev, struct factor *fs, struct opnd *a, struct opnd *b,
+			 double alpha, struct value *acc, struct value **out)
+{
+	*out = NULL;
+	struct opnd *k = a->kron ? a : b, *o = a->kron ? b : a;
+	if (o->kron || o->diag) {
+		if (!settle(ev, fs, a) || !settle(ev, fs, b))
+			return false;
+		return combine(ev, fs, a, b, alpha, acc, out);
+	}
+	if (!settle(ev, fs, o))
+		return false;
+	if (k == a) {
+		kron_apply(ev, &fs[k->leaf], k->trans, o->v, alpha, acc, out);
+		return true;
+	}
+	struct value *mt = transposed(o->v), *y = NULL;
+	kron_apply(ev, &fs[k->leaf], !k->trans, mt, 1, NULL, &y);
+	value_free(mt);
+	struct value *r = transposed(y);
+	value_free(y);
+	finish(r, alpha, acc, out);
 	return true;
 }
 
@@ -613,6 +778,10 @@ static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opn
 		    struct value *acc, struct value **out)
 {
 	*out = NULL;
+	if (a->comm || b->comm)
+		return combine_comm(ev, fs, a, b, alpha, acc, out);
+	if (a->kron || b->kron)
+		return combine_kron(ev, fs, a, b, alpha, acc, out);
 	if (a->diag || b->diag)
 		return combine_diag(ev, fs, a, b, alpha, acc, out);
 	if (a->inv && b->inv) {
@@ -624,6 +793,8 @@ static bool combine(struct ev *ev, struct factor *fs, struct opnd *a, struct opn
 		b->v = bi;
 		b->inv = b->trans = false;
 	}
+	if (!acc && too_large(ev, NULL, a->rows, b->cols))
+		return false;
 	if (!a->inv && !b->inv) {
 		if (acc) {
 			multiply(ev, a, b, alpha, 1, acc);
@@ -726,7 +897,7 @@ static bool chain_exec(struct ev *ev, struct factor *f, const int *split, int n,
 		r = d;
 		diag = false;
 	}
-	*out = (struct opnd){r, r, false, false, diag, -1, f[i].rows, f[j].cols};
+	*out = (struct opnd){r, r, false, false, diag, false, false, -1, f[i].rows, f[j].cols};
 	return true;
 }
 
@@ -776,16 +947,60 @@ static bool diag_factor(struct ev *ev, struct factor *x)
 	return true;
 }
 
+/* An A ⊗ B factor: A and B evaluated, the product not (an identity kid takes
+ * its size from the product's). 1 done, 0 not this way (the product is
+ * evaluated as a whole), -1 an error. */
+static int kron_factor(struct ev *ev, struct factor *x)
+{
+	const struct expr *ka = x->operand->kids[0], *kb = x->operand->kids[1];
+	long R = ev_dim(ev, x->operand->rows), C = ev_dim(ev, x->operand->cols);
+	bool ia = ka->op == OP_IDENT, ib = kb->op == OP_IDENT;
+	if ((ia && ib) || (!ia && unknown_shape(ka)) || (!ib && unknown_shape(kb)))
+		return 0;
+	if (!ia && !ev_node(ev, ka, -1, -1, &x->r))
+		return -1;
+	if (!ib && !ev_node(ev, kb, -1, -1, &x->r2))
+		return -1;
+	long n = 1;
+	if (ia || ib) {
+		const struct value *known = ia ? x->r2.v : x->r.v;
+		n = R > 0 && R % known->rows == 0 ? R / known->rows : -1;
+		if (n <= 0 || (C > 0 && C != n * known->cols)) {
+			drop(&x->r);
+			drop(&x->r2);
+			return 0;
+		}
+	}
+	x->ida = ia ? n : 0;
+	x->idb = ib ? n : 0;
+	x->kron = true;
+	return 1;
+}
+
 /* A factor's size as it multiplies. */
 static long factor_rows(const struct factor *f)
 {
 	const struct value *v = f->r.v;
+	if (f->comm)
+		return f->cm * f->cn;
+	if (f->kron) {
+		long ra, ca, rb, cb;
+		kron_sizes(f, &ra, &ca, &rb, &cb);
+		return f->trans ? ca * cb : ra * rb;
+	}
 	return f->diag ? v->rows * v->cols : f->trans ? v->cols : v->rows;
 }
 
 static long factor_cols(const struct factor *f)
 {
 	const struct value *v = f->r.v;
+	if (f->comm)
+		return f->cm * f->cn;
+	if (f->kron) {
+		long ra, ca, rb, cb;
+		kron_sizes(f, &ra, &ca, &rb, &cb);
+		return f->trans ? ra * rb : ca * cb;
+	}
 	return f->diag ? v->rows * v->cols : f->trans ? v->rows : v->cols;
 }
 
@@ -829,6 +1044,21 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 			if (!diag_factor(ev, x))
 				goto out;
 			continue;
+		}
+		if (x->operand->op == OP_COMM && !x->inv && !x->trans) {
+			x->cm = ev_dim(ev, (int)x->operand->vrows);
+			x->cn = ev_dim(ev, (int)x->operand->vcols);
+			if (x->cm > 0 && x->cn > 0) {
+				x->comm = true;
+				continue;
+			}
+		}
+		if (x->operand->op == OP_KRON && !x->inv) {
+			int kf = kron_factor(ev, x);
+			if (kf < 0)
+				goto out;
+			if (kf > 0)
+				continue;
 		}
 		x->spd = (x->operand->flags & EF_SPD) && !ev->o->general;
 		x->deferred = unknown_shape(x->operand);
@@ -907,6 +1137,8 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 				fail(ev, "the size of I is not known here");
 				goto out;
 			}
+			if (too_large(ev, e, idsize, idsize))
+				goto out;
 			res = identity(idsize);
 		} else {
 			res = value_new(1, 1);
@@ -951,7 +1183,8 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 	/* Aᵀ A, A Aᵀ, Aᵀ diag(w) A, A diag(w) Aᵀ: symmetric, computed once */
 	int sw = n == 3 && f[1].diag ? 2 : n == 2 ? 1 : 0;
 	if (sw && f[0].operand == f[sw].operand && f[0].trans != f[sw].trans && !f[0].inv &&
-	    !f[sw].inv && !f[0].diag && !f[sw].diag && !ev->o->left_to_right) {
+	    !f[sw].inv && !f[0].diag && !f[sw].diag && !f[0].kron && !f[0].comm &&
+	    !ev->o->left_to_right) {
 		struct value *r = NULL;
 		sandwich(ev, f[0].r.v, f[0].trans, sw == 2 ? f[1].r.v : NULL, coef, acc, &r);
 		if (!acc)
@@ -994,8 +1227,10 @@ static bool ev_mul(struct ev *ev, const struct expr *e, long hr, long hc, struct
 		*out = owned(r.own);
 	ok = true;
 out:
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		drop(&f[i].r);
+		drop(&f[i].r2);
+	}
 	free(f);
 	free(split);
 	free(cost);
@@ -1816,6 +2051,22 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 	return ok;
 }
 
+/* A value of r x c beyond VALUE_MAX_ENTRIES is an error, not an allocation
+ * that fails: a Hessian with respect to a 100 x 100 matrix has 10^8 entries. */
+static bool too_large(struct ev *ev, const struct expr *e, long r, long c)
+{
+	if (r <= 0 || c <= 0 || (double)r * (double)c <= (double)VALUE_MAX_ENTRIES)
+		return false;
+	char *w = e ? shown(ev, e) : NULL;
+	fail(ev,
+	     "%s%s would be %ld×%ld, more than the %ld entries a value may have (a Hessian "
+	     "with respect to an n×m matrix is nm×nm: apply it to a direction with "
+	     "hessvec(f, X, V) instead)",
+	     w ? "the value of " : "a product", w ? w : "", r, c, VALUE_MAX_ENTRIES);
+	free(w);
+	return true;
+}
+
 static bool ev_node(struct ev *ev, const struct expr *e, long hr, long hc, struct ref *out)
 {
 	if (limit_poll_now(&ev->mc->lim) || !limit_check_memory(&ev->mc->lim))
@@ -1826,6 +2077,8 @@ static bool ev_node(struct ev *ev, const struct expr *e, long hr, long hc, struc
 		r = hr;
 	if (c < 0)
 		c = hc;
+	if (too_large(ev, e, r, c))
+		return false;
 	for (int i = 0; i < ev->o->nleaves; i++)
 		if (ev->o->leaves[i] == e) {
 			*out = (struct ref){ev->o->leaf_values[i], false};

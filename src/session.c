@@ -205,6 +205,7 @@ static const char *const known_names[][2] = {
     {"eval", "eval"},	  {"check", "check"},	  {"gradcheck", "gradcheck"},
     {"solve", "solve"},	  {"factor", "factor"},	  {"rand", "rand"},
     {"randn", "randn"},	  {"gradient", "grad"},	  {"hessian", "hess"},
+    {"hessvec", "hessvec"},
 };
 
 const char *session_suggest_function(const char *name)
@@ -610,6 +611,34 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 		if (eye)
 			return expr_ident(mc, r);
 		return name[0] == 'o' ? expr_ones(mc, r, c) : expr_zero(mc, r, c);
+	}
+	if (strcmp(name, "hessvec") == 0) {
+		/* hessvec(f, X, V): the Hessian applied to the direction V (vec(V) for a
+		 * matrix X), a product evaluation and the emitters never form */
+		if (n->n != 3) {
+			fail_at(s, n, MC_ERR_SHAPE,
+				"hessvec takes a function, a variable and a direction: "
+				"hessvec(f, X, V)");
+			return NULL;
+		}
+		struct syn call = *n;
+		call.name = "hess";
+		call.n = 2;
+		struct expr *h = resolve(s, &call);
+		struct expr *v = h ? resolve(s, n->kids[2]) : NULL;
+		if (!v)
+			return NULL;
+		const struct expr *x = h->kids[1];
+		if (!dim_is_one(mc, x->cols) && !dim_is_one(mc, v->cols))
+			v = expr_make1(mc, OP_VEC, v, true);
+		struct expr *r = v ? expr_make2(mc, OP_MUL, h, v, true) : NULL;
+		if (!r) {
+			if (!mc_failed(mc))
+				fail_at(s, n->kids[2], MC_ERR_SHAPE,
+					"the direction of hessvec has the variable's shape");
+			mc_set_loc(mc, n->kids[2]->loc);
+		}
+		return r;
 	}
 	if (strcmp(name, "K") == 0 && n->n == 2) {
 		/* K(m, n): the commutation matrix (docs/language.md) */

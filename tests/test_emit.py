@@ -88,7 +88,7 @@ def split_call(stmt):
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, timeout=300, **kw)
+    return subprocess.run(cmd, capture_output=True, timeout=900, **kw)
 
 
 def parse_decls(text):
