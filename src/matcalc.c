@@ -734,6 +734,20 @@ int matcalc_check(struct matcalc *m, const char *equation, char **report)
 	return r->status;
 }
 
+int matcalc_reset(struct matcalc *m)
+{
+	if (!m)
+		return MATCALC_MISUSE;
+	drop_text(m);
+	result_clear(&m->res);
+	clear_error(m);
+	struct session *old = m->s, *s = session_new(NULL, NULL);
+	options_copy(s, old);
+	session_free(old);
+	m->s = s;
+	return MATCALC_OK;
+}
+
 /* ---- grading ---- */
 
 /* Runs fn in the session with its printing captured into *out and *errors. */

@@ -198,6 +198,10 @@ MATCALC_API int matcalc_eval(struct matcalc *m, const char *text, double **value
 MATCALC_API int matcalc_emit(struct matcalc *m, const char *text, enum matcalc_form form,
 			     char **code);
 
+/* Forgets every declaration, definition and value (the REPL's :reset); the
+ * options stay, and the rules are read again when next needed. */
+MATCALC_API int matcalc_reset(struct matcalc *m);
+
 /* ---- grading ---- */
 
 /* Checks the derivation in text (as --check-derivation FILE; where names the

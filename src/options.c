@@ -297,6 +297,17 @@ bool options_get(struct session *s, const char *name, struct sbuf *out)
 	return true;
 }
 
+void options_copy(struct session *to, struct session *from)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		struct sbuf v = {0}, msg = {0};
+		if (options_get(from, option_table[i].name, &v))
+			options_set(to, option_table[i].name, v.s ? v.s : "", &msg);
+		sbuf_free(&v);
+		sbuf_free(&msg);
+	}
+}
+
 void options_help(struct sbuf *out)
 {
 	for (size_t i = 0; i < NOPTIONS; i++) {

@@ -15,6 +15,9 @@ bool options_set(struct session *s, const char *name, const char *value, struct 
 /* The current value into out ("on"/"off" for a switch); false when unknown. */
 bool options_get(struct session *s, const char *name, struct sbuf *out);
 
+/* Gives session to every option's value in from (:reset keeps the options). */
+void options_copy(struct session *to, struct session *from);
+
 /* The --help lines of every option, in the table's order. */
 void options_help(struct sbuf *out);
 

@@ -6,6 +6,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,9 @@ struct repl {
 	History *hist;
 	char *histfile;	 /* owned; NULL when $HOME is unset: no history file */
 	bool continuing; /* a statement is unfinished: show the continuation prompt */
+	struct text entry; /* the lines of the statement being typed: one history entry */
 	bool quit;
+	bool cancel; /* Ctrl-C was typed: the line is dropped */
 };
 
 struct repl_command {
@@ -108,6 +111,7 @@ static void cmd_pretty(struct repl *r, const char *arg);
 static void cmd_load(struct repl *r, const char *arg);
 static void cmd_seed(struct repl *r, const char *arg);
 static void cmd_rules(struct repl *r, const char *arg);
+static void cmd_reset(struct repl *r, const char *arg);
 
 static const struct repl_command commands[] = {
     {"help", NULL, "this list", cmd_help},
@@ -119,7 +123,8 @@ static const struct repl_command commands[] = {
     {"load", "FILE", "run the statements of FILE", cmd_load},
     {"seed", "N", "seed the random numbers (rand, randn, check)", cmd_seed},
     {"rules", "[PATTERN]", "list the loaded rules (matching PATTERN)", cmd_rules},
-    {"quit", NULL, "leave (also Ctrl-D)", cmd_quit},
+    {"reset", NULL, "forget every declaration, definition and value", cmd_reset},
+    {"quit", NULL, "leave (also Ctrl-D, or quit, exit)", cmd_quit},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
@@ -148,6 +153,13 @@ static void cmd_help(struct repl *r, const char *arg)
 			 commands[i].args ? " " : "", commands[i].args ? commands[i].args : "");
 		fprintf(out, "  %-20s %s\n", left, commands[i].help);
 	}
+}
+
+static void cmd_reset(struct repl *r, const char *arg)
+{
+	(void)arg;
+	matcalc_reset(r->m);
+	fputs("every name forgotten\n", stdout);
 }
 
 static void cmd_quit(struct repl *r, const char *arg)
@@ -553,7 +565,7 @@ static char *history_path(void)
 /* Remembers a line typed; the file is rewritten at once so that a REPL ended
  * by a signal keeps it too. A file that cannot be written is not an error:
  * the session goes on without it. */
-static void remember(struct repl *r, const char *line)
+static void remember_now(struct repl *r, const char *line)
 {
 	HistEvent ev;
 	const char *p = line;
@@ -564,6 +576,24 @@ static void remember(struct repl *r, const char *line)
 	history(r->hist, &ev, H_ENTER, line);
 	if (r->histfile)
 		history(r->hist, &ev, H_SAVE, r->histfile);
+}
+
+/* A statement typed over several lines is one history entry: its lines
+ * joined by spaces (a newline inside brackets is a space to the parser). */
+static void remember(struct repl *r, const char *line)
+{
+	if (r->entry.len)
+		text_add(&r->entry, " ");
+	text_add(&r->entry, line);
+}
+
+static void remember_end(struct repl *r)
+{
+	if (r->entry.len)
+		remember_now(r, r->entry.s);
+	r->entry.len = 0;
+	if (r->entry.s)
+		r->entry.s[0] = '\0';
 }
 
 /* Runs the statement collected so far, or waits for more when a bracket is open. */
@@ -599,10 +629,45 @@ static void handle_line(struct repl *r, struct text *pending, const char *line)
 	}
 	if (!r->continuing && !*p)
 		return;
+	/* bare help, quit and exit do what they say (no statement is only that word) */
+	if (!r->continuing) {
+		static const char *const words[][2] = {{"help", ":help"}, {"quit", ":quit"},
+						       {"exit", ":quit"}};
+		size_t n = strlen(p);
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+			if (n == strlen(words[i][0]) && strncmp(p, words[i][0], n) == 0) {
+				run_command(r, words[i][1]);
+				return;
+			}
+	}
 	if (r->continuing)
 		text_add(pending, "\n");
 	text_add(pending, line);
 	run_statement(r, pending);
+}
+
+/* Ctrl-C while a statement runs: the library cannot be stopped from a
+ * signal handler yet, so the statement runs to its end (or to --timeout) and
+ * the REPL says it was interrupted; the session is kept. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Ctrl-C while typing: drops the line and any unfinished statement. */
+static unsigned char repl_cancel(EditLine *el, int ch)
+{
+	(void)ch;
+	struct repl *r = NULL;
+	el_get(el, EL_CLIENTDATA, &r);
+	if (r)
+		r->cancel = true;
+	return CC_NEWLINE;
 }
 
 int repl_run(struct matcalc *m)
@@ -640,6 +705,14 @@ int repl_run(struct matcalc *m)
 	/* the wide call: el_set(EL_ADDFN) copies the two strings and never frees them */
 	el_wset(r.el, EL_ADDFN, L"matcalc-complete", L"complete a name or command", repl_complete);
 	el_set(r.el, EL_BIND, "^I", "matcalc-complete", NULL);
+	/* Ctrl-C reaches the editor as a key (no SIGINT while typing) */
+	el_wset(r.el, EL_ADDFN, L"matcalc-cancel", L"drop the line being typed", repl_cancel);
+	el_set(r.el, EL_BIND, "^C", "matcalc-cancel", NULL);
+	el_set(r.el, EL_SETTY, "-d", "-isig", NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
 	el_source(r.el, NULL); /* ~/.editrc, e.g. "bind -v" for vi keys */
 
 	struct text pending = {0};
@@ -647,7 +720,19 @@ int repl_run(struct matcalc *m)
 	while (!r.quit) {
 		int count = 0;
 		errno = 0;
+		/* libedit hands a signal to the handler it found and then forgets that
+		 * handler: ours is installed again before every line */
+		sigaction(SIGINT, &sa, NULL);
 		const char *got = el_gets(r.el, &count);
+		if (!got && r.cancel)
+			got = ""; /* Ctrl-C on an empty line: not the end of input */
+		if (!got && interrupted) {
+			/* Ctrl-C as a signal while typing: as the key binding below */
+			interrupted = 0;
+			el_reset(r.el);
+			r.cancel = true;
+			got = "";
+		}
 		if (!got) {
 			if (count < 0) {
 				fprintf(stderr, "matcalc: error: cannot read input: %s\n",
@@ -662,8 +747,28 @@ int repl_run(struct matcalc *m)
 		size_t n = strlen(line);
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
+		if (r.cancel) {
+			/* Ctrl-C: the line and an unfinished statement are dropped */
+			r.cancel = false;
+			fputs("^C\n", stdout);
+			pending.len = 0;
+			pending.s[0] = '\0';
+			r.continuing = false;
+			r.entry.len = 0; /* nor is it remembered */
+			if (r.entry.s)
+				r.entry.s[0] = '\0';
+			free(line);
+			continue;
+		}
 		remember(&r, line);
+		interrupted = 0;
 		handle_line(&r, &pending, line);
+		if (!r.continuing)
+			remember_end(&r);
+		if (interrupted) {
+			fputs("matcalc: interrupted (the statement ran to its end)\n", stderr);
+			interrupted = 0;
+		}
 		free(line);
 	}
 	if (r.continuing) {
@@ -671,6 +776,8 @@ int repl_run(struct matcalc *m)
 		matcalc_run(m, "<input>", pending.s, pending.len, cli_print_result, NULL);
 	}
 	free(pending.s);
+	remember_end(&r);
+	free(r.entry.s);
 	if (r.histfile)
 		history(r.hist, &ev, H_SAVE, r.histfile);
 out:

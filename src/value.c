@@ -5,6 +5,8 @@
 #include <stdio.h>
 
 #include <math.h>
+
+#include <lapacke.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,6 +246,48 @@ static bool bind_conflict(struct session *s, const struct decl *d, const struct 
 	return false;
 }
 
+/* A value for a symbol declared symmetric (or spd) must be one: otherwise the
+ * algebra, which uses A^T = A, and the numbers would disagree. */
+static bool structure_fits(struct session *s, const struct decl *d, const struct value *v,
+			   struct loc at)
+{
+	struct mc *mc = s->mc;
+	struct sbuf n = {0};
+	print_name(mc, &n, d->name);
+	long r = v->rows;
+	for (long i = 0; i < r; i++)
+		for (long j = i + 1; j < r; j++) {
+			double a = v->data[j * r + i], b = v->data[i * r + j];
+			if (fabs(a - b) > 1e-12 * fmax(1, fmax(fabs(a), fabs(b)))) {
+				char na[32], nb[32];
+				print_number(mc, na, sizeof na, a);
+				print_number(mc, nb, sizeof nb, b);
+				mc_fail_at(mc, MC_ERR_SHAPE, at,
+					   "%s is declared %s, but this value is not symmetric: "
+					   "entry (%ld,%ld) is %s and entry (%ld,%ld) is %s",
+					   n.s, d->spd ? "spd" : "symmetric", i + 1, j + 1, na, j + 1,
+					   i + 1, nb);
+				sbuf_free(&n);
+				return false;
+			}
+		}
+	if (d->spd && r > 0) {
+		double *c = mc_xmalloc((size_t)(r * r) * sizeof *c);
+		memcpy(c, v->data, (size_t)(r * r) * sizeof *c);
+		lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)r, c,
+						 (lapack_int)r);
+		free(c);
+		if (info != 0) {
+			mc_fail_at(mc, MC_ERR_SHAPE, at,
+				   "%s is declared spd, but this value is not positive definite", n.s);
+			sbuf_free(&n);
+			return false;
+		}
+	}
+	sbuf_free(&n);
+	return true;
+}
+
 bool value_bind(struct session *s, const struct syn *lhs, const struct syn *rhs)
 {
 	struct mc *mc = s->mc;
@@ -285,6 +329,10 @@ bool value_bind(struct session *s, const struct syn *lhs, const struct syn *rhs)
 	if (!dim_fits(mc, d->rows, v->rows) || !dim_fits(mc, d->cols, v->cols) ||
 	    (same && v->rows != v->cols)) {
 		bind_conflict(s, d, v, lhs->loc);
+		value_free(v);
+		return false;
+	}
+	if ((d->symmetric || d->spd) && !structure_fits(s, d, v, rhs->loc)) {
 		value_free(v);
 		return false;
 	}

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The REPL of issue 11 in a pseudo-terminal: Ctrl-C drops the line being typed
+(and an unfinished statement) instead of ending the session; bare help, quit
+and exit; a statement typed over several lines is one history entry; :reset
+forgets every name; a value given to a symmetric symbol is checked.
+
+usage: repl_issue11_test.py MATCALC   (helpers from repl_test.py)"""
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import repl_test as rt  # noqa: E402
+
+
+def session(exe, tmp):
+    t = rt.Term(exe, rt.make_env(tmp))
+    try:
+        t.prompt("first prompt")
+        # Ctrl-C while typing: the line is dropped, the session and its names stay
+        t.send("let A : symmetric matrix(2, 2)\r")
+        t.prompt("after let")
+        t.send("grad(tr(A X")
+        t.send("\x03")
+        t.expect(r"\^C", "Ctrl-C echoed")
+        t.prompt("a fresh prompt after Ctrl-C")
+        # an unfinished statement is dropped too
+        t.send("grad(tr(X^T\r")
+        t.prompt("continuation prompt", more=True)
+        t.send("\x03")
+        t.prompt("back to the main prompt after Ctrl-C in a continuation")
+        # the declaration survived: a non-symmetric value is refused
+        t.send("A = [1 2; 3 4]\r")
+        t.expect(r"A is declared symmetric, but this value is not symmetric", "symmetric value checked")
+        t.prompt("after the refused value")
+        # a statement over two lines is one history entry
+        t.send("grad(tr(X^T\r")
+        t.prompt("continuation", more=True)
+        t.send("A X), X)\r")
+        t.expect(r"^2 A X$", "the two-line statement ran")
+        t.prompt("after the two-line statement")
+        # bare help
+        t.send("help\r")
+        t.expect(r":reset", "help lists :reset")
+        t.prompt("after help")
+        # :reset forgets A (A becomes an undeclared, non-symmetric matrix again)
+        t.send(":reset\r")
+        t.expect(r"every name forgotten", ":reset says so")
+        t.prompt("after :reset")
+        t.send("grad(tr(X^T A X), X)\r")
+        t.expect(r"^A X \+ A(\^T|ᵀ) X$", "after :reset A is not symmetric")
+        t.prompt("after the gradient")
+        t.send("exit\r")
+        rt.check(t.wait() == 0, "exit leaves with status 0", t)
+    finally:
+        t.close()
+    hist = rt.vis_decode(open(os.path.join(tmp, ".matcalc_history"), encoding="utf-8").read())
+    rt.check("grad(tr(X^T A X), X)" in hist, "the two-line statement is one history entry", None,
+             repr(hist[-300:]))
+    rt.check("grad(tr(A X\n" not in hist and "grad(tr(X^T\n" not in hist,
+             "a line dropped with Ctrl-C is not in the history", None,
+             repr(hist[-300:]))
+    t = rt.Term(exe, rt.make_env(tmp))
+    try:
+        t.prompt("second session")
+        t.send("quit\r")
+        rt.check(t.wait() == 0, "quit leaves with status 0", t)
+    finally:
+        t.close()
+
+
+def main():
+    exe = os.path.abspath(sys.argv[1])
+    with tempfile.TemporaryDirectory() as tmp:
+        session(exe, tmp)
+    print(f"{rt.passed} passed, {rt.failed} failed")
+    sys.exit(1 if rt.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
