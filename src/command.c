@@ -13,9 +13,14 @@
 #include "value.h"
 #include "verify.h"
 
+enum print_style command_style(const struct session *s)
+{
+	return s->latex ? PRINT_LATEX : s->pretty ? PRINT_PRETTY : PRINT_PLAIN;
+}
+
 void command_print(struct session *s, const struct expr *e)
 {
-	char *str = print_str(s->mc, e, s->latex ? PRINT_LATEX : PRINT_PLAIN);
+	char *str = print_str(s->mc, e, command_style(s));
 	fprintf(s->out, "%s\n", str);
 	free(str);
 }
@@ -52,10 +57,7 @@ struct expr *command_derive(struct session *s, struct expr *e, struct loc loc)
 	if (!r)
 		mc_set_loc(s->mc, loc);
 	else if (s->steps && st.n) {
-		struct steps_style how = {s->latex    ? PRINT_LATEX
-					  : s->pretty ? PRINT_PRETTY
-						      : PRINT_PLAIN,
-					  s->steps_all, NULL, NULL};
+		struct steps_style how = {command_style(s), s->steps_all, NULL, NULL};
 		if (s->steps_fname) {
 			const struct def *d = session_def(s, s->steps_fname);
 			how.fname = d ? d->name : NULL;

@@ -2,6 +2,7 @@
 #ifndef COMMAND_H
 #define COMMAND_H
 
+#include "print.h"
 #include "session.h"
 
 /* Runs a bare expression statement: a command call (eval, check, ...) or an
@@ -19,6 +20,9 @@ struct value *command_value(struct session *s, const struct expr *e);
 void command_list_rules(struct session *s);
 /* The same, only rules whose text, citation or section contains pattern. */
 void command_list_rules_matching(struct session *s, const char *pattern);
+
+/* The session's output style: --latex, --pretty or plain. */
+enum print_style command_style(const struct session *s);
 
 /* Prints a result line in the session's style. */
 void command_print(struct session *s, const struct expr *e);

@@ -16,7 +16,15 @@ struct printer {
 	struct sbuf *b;
 	bool latex;
 	int in_norm; /* plain norms open around the node being printed */
+	bool pretty; /* Unicode operators: Xᵀ, X⁻¹, ‖x‖², −, ⊘ */
 };
+
+/* The form of an operator in the printer's style. */
+static const char *form(const struct printer *p, const char *plain, const char *pretty,
+			const char *latex)
+{
+	return p->latex ? latex : p->pretty ? pretty : plain;
+}
 
 static void pr(struct printer *p, const struct expr *e, enum prec ctx);
 
@@ -39,6 +47,11 @@ static void number(struct printer *p, double v)
 		*e = '\0';
 		int ex = atoi(e + 1);
 		sbuf_printf(p->b, "%s \\cdot 10^{%d}", buf, ex);
+		return;
+	}
+	if (p->pretty && buf[0] == '-') {
+		sbuf_add(p->b, "−");
+		sbuf_add(p->b, buf + 1);
 		return;
 	}
 	sbuf_add(p->b, buf);
@@ -221,9 +234,9 @@ static void pr_sum(struct printer *p, const struct expr *e)
 			/* a scalar broadcast over the sum's entries prints as the scalar */
 			neg = c < 0;
 			if (i > 0)
-				sbuf_add(p->b, neg ? " - " : " + ");
+				sbuf_add(p->b, neg ? form(p, " - ", " − ", " - ") : " + ");
 			else if (neg)
-				sbuf_add(p->b, "-");
+				sbuf_add(p->b, form(p, "-", "−", "-"));
 			double ac = fabs(c);
 			if (s && ac != 1) {
 				number(p, ac);
@@ -247,7 +260,7 @@ static void pr_sum(struct printer *p, const struct expr *e)
 			pr(p, t, P_SUM);
 			continue;
 		}
-		sbuf_add(p->b, neg ? " - " : " + ");
+		sbuf_add(p->b, neg ? form(p, " - ", " − ", " - ") : " + ");
 		if (!neg) {
 			pr(p, t, P_SUM);
 		} else if (t->op == OP_NUM) {
@@ -278,7 +291,7 @@ static void pr_mul(struct printer *p, const struct expr *e)
 	if (e->kids[0]->op == OP_NUM) {
 		double c = e->kids[0]->num;
 		if (c == -1)
-			sbuf_add(p->b, "-");
+			sbuf_add(p->b, form(p, "-", "−", "-"));
 		else {
 			number(p, c);
 			sbuf_add(p->b, " ");
@@ -476,14 +489,14 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 		pr_mul(p, e);
 		return;
 	case OP_HAD:
-		pr_infix(p, e, p->latex ? "\\odot" : (p->mc->ascii ? ".*" : "⊙"));
+		pr_infix(p, e, p->latex ? "\\odot" : (p->mc->ascii && !p->pretty ? ".*" : "⊙"));
 		return;
 	case OP_EDIV:
-		pr_infix(p, e, p->latex ? "\\oslash" : "./");
+		pr_infix(p, e, form(p, "./", "⊘", "\\oslash"));
 		return;
 	case OP_KRON:
 		/* ASCII has no Kronecker operator: the function form parses back */
-		if (!p->latex && p->mc->ascii)
+		if (!p->latex && !p->pretty && p->mc->ascii)
 			pr_call(p, "kron", "", e);
 		else
 			pr_infix(p, e, p->latex ? "\\otimes" : "⊗");
@@ -492,21 +505,20 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 		/* A^-1^T reads well in plain text; in LaTeX it is a double superscript */
 		if (e->kids[0]->op == OP_INV && !p->latex) {
 			pr_base(p, e->kids[0]->kids[0]);
-			sbuf_add(b, p->latex ? "^{-1}" : "^-1");
-			sbuf_add(b, p->latex ? "^\\top" : "^T");
+			sbuf_add(b, form(p, "^-1^T", "⁻¹ᵀ", ""));
 			return;
 		}
 		pr_base(p, e->kids[0]);
-		sbuf_add(b, p->latex ? "^\\top" : "^T");
+		sbuf_add(b, form(p, "^T", "ᵀ", "^\\top"));
 		return;
 	case OP_INV:
 		if (e->kids[0]->op == OP_T) {
 			pr_base(p, e->kids[0]->kids[0]);
-			sbuf_add(b, p->latex ? "^{-\\top}" : "^-T");
+			sbuf_add(b, form(p, "^-T", "⁻ᵀ", "^{-\\top}"));
 			return;
 		}
 		pr_base(p, e->kids[0]);
-		sbuf_add(b, p->latex ? "^{-1}" : "^-1");
+		sbuf_add(b, form(p, "^-1", "⁻¹", "^{-1}"));
 		return;
 	case OP_POW: {
 		pr_base(p, e->kids[0]);
@@ -515,6 +527,9 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 			sbuf_add(b, "^{");
 			pr(p, x, P_EQ);
 			sbuf_add(b, "}");
+		} else if (x->op == OP_NUM && p->pretty && (x->num == 2 || x->num == 3)) {
+			/* the superscripts the reader knows (grammar/lexer.l) */
+			sbuf_add(b, x->num == 2 ? "²" : "³");
 		} else if (x->op == OP_NUM) {
 			sbuf_add(b, "^");
 			number(p, x->num);
@@ -535,11 +550,11 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 		bool nested = !p->latex && p->in_norm > 0;
 		if (nested)
 			open_paren(p);
-		sbuf_add(b, p->latex ? "\\left\\| " : "||");
+		sbuf_add(b, form(p, "||", "‖", "\\left\\| "));
 		p->in_norm++;
 		pr(p, e->kids[0], P_EQ);
 		p->in_norm--;
-		sbuf_add(b, p->latex ? " \\right\\|" : "||");
+		sbuf_add(b, form(p, "||", "‖", " \\right\\|"));
 		if (e->op == OP_NORMF)
 			sbuf_add(b, "_F");
 		else if (p->latex)
@@ -578,10 +593,10 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 		}
 		return;
 	case OP_GRAD:
-		if (p->latex) {
-			sbuf_add(b, "\\nabla_{");
-			pr(p, e->kids[1], P_EQ);
-			sbuf_add(b, "} ");
+		if (p->latex || p->pretty) {
+			sbuf_add(b, p->latex ? "\\nabla_{" : "∇_");
+			pr(p, e->kids[1], p->latex ? P_EQ : P_ATOM);
+			sbuf_add(b, p->latex ? "} " : " ");
 			wrapped(p, e->kids[0], P_POSTFIX, prec_of(e->kids[0]));
 			return;
 		}
@@ -611,13 +626,13 @@ void print_name_style(struct mc *mc, struct sbuf *b, const char *name, enum prin
 		print_name(mc, b, name);
 		return;
 	}
-	struct printer p = {mc, b, true, 0};
+	struct printer p = {mc, b, true, 0, false};
 	latex_name(&p, name, KIND_SCALAR);
 }
 
 void print_expr(struct mc *mc, struct sbuf *b, const struct expr *e, enum print_style style)
 {
-	struct printer p = {mc, b, style == PRINT_LATEX, 0};
+	struct printer p = {mc, b, style == PRINT_LATEX, 0, style == PRINT_PRETTY};
 	pr(&p, e, P_EQ);
 }
 

@@ -104,6 +104,7 @@ static void cmd_vars(struct repl *r, const char *arg);
 static void cmd_latex(struct repl *r, const char *arg);
 static void cmd_steps(struct repl *r, const char *arg);
 static void cmd_ascii(struct repl *r, const char *arg);
+static void cmd_pretty(struct repl *r, const char *arg);
 static void cmd_load(struct repl *r, const char *arg);
 static void cmd_seed(struct repl *r, const char *arg);
 static void cmd_rules(struct repl *r, const char *arg);
@@ -114,6 +115,7 @@ static const struct repl_command commands[] = {
     {"latex", "on|off", "print results as LaTeX", cmd_latex},
     {"steps", "on|off|all", "print the derivation with citations (all: every rule)", cmd_steps},
     {"ascii", "on|off", "print Greek letters as ASCII names", cmd_ascii},
+    {"pretty", "on|off", "print with Unicode: Xᵀ, X⁻¹, ‖x‖² (on a UTF-8 terminal: on)", cmd_pretty},
     {"load", "FILE", "run the statements of FILE", cmd_load},
     {"seed", "N", "seed the random numbers (rand, randn, check)", cmd_seed},
     {"rules", "[PATTERN]", "list the loaded rules (matching PATTERN)", cmd_rules},
@@ -189,6 +191,8 @@ static void cmd_steps(struct repl *r, const char *arg)
 }
 
 static void cmd_ascii(struct repl *r, const char *arg) { set_switch(r, "ascii", arg); }
+
+static void cmd_pretty(struct repl *r, const char *arg) { set_switch(r, "pretty", arg); }
 
 /* A file name as typed: ~/ means $HOME. Returns an owned string. */
 static char *expand_path(const char *path)
@@ -470,9 +474,12 @@ static unsigned char repl_complete(EditLine *el, int ch)
 				cands_add_files(&c, arg, slash ? (size_t)(slash - arg + 1) : 0);
 			} else if ((nlen == 5 && (strncmp(name, "latex", 5) == 0 ||
 						  strncmp(name, "steps", 5) == 0 ||
-						  strncmp(name, "ascii", 5) == 0))) {
+						  strncmp(name, "ascii", 5) == 0)) ||
+				   (nlen == 6 && strncmp(name, "pretty", 6) == 0)) {
 				cands_add(&c, "on", "");
 				cands_add(&c, "off", "");
+				if (strncmp(name, "steps", 5) == 0)
+					cands_add(&c, "all", "");
 			}
 		}
 	} else {
@@ -606,6 +613,10 @@ int repl_run(struct matcalc *m)
 	const char *loc = setlocale(LC_CTYPE, "");
 	if (!loc || strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
 		setlocale(LC_CTYPE, "C.UTF-8");
+	/* a UTF-8 terminal shows Xᵀ and ‖x‖² (what was asked for on the command line wins) */
+	else if (strcmp(matcalc_get_option(m, "--ascii"), "off") == 0 &&
+		 strcmp(matcalc_get_option(m, "--latex"), "off") == 0)
+		matcalc_set_option(m, "--pretty", "on");
 	struct repl r = {.m = m};
 	HistEvent ev;
 	int rc = 0;

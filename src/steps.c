@@ -199,6 +199,7 @@ struct printer {
 	char *next_lhs;		/* set by a STEP_BEGIN: the next line's (owned) */
 	const char *chain_lhs;	/* the left side the current "= ..." lines continue */
 	const struct expr *chain_shown; /* what the last line showed */
+	bool hessian;			/* the Hessian has been read off */
 };
 
 static char *text(struct printer *p, const struct expr *e)
@@ -329,6 +330,8 @@ static struct line *new_line(struct printer *p, int first, int last, const struc
 	l->last = last;
 	l->shown = shown;
 	const struct step *v = p->st->v;
+	if (v[last].kind == STEP_READOFF && v[last].what == OP_HESS)
+		p->hessian = true;
 	if (p->next_lhs) {
 		l->lhs = p->next_lhs;
 		p->next_lhs = NULL;
@@ -338,9 +341,16 @@ static struct line *new_line(struct printer *p, int first, int last, const struc
 		/* a line continues the one before when it starts from what that one
 		 * showed; otherwise it starts afresh from the statement, or from the
 		 * grad(...) inside it that the rules work on */
-		const struct expr *start = v[first].before;
-		if (!p->chain_shown || start != p->chain_shown)
-			l->lhs = stmt_lhs(p, (start->flags & EF_HAS_OP) ? start : p->stmt);
+		const struct expr *start = v[first].before, *stmt = p->stmt;
+		if (!p->chain_shown || start != p->chain_shown) {
+			if (start->flags & EF_HAS_OP)
+				l->lhs = stmt_lhs(p, start);
+			else if (stmt->op == OP_HESS && !p->hessian)
+				/* a Hessian's gradient comes first */
+				l->lhs = result_lhs(p, OP_GRAD, stmt->kids[0], stmt->kids[1]);
+			else
+				l->lhs = stmt_lhs(p, stmt);
+		}
 	}
 	if (l->lhs)
 		p->chain_lhs = l->lhs;
@@ -386,8 +396,16 @@ static void fold_lines(struct printer *p)
 	for (int i = 0; i < st->n; i++) {
 		const struct step *s = &st->v[i];
 		if (s->kind == STEP_BEGIN) {
-			if (pfirst >= 0 && onto_readoff(p, pfirst, i - 1, &pending))
+			if (pfirst >= 0 && onto_readoff(p, pfirst, i - 1, &pending)) {
 				pfirst = -1;
+			} else if (pfirst >= 0 && st->v[i - 1].after == s->fn) {
+				/* what the bookkeeping made is differentiated next (a
+				 * gradient, for its Hessian): it is shown first */
+				struct line *l = new_line(p, pfirst, i - 1, s->fn);
+				l->cites = pending;
+				memset(&pending, 0, sizeof pending);
+				pfirst = -1;
+			}
 			free(p->next_lhs);
 			p->next_lhs = d_lhs(p, s->fn);
 			continue;
@@ -506,7 +524,7 @@ static void print_lines(struct printer *p, FILE *out)
 void steps_print(struct mc *mc, FILE *out, const struct steps *st, const struct expr *stmt,
 		 const struct expr *result, const struct steps_style *how)
 {
-	struct printer p = {mc, how, st, stmt, NULL, 0, 0, NULL, 0, NULL, NULL, NULL};
+	struct printer p = {mc, how, st, stmt, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, false};
 	if (how->fname && how->fdef)
 		add_alias(&p, how->fdef);
 	if (how->all)

@@ -263,7 +263,7 @@ def session_main(exe, tmp):
         t.send("tra\t")
         t.expect_line(re.escape(PROMPT) + r"trace", "TAB completes 'tra' to 'trace' on screen")
         t.send("(A A)\n")
-        t.expect(r"^tr\(A(\^2| A)\)\n", "the completed line runs")
+        t.expect(r"^tr\(A(\^2|²| A)\)\n", "the completed line runs")
         t.prompt()
 
         t.send("si\t")
@@ -401,13 +401,65 @@ def session_unwritable_home(exe, tmp):
     try:
         t.prompt("prompt with an unwritable HOME")
         t.send("x^T x\n")
-        t.expect(r"^x\^T x\n", "works with an unwritable HOME")
+        t.expect(r"^x(\^T|ᵀ) x\n", "works with an unwritable HOME")
         t.prompt()
         t.send("tr(\n")
         t.prompt(more=True, what="continuation prompt")
         t.send("\x04")  # end of input inside a statement: reported, exit 0
         t.expect(r"error: ", "end of input inside a statement is reported")
         check(t.wait() == 0, "exit 0 with an unwritable HOME", t, f"status {t.status}")
+    finally:
+        t.close()
+
+
+def session_pretty(exe, tmp):
+    """--pretty is the REPL's default on a UTF-8 terminal (and :pretty off turns
+    it off); :steps on prints the textbook derivation, :steps all every rule."""
+    home = os.path.join(tmp, "home-pretty")
+    os.mkdir(home)
+    t = Term(exe, make_env(home))
+    try:
+        t.prompt("first prompt (UTF-8)")
+        t.send(":pretty\n")
+        t.expect(r"^pretty is on\n", "pretty is on by default on a UTF-8 terminal")
+        t.prompt()
+        t.send("grad(logdet(X), X)\n")
+        t.expect(r"^X⁻ᵀ\n", "the pretty form: X⁻ᵀ")
+        t.prompt()
+        t.send("X⁻ᵀ + ‖y‖² A\n")
+        t.expect(r"^‖y‖² A \+ X⁻ᵀ\n", "what it prints reads back")
+        t.prompt()
+        t.send(":pretty off\n")
+        t.prompt()
+        t.send("grad(logdet(X), X)\n")
+        t.expect(r"^X\^-T\n", ":pretty off prints X^-T")
+        t.prompt()
+        t.send(":steps on\n")
+        t.prompt()
+        t.send("grad(||y - X θ||^2, θ)\n")
+        t.expect(r"^grad\(\|\|y - X θ\|\|\^2, θ\)\n", ":steps on: the statement first")
+        t.expect(r"^d\|\|y - X θ\|\|\^2 = 2 \(y - X θ\)\^T d\(y - X θ\) +\[MC \(131\)\]\n",
+                 ":steps on: d f = ... with its citation")
+        t.expect(r"^ +=.*\[MC \(33\), \(34\), \(35\), \(37\)\]\n", ":steps on: folded citations")
+        t.expect(r"^grad\(\|\|y - X θ\|\|\^2, θ\) = 2 X\^T X θ - 2 X\^T y +\[read off the gradient\]\n",
+                 ":steps on: the gradient last")
+        t.prompt()
+        t.send(":steps all\n")
+        t.prompt()
+        t.send(":steps\n")
+        t.expect(r"^steps is all\n", ":steps shows all")
+        t.prompt()
+        t.send("grad(||y - X θ||^2, θ)\n")
+        t.expect(r"^ += .*\[MC \(35\)\]\n", ":steps all: a line for MC (35) alone")
+        t.expect(r"^ += .*\[MC \(34\)\]\n", ":steps all: a line for MC (34) alone")
+        t.prompt()
+        t.send(":steps off\n")
+        t.prompt()
+        t.send(":steps\n")
+        t.expect(r"^steps is off\n", ":steps off after all")
+        t.prompt()
+        t.send(":quit\n")
+        check(t.wait() == 0, "exit 0 after :pretty and :steps", t, f"status {t.status}")
     finally:
         t.close()
 
@@ -420,6 +472,7 @@ def main():
         session_main(exe, tmp)
         session_no_home(exe)
         session_unwritable_home(exe, tmp)
+        session_pretty(exe, tmp)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -1,5 +1,5 @@
-/* test_roundtrip.c - property: every well-typed expression prints (plain, Unicode or ASCII)
- * to text that parses back to the very same node. */
+/* test_roundtrip.c - property: every well-typed expression prints (plain, Unicode or ASCII
+ * names, or --pretty: Xᵀ, X⁻¹, ‖x‖²) to text that parses back to the very same node. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,9 +311,9 @@ static void tree(struct gen *g, struct sbuf *b, const struct expr *e)
 
 /* Prints e and parses it back in the same session; returns NULL when that
  * gives e, else a description of the failure (owned). */
-static char *roundtrip(struct gen *g, struct expr *e)
+static char *roundtrip_style(struct gen *g, struct expr *e, enum print_style style)
 {
-	char *text = print_str(g->mc, e, PRINT_PLAIN);
+	char *text = print_str(g->mc, e, style);
 	struct parse p;
 	struct sbuf why = {0};
 	struct expr *back = NULL;
@@ -346,6 +346,18 @@ static char *roundtrip(struct gen *g, struct expr *e)
 	return why.s;
 }
 
+static char *roundtrip(struct gen *g, struct expr *e) { return roundtrip_style(g, e, PRINT_PLAIN); }
+
+/* The three forms a person reads: Unicode names, ASCII names (--ascii), pretty (--pretty). */
+#define NFORMS 3
+static char *roundtrip_form(struct gen *g, struct expr *e, int form)
+{
+	g->mc->ascii = form == 1;
+	char *why = roundtrip_style(g, e, form == 2 ? PRINT_PRETTY : PRINT_PLAIN);
+	g->mc->ascii = false;
+	return why;
+}
+
 static uint64_t env_u64(const char *name, uint64_t def)
 {
 	const char *v = getenv(name);
@@ -372,19 +384,20 @@ START_TEST(test_roundtrip_random)
 		ck_assert(!mc_failed(g.mc));
 		if (expr_leaves(e) >= 6)
 			big++;
-		for (int ascii = 0; ascii < 2; ascii++) {
-			g.mc->ascii = ascii;
-			char *why = roundtrip(&g, e);
+		for (int form = 0; form < NFORMS; form++) {
+			char *why = roundtrip_form(&g, e, form);
 			checked++;
 			if (why) {
 				if (failures++ < 10)
 					fprintf(stderr, "roundtrip seed %llu #%ld%s: %s\n",
 						(unsigned long long)seed, i,
-						ascii ? " (ascii)" : "", why);
+						form == 1   ? " (ascii)"
+						: form == 2 ? " (pretty)"
+							    : "",
+						why);
 				free(why);
 			}
 		}
-		g.mc->ascii = false;
 	}
 	ts_close(&g.t);
 	ck_assert_msg(failures == 0, "%ld of %ld round trips failed (seed %llu; see stderr)",
@@ -435,9 +448,8 @@ START_TEST(test_roundtrip_every_operator)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		ck_assert_msg(cases[i] != NULL, "case %zu could not be built", i);
-		for (int ascii = 0; ascii < 2; ascii++) {
-			mc->ascii = ascii;
-			char *why = roundtrip(&g, cases[i]);
+		for (int form = 0; form < NFORMS; form++) {
+			char *why = roundtrip_form(&g, cases[i], form);
 			ck_assert_msg(why == NULL, "%s", why);
 		}
 	}
