@@ -166,7 +166,8 @@ static int cite_cmp(const void *a, const void *b)
 /* "MC (33), (34), (37), algebra" */
 static void cites_format(struct cites *c, struct sbuf *b)
 {
-	qsort(c->mc, (size_t)c->nmc, sizeof *c->mc, cite_cmp);
+	if (c->nmc > 1) /* qsort's array may not be NULL, even when empty */
+		qsort(c->mc, (size_t)c->nmc, sizeof *c->mc, cite_cmp);
 	for (int i = 0; i < c->nmc; i++)
 		sbuf_printf(b, "%s%s", i ? ", " : "MC ", c->mc[i]);
 	for (int i = 0; i < c->nother; i++)
