@@ -890,6 +890,8 @@ static struct expr *derive(struct session *s, struct expr *e)
 		r = diff_gradient(s, f, x);
 		break;
 	case OP_HESS: {
+		struct expr *saved = s->unsym;
+		s->unsym = x;
 		struct expr *g = diff_gradient(s, f, x);
 		if (!g)
 			r = NULL;
@@ -897,11 +899,15 @@ static struct expr *derive(struct session *s, struct expr *e)
 			r = jacobian(s, g, x, OP_HESS, f);
 		else
 			r = vec_jacobian(s, g, x, OP_HESS, f);
+		s->unsym = saved;
 		break;
 	}
-	case OP_JAC:
+	case OP_JAC: {
 		/* a scalar function's Jacobian is its gradient as a row (vec of it for a
-		 * matrix); a matrix function's, or one in a matrix, is d vec(F) / d vec(X)^T */
+		 * matrix); a matrix function's, or one in a matrix, is d vec(F) / d vec(X)^T,
+		 * unconstrained as the gradient is (a symmetric X is not used as such) */
+		struct expr *saved = s->unsym;
+		s->unsym = x;
 		if (expr_is_scalar(s->mc, f) && !expr_is_scalar(s->mc, x))
 			r = mk1(s, OP_T,
 				expr_is_vector(s->mc, x) ? diff_gradient(s, f, x)
@@ -910,7 +916,9 @@ static struct expr *derive(struct session *s, struct expr *e)
 			r = jacobian(s, diff_simplify(s, f), x, OP_JAC, f);
 		else
 			r = vec_jacobian(s, diff_simplify(s, f), x, OP_JAC, f);
+		s->unsym = saved;
 		break;
+	}
 	case OP_D: {
 		/* the differential with respect to every symbol of f: take them one by one */
 		struct expr *sum = expr_zero(s->mc, DIM_ANY, DIM_ANY);
@@ -947,12 +955,398 @@ static struct expr *derive(struct session *s, struct expr *e)
 	return r;
 }
 
+/* ---- the shorter of the expanded and a factored form ---- */
+
+/* A term as coefficient times factors (the factors of a product, or the term). */
+struct fterm {
+	double c;
+	struct expr **f;
+	int n;
+	enum expr_op op; /* OP_MUL: a chain (ordered); OP_HAD: entrywise operands */
+};
+
+static void fterm_of(struct expr *t, struct fterm *ft, struct expr **solo)
+{
+	ft->c = 1;
+	ft->op = OP_MUL;
+	if (t->op == OP_MUL && t->nkids == 2 && t->kids[0]->op == OP_NUM &&
+	    t->kids[1]->op == OP_HAD) {
+		ft->c = t->kids[0]->num;
+		t = t->kids[1];
+	}
+	if (t->op == OP_HAD) {
+		ft->op = OP_HAD;
+		ft->f = t->kids;
+		ft->n = t->nkids;
+	} else if (t->op == OP_MUL) {
+		int from = t->kids[0]->op == OP_NUM;
+		if (from)
+			ft->c = t->kids[0]->num;
+		ft->f = t->kids + from;
+		ft->n = t->nkids - from;
+	} else if (t->op == OP_NUM) {
+		ft->c = t->num;
+		ft->f = NULL;
+		ft->n = 0;
+	} else {
+		solo[0] = t;
+		ft->f = solo;
+		ft->n = 1;
+	}
+}
+
+/* Equal factors: the same node, or the same operator over the same operands
+ * (a sum built twice can carry another, unified, size id and hash apart). */
+static bool same_factor(const struct expr *a, const struct expr *b)
+{
+	if (a == b)
+		return true;
+	if (a->op != b->op || a->nkids != b->nkids || a->nkids == 0 || a->name != b->name ||
+	    a->num != b->num)
+		return false;
+	for (int i = 0; i < a->nkids; i++)
+		if (a->kids[i] != b->kids[i])
+			return false;
+	return true;
+}
+
+/* The sum or its negation, whichever is first in the canonical order, and the
+ * sign: so that (μ^T - x^T) and (x^T - μ^T) become one factor. */
+static struct expr *canonical_sign(struct session *s, struct expr *sum, double *sign)
+{
+	*sign = 1;
+	if (!sum || sum->op != OP_ADD)
+		return sum;
+	struct expr **k = mc_xmalloc((size_t)sum->nkids * sizeof *k);
+	for (int i = 0; i < sum->nkids; i++)
+		k[i] = mk2(s, OP_MUL, expr_num(s->mc, -1), sum->kids[i]);
+	struct expr *neg = mk(s, OP_ADD, sum->nkids, k);
+	free(k);
+	if (neg && neg->op == OP_ADD) {
+		neg = expr_sorted(s->mc, neg);
+		/* a sum of negative terms is negated; else the first in the order */
+		bool npos = false, spos = false;
+		for (int i = 0; i < sum->nkids; i++) {
+			const struct expr *a = sum->kids[i], *b = neg->kids[i];
+			spos |= !(a->op == OP_MUL && a->kids[0]->op == OP_NUM && a->kids[0]->num < 0);
+			npos |= !(b->op == OP_MUL && b->kids[0]->op == OP_NUM && b->kids[0]->num < 0);
+		}
+		if (npos != spos ? npos : expr_cmp(neg, sum) < 0) {
+			*sign = -1;
+			return neg;
+		}
+	}
+	if (!neg)
+		mc_clear_error(s->mc);
+	return sum;
+}
+
+static struct expr *fterm_build(struct session *s, double c, struct expr **f, int n,
+				struct expr *shape)
+{
+	struct expr *body = n ? mk(s, OP_MUL, n, f)
+			      : (expr_is_scalar(s->mc, shape) ? expr_num(s->mc, 1)
+							      : expr_ident(s->mc, DIM_ANY));
+	if (!body || c == 1)
+		return body;
+	return mk2(s, OP_MUL, expr_num(s->mc, c), body);
+}
+
+static struct expr *factor_terms(struct session *s, struct expr **t, int n, int depth);
+
+/* One sum of terms sharing a factor f (first of each when prefix, last when not):
+ * f (Σ rest) or (Σ rest) f, its inner sum factored in turn. */
+static struct expr *group(struct session *s, struct expr **t, int *idx, int k, struct expr *f,
+			  bool prefix, int depth)
+{
+	struct expr **inner = mc_xmalloc((size_t)k * sizeof *inner);
+	for (int j = 0; j < k; j++) {
+		struct expr *one = t[idx[j]];
+		struct fterm ft;
+		struct expr *solo[1];
+		fterm_of(one, &ft, solo);
+		inner[j] = fterm_build(s, ft.c, prefix ? ft.f + 1 : ft.f, ft.n - 1, one);
+		if (!inner[j]) {
+			free(inner);
+			return NULL;
+		}
+	}
+	/* a sum of diagonals is the diagonal of the sum */
+	bool diags = true;
+	for (int j = 0; j < k; j++) {
+		struct fterm ft;
+		struct expr *solo[1];
+		fterm_of(inner[j], &ft, solo);
+		diags &= ft.n == 1 && ft.f[0]->op == OP_DIAG && expr_is_vector(s->mc, ft.f[0]->kids[0]);
+	}
+	struct expr *sum;
+	if (diags) {
+		for (int j = 0; j < k; j++) {
+			struct fterm ft;
+			struct expr *solo[1];
+			fterm_of(inner[j], &ft, solo);
+			inner[j] = fterm_build(s, ft.c, &ft.f[0]->kids[0], 1, ft.f[0]->kids[0]);
+		}
+		struct expr *v = factor_terms(s, inner, k, depth + 1);
+		sum = v ? mk1(s, OP_DIAG, v) : NULL;
+	} else {
+		sum = factor_terms(s, inner, k, depth + 1);
+	}
+	free(inner);
+	/* one representation of the inner sum, so that equal sums are one node:
+	 * its terms without sums inside in their simplified form */
+	if (sum && !diags && sum->op == OP_ADD) {
+		struct expr **k = mc_xmalloc((size_t)sum->nkids * sizeof *k);
+		for (int j = 0; j < sum->nkids; j++) {
+			k[j] = sum->kids[j];
+			if (!expr_has_op(k[j], OP_ADD)) {
+				struct expr *c = diff_simplify(s, k[j]);
+				k[j] = c ? c : k[j];
+			}
+		}
+		struct expr *r = mk(s, OP_ADD, sum->nkids, k);
+		free(k);
+		sum = r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
+	}
+	double sign;
+	sum = canonical_sign(s, sum, &sign);
+	if (!sum)
+		return NULL;
+	struct expr *g = prefix ? mk2(s, OP_MUL, f, sum) : mk2(s, OP_MUL, sum, f);
+	return sign < 0 ? mk2(s, OP_MUL, expr_num(s->mc, -1), g) : g;
+}
+
+/* Terms sharing an entrywise factor f (an operand of ⊙, or the whole term):
+ * f ⊙ (Σ rest), the rest of a lone f being 1. */
+static struct expr *group_had(struct session *s, struct expr **t, int *idx, int k, struct expr *f,
+			      int depth)
+{
+	struct expr **inner = mc_xmalloc((size_t)k * sizeof *inner);
+	for (int j = 0; j < k; j++) {
+		struct fterm ft;
+		struct expr *solo[1], *rest[64];
+		fterm_of(t[idx[j]], &ft, solo);
+		int m = 0;
+		bool dropped = false;
+		for (int q = 0; q < ft.n && m < 64; q++) {
+			if (!dropped && same_factor(ft.f[q], f))
+				dropped = true;
+			else
+				rest[m++] = ft.f[q];
+		}
+		struct expr *body = m == 0 ? expr_num(s->mc, 1) : m == 1 ? rest[0] : mk(s, OP_HAD, m, rest);
+		inner[j] = body && ft.c != 1 ? mk2(s, OP_MUL, expr_num(s->mc, ft.c), body) : body;
+		if (!inner[j]) {
+			free(inner);
+			return NULL;
+		}
+	}
+	struct expr *sum = factor_terms(s, inner, k, depth + 1);
+	free(inner);
+	double sign;
+	sum = canonical_sign(s, sum, &sign);
+	struct expr *g = sum ? mk2(s, OP_HAD, f, sum) : NULL;
+	return g && sign < 0 ? mk2(s, OP_MUL, expr_num(s->mc, -1), g) : g;
+}
+
+/* With few terms, a grouping is judged by the best the rest then allows (one
+ * step of greedy grouping can block the best one: x x^T - x μ^T - μ x^T + μ μ^T). */
+static long judged_gain(struct session *s, struct expr **t, int n, int *idx, int k,
+			struct expr *g, long before, int depth)
+{
+	long gain = before - expr_leaves(g);
+	if (n > 4 || depth > 3)
+		return gain;
+	struct expr *rest[4];
+	int m = 0;
+	for (int j = 0, q = 0; j < n; j++) {
+		if (q < k && idx[q] == j) {
+			if (q++ == 0)
+				rest[m++] = g;
+			continue;
+		}
+		rest[m++] = t[j];
+	}
+	long all = 0;
+	for (int j = 0; j < n; j++)
+		all += expr_leaves(t[j]);
+	struct expr *r = factor_terms(s, rest, m, depth + 1);
+	if (!r) {
+		mc_clear_error(s->mc);
+		return gain;
+	}
+	return all - expr_leaves(r);
+}
+
+/* Greedily groups terms by a shared first or last factor while that makes the
+ * sum shorter (in leaves); the terms of what is left stay as they are. */
+static struct expr *factor_terms(struct session *s, struct expr **t0, int n, int depth)
+{
+	if (n == 1 || depth > 6)
+		return mk(s, OP_ADD, n, t0);
+	struct expr **t = mc_xmalloc((size_t)n * sizeof *t);
+	memcpy(t, t0, (size_t)n * sizeof *t);
+	int *idx = mc_xmalloc((size_t)n * sizeof *idx);
+	for (;;) {
+		long best_gain = 0;
+		struct expr *best = NULL;
+		int *best_idx = mc_xmalloc((size_t)n * sizeof *best_idx), best_k = 0;
+		for (int i = 0; i < n; i++)
+			for (int side = 0; side < 2; side++) {
+				struct fterm fi;
+				struct expr *solo[1];
+				fterm_of(t[i], &fi, solo);
+				if (fi.op != OP_MUL || fi.n < 2)
+					continue;
+				struct expr *f = side == 0 ? fi.f[0] : fi.f[fi.n - 1];
+				int k = 0;
+				long before = 0;
+				for (int j = 0; j < n; j++) {
+					struct fterm fj;
+					struct expr *sj[1];
+					fterm_of(t[j], &fj, sj);
+					if (fj.op == OP_MUL && fj.n >= 2 &&
+					    same_factor(side == 0 ? fj.f[0] : fj.f[fj.n - 1], f)) {
+						idx[k++] = j;
+						before += expr_leaves(t[j]);
+					}
+				}
+				if (k < 2 || idx[0] != i)
+					continue;
+				struct expr *g = group(s, t, idx, k, f, side == 0, depth);
+				if (!g) {
+					mc_clear_error(s->mc);
+					continue;
+				}
+				long gain = judged_gain(s, t, n, idx, k, g, before, depth);
+				if (gain > best_gain) {
+					best_gain = gain;
+					best = g;
+					memcpy(best_idx, idx, (size_t)k * sizeof *idx);
+					best_k = k;
+				}
+			}
+		/* entrywise: an operand of a Hadamard product shared with other terms */
+		for (int i = 0; i < n; i++) {
+			struct fterm fi;
+			struct expr *solo[1];
+			fterm_of(t[i], &fi, solo);
+			if (fi.op != OP_HAD)
+				continue;
+			for (int q = 0; q < fi.n; q++) {
+				struct expr *f = fi.f[q];
+				int k = 0;
+				long before = 0;
+				for (int j = 0; j < n; j++) {
+					struct fterm fj;
+					struct expr *sj[1];
+					fterm_of(t[j], &fj, sj);
+					bool has = false;
+					for (int r = 0; r < fj.n && !has; r++)
+						has = same_factor(fj.f[r], f) && (fj.op == OP_HAD || fj.n == 1);
+					if (has) {
+						idx[k++] = j;
+						before += expr_leaves(t[j]);
+					}
+				}
+				if (k < 2)
+					continue;
+				struct expr *g = group_had(s, t, idx, k, f, depth);
+				if (!g) {
+					mc_clear_error(s->mc);
+					continue;
+				}
+				long gain = judged_gain(s, t, n, idx, k, g, before, depth);
+				if (gain > best_gain) {
+					best_gain = gain;
+					best = g;
+					memcpy(best_idx, idx, (size_t)k * sizeof *idx);
+					best_k = k;
+				}
+			}
+		}
+		if (!best) {
+			free(best_idx);
+			break;
+		}
+		/* replace the grouped terms by the group */
+		int m = 0;
+		for (int j = 0, g = 0; j < n; j++) {
+			if (g < best_k && best_idx[g] == j) {
+				if (g++ == 0)
+					t[m++] = best;
+				continue;
+			}
+			t[m++] = t[j];
+		}
+		n = m;
+		free(best_idx);
+	}
+	struct expr *r = mk(s, OP_ADD, n, t);
+	free(t);
+	free(idx);
+	return r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
+}
+
+/* The factored form of a derivative when it is much shorter (less than 3/4 of the
+ * expanded form's leaves): a difference such as (x - μ) stays whole instead of
+ * being multiplied out. Smaller savings keep the expanded textbook form of
+ * SPEC §3 (2 X^T X θ - 2 X^T y). */
+/* -P (s - x) Q is written P (x - s) Q: the sign goes into a difference. */
+static struct expr *sign_into_difference(struct session *s, struct expr *t)
+{
+	if (t->op != OP_MUL || t->kids[0]->op != OP_NUM || t->kids[0]->num != -1)
+		return t;
+	for (int i = 1; i < t->nkids; i++) {
+		struct expr *d = t->kids[i];
+		if (d->op != OP_ADD || d->nkids != 2)
+			continue;
+		bool neg0 = d->kids[0]->op == OP_MUL && d->kids[0]->kids[0]->op == OP_NUM &&
+			    d->kids[0]->kids[0]->num < 0;
+		bool neg1 = d->kids[1]->op == OP_MUL && d->kids[1]->kids[0]->op == OP_NUM &&
+			    d->kids[1]->kids[0]->num < 0;
+		if (neg0 == neg1)
+			continue; /* a difference only */
+		struct expr *k[2], **all = mc_xmalloc((size_t)t->nkids * sizeof *all);
+		for (int j = 0; j < 2; j++)
+			k[j] = mk2(s, OP_MUL, expr_num(s->mc, -1), d->kids[j]);
+		struct expr *nd = mk(s, OP_ADD, 2, k);
+		int m = 0;
+		for (int j = 1; j < t->nkids; j++)
+			all[m++] = j == i ? (nd ? expr_sorted(s->mc, nd) : NULL) : t->kids[j];
+		struct expr *r = nd ? mk(s, OP_MUL, m, all) : NULL;
+		free(all);
+		if (r)
+			return r;
+		mc_clear_error(s->mc);
+		return t;
+	}
+	return t;
+}
+
+static struct expr *prefer_shorter(struct session *s, struct expr *e)
+{
+	if (!e || e->op != OP_ADD || e->nkids > 16)
+		return e;
+	struct expr *f = factor_terms(s, e->kids, e->nkids, 0);
+	if (!f) {
+		mc_clear_error(s->mc);
+		return e;
+	}
+	if (f->op != OP_ADD)
+		f = sign_into_difference(s, f);
+	return 4 * expr_leaves(f) < 3 * expr_leaves(e) ? f : e;
+}
+
 struct expr *diff_derive(struct session *s, struct expr *e)
 {
 	if (!rules_load(s))
 		return NULL;
 	struct expr *r = derive(s, e);
-	return r ? diff_simplify(s, r) : NULL;
+	r = r ? diff_simplify(s, r) : NULL;
+	if (r && (e->op == OP_GRAD || e->op == OP_HESS || e->op == OP_JAC))
+		r = prefer_shorter(s, r);
+	return r;
 }
 
 /* ---- factoring ---- */

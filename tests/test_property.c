@@ -6,7 +6,10 @@
  * transposes, inverses of spd parts (S + c I, M M^T + I, diag(exp(v))), traces,
  * det and logdet of spd parts, Hadamard products and elementwise division,
  * exp log sqrt tanh sigmoid softplus sin cos, norms, integer and real powers,
- * diag, broadcasting a scalar over a matrix, Kronecker products and vec. Left
+ * diag, broadcasting a scalar over a matrix, Kronecker products and vec,
+ * softmax and logsumexp. A second test draws matrix- and vector-valued F and
+ * compares jacobian(F, X) = d vec(F) / d vec(X)^T (written with ⊗ and K(m, n))
+ * with finite differences. Left
  * out: abs, sign and relu, whose kinks finite differences cannot see past, and
  * M - M, a 0 of no shape (a known limitation). An expression whose values
  * overflow or whose finite differences do not converge is drawn again (at most
@@ -223,7 +226,7 @@ static void g_scalar(struct gen *g, int depth)
 	}
 	enum dk k = big_dim(g), j = any_dim(g);
 	static const char *const nums[] = {"2", "3", "0.5", "-1"};
-	switch (pick(g, 20)) {
+	switch (pick(g, 21)) {
 	case 0:
 		put(g, "tr(");
 		g_any(g, k, k, depth - 1);
@@ -343,6 +346,11 @@ static void g_scalar(struct gen *g, int depth)
 		g_any(g, j, k, depth - 1);
 		put(g, ")");
 		break;
+	case 19:
+		put(g, "logsumexp(");
+		g_any(g, k, D1, depth - 1);
+		put(g, ")");
+		break;
 	default:
 		put(g, "(vec(");
 		g_any(g, k, j, depth - 1);
@@ -366,7 +374,7 @@ static void g_any(struct gen *g, enum dk r, enum dk c, int depth)
 	bool square = r == c;
 	enum dk k = any_dim(g);
 	char *t1, *t2;
-	switch (pick(g, square ? 15 : (c == D1 ? 12 : 11))) {
+	switch (pick(g, square ? 15 : (c == D1 ? 13 : 11))) {
 	case 0:
 		/* not M - M: a 0 of no shape is a known limitation (see the report) */
 		t1 = sub_text(g, r, c, depth - 1);
@@ -453,6 +461,12 @@ static void g_any(struct gen *g, enum dk r, enum dk c, int depth)
 		}
 		break;
 	case 12:
+		if (c == D1) {
+			put(g, "softmax(");
+			g_any(g, r, D1, depth - 1);
+			put(g, ")");
+			break;
+		}
 		put(g, "(");
 		g_spd(g, r, depth - 1);
 		put(g, ")^-1");
@@ -816,12 +830,152 @@ START_TEST(test_gradients_agree)
 }
 END_TEST
 
+/* ---- Jacobians of matrix- and vector-valued F ---- */
+
+#define JAC_COUNT 300 /* expressions checked */
+
+/* Draws F (n x m, n x 1 or m x n) and a matrix or vector symbol X of it, and
+ * compares jacobian(F, X) with finite differences of vec(F), column by column. */
+static bool check_jacobian(struct prop *p, struct gen *g)
+{
+	static const enum dk shapes[][2] = {{DN, DM}, {DN, D1}, {DM, DN}, {DN, DN}};
+	int sh = pick(g, 4);
+	memset(&g->b, 0, sizeof g->b);
+	g_any(g, shapes[sh][0], shapes[sh][1], 3);
+	char *text = sbuf_take(&g->b);
+	p->size_n = 2 + pick(g, 3);
+	p->size_m = 2 + pick(g, 3);
+	struct parse ps;
+	ck_assert_msg(parse_text(&ps, p->mc, text, strlen(text), false), "%s: %s", text, ps.err);
+	struct expr *f = session_resolve(p->s, ps.items[0]->kids[0]);
+	parse_free(&ps);
+	const struct expr *syms[NNAMES];
+	int nsyms = 0;
+	if (f)
+		symbols_of(p, f, syms, &nsyms);
+	if (!f || nsyms == 0 || f->rows < 0 || strlen(text) > MAX_TEXT) {
+		mc_clear_error(p->mc);
+		free(text);
+		return false;
+	}
+	const struct expr *x = syms[pick(g, nsyms)];
+	bind_values(p);
+	struct value *f0 = evaluate(p, f, -1, -1);
+	if (!f0) {
+		free(text);
+		return false;
+	}
+	long nf = f0->rows * f0->cols;
+	struct value *x0 = value_copy(value_of(p->s, x->decl));
+	long nx = x0->rows * x0->cols;
+	struct value *fd = value_new(nf, nx);
+	bool ok = true;
+	for (long i = 0; i < nx && ok; i++) {
+		struct value *v[2];
+		for (int k = 0; k < 2; k++) {
+			struct value *xv = value_copy(x0);
+			xv->data[i] += k ? -FD_H : FD_H;
+			value_set(p->s, x->decl, xv);
+			v[k] = evaluate(p, f, f0->rows, f0->cols);
+		}
+		ok = v[0] && v[1];
+		for (long r = 0; ok && r < nf; r++)
+			fd->data[i * nf + r] = (v[0]->data[r] - v[1]->data[r]) / (2 * FD_H);
+		value_free(v[0]);
+		value_free(v[1]);
+	}
+	value_set(p->s, x->decl, x0);
+	value_free(f0);
+	if (!ok) {
+		value_free(fd);
+		free(text);
+		return false;
+	}
+	p->checked++;
+	struct expr *call = expr_make2(p->mc, OP_JAC, f, (struct expr *)x, false);
+	struct expr *jac = call ? diff_derive(p->s, call) : NULL;
+	struct value *jv = NULL;
+	if (jac) {
+		jv = eval_expr_opts(p->s, jac, opts(p, nf, nx));
+		if (!jv)
+			sbuf_printf(&p->report, "\n  jacobian(%s): %s", text,
+				    p->mc->err.msg ? p->mc->err.msg : "?");
+		mc_clear_error(p->mc);
+	}
+	bool finite = true;
+	for (long i = 0; jv && i < jv->rows * jv->cols; i++)
+		finite &= isfinite(jv->data[i]) != 0;
+	for (long i = 0; i < fd->rows * fd->cols; i++)
+		finite &= isfinite(fd->data[i]) && fabs(fd->data[i]) < 1e8;
+	if (!finite) { /* values out of range: not a verdict */
+		p->checked--;
+		p->skipped++;
+		value_free(jv);
+		value_free(fd);
+		free(text);
+		return false;
+	}
+	if (!jac) {
+		/* a term the read-off cannot write (diag(dX) of a matrix needs a selection
+		 * matrix): counted and shown, not a wrong answer */
+		p->refused++;
+		sbuf_printf(&p->report, "\n  jacobian(%s): not supported: %s", text,
+			    p->mc->err.msg ? p->mc->err.msg : "?");
+		mc_clear_error(p->mc);
+	} else if (!jv || jv->rows != nf || jv->cols != nx) {
+		failure(p, text, f, x, "the Jacobian does not evaluate to its size", jac, jv, fd);
+		mc_clear_error(p->mc);
+	} else {
+		double d = 0, a = 0;
+		for (long i = 0; i < nf * nx; i++) {
+			d += (jv->data[i] - fd->data[i]) * (jv->data[i] - fd->data[i]);
+			a += fd->data[i] * fd->data[i];
+		}
+		/* plain central differences: 1e-5 relative */
+		if (sqrt(d) > 1e-5 * sqrt(a) + 1e-6)
+			failure(p, text, f, x, "the Jacobian differs from finite differences", jac,
+				jv, fd);
+	}
+	value_free(jv);
+	value_free(fd);
+	free(text);
+	return true;
+}
+
+START_TEST(test_jacobians_agree)
+{
+	struct prop p;
+	memset(&p, 0, sizeof p);
+	struct gen g = {.st = 0x5eed0002};
+	long drawn = 0;
+	while (p.checked < JAC_COUNT) {
+		if (drawn % PER_SESSION == 0)
+			prop_session(&p, (unsigned long)rnd(&g));
+		check_jacobian(&p, &g);
+		drawn++;
+		ck_assert_msg(drawn < 20 * JAC_COUNT, "too many expressions drawn");
+	}
+	fprintf(stderr, "property: %ld Jacobians checked, %ld failed, %ld not supported\n",
+		p.checked, p.failed, p.refused);
+	if (p.failed || p.refused)
+		fprintf(stderr, "Jacobians that disagree with finite differences:%s\n", p.report.s);
+	sbuf_free(&p.report);
+	free(p.sizes);
+	ts_close(&p.t);
+	ck_assert_msg(p.failed == 0, "%ld of %ld Jacobians are wrong (details above)", p.failed,
+		      p.checked);
+	ck_assert_msg(p.refused <= p.checked / 10, "%ld of %ld Jacobians not supported",
+		      p.refused, p.checked);
+}
+END_TEST
+
 static Suite *property_suite(void)
 {
 	Suite *s = suite_create("property");
 	TCase *tc = tcase_create("grad");
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_gradients_agree);
+	tcase_add_test(tc, test_jacobians_agree);
 	suite_add_tcase(s, tc);
 	return s;
 }
