@@ -249,8 +249,8 @@ primary:
 	$$ = call1(p, "eye", d, @$); CHECK($$);
   }
 | NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = $1; }
-| '(' expr ')' { $$ = $2; }
-| '{' expr '}' { $$ = $2; }
+| '(' expr ')' { $$ = $2; $$->grouped = true; }
+| '{' expr '}' { $$ = $2; $$->grouped = true; }
 | CALLNAME '(' args ')' { $$ = $3; $$->kind = SYN_CALL; $$->name = $1; $$->loc = @$; }
 | CALLNAME '(' ')' { $$ = syn_new(p, SYN_CALL, @$); $$->name = $1; }
 | norm
@@ -517,6 +517,23 @@ static struct syn *sized(struct parse *p, const char *name, struct syn *r, struc
  * reads two ways; refuse, showing both. */
 static bool juxtapose_ok(struct parse *p, struct syn *left, struct syn *right)
 {
+	/* y ⊙ X w: (y ⊙ X) w or y ⊙ (X w) */
+	if (left->kind == SYN_OP && !left->grouped &&
+	    (left->op == SOP_HAD || left->op == SOP_EDIV || left->op == SOP_KRON)) {
+		const char *op = left->op == SOP_HAD ? "⊙" : left->op == SOP_EDIV ? "./" : "⊗";
+		struct sbuf a = {0}, b = {0}, c = {0};
+		syn_plain(&a, left->kids[0]);
+		syn_plain(&b, left->kids[1]);
+		syn_plain(&c, right);
+		syn_error(p, right->loc,
+			  "'%s %s %s %s' reads two ways: (%s %s %s) %s or %s %s (%s %s); write the "
+			  "parentheses you mean",
+			  a.s, op, b.s, c.s, a.s, op, b.s, c.s, a.s, op, b.s, c.s);
+		sbuf_free(&a);
+		sbuf_free(&b);
+		sbuf_free(&c);
+		return false;
+	}
 	struct syn *f = left;
 	if (f->kind == SYN_OP && f->op == SOP_MUL && f->n == 2)
 		f = f->kids[1];

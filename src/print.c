@@ -106,20 +106,29 @@ static void latex_name(struct printer *p, const char *name, int kind)
 	size_t headlen;
 	const char *g = greek_ascii(s);
 	bool greek = g && (unsigned char)*s >= 0x80;
-	if (greek)
-		headlen = 2;
-	else {
-		headlen = 0;
-		while (s[headlen] && s[headlen] != '_' && !(s[headlen] >= '0' && s[headlen] <= '9'))
-			headlen++;
+	/* the head: letters (a Greek letter is one), then digits (W2 is one name,
+	 * not W_2); what follows '_' is the subscript */
+	headlen = 0;
+	int letters = 0;
+	while (s[headlen] && s[headlen] != '_' && !(s[headlen] >= '0' && s[headlen] <= '9')) {
+		headlen += (unsigned char)s[headlen] >= 0x80 && greek_ascii(s + headlen) ? 2 : 1;
+		letters++;
 	}
-	bool multi = !greek && headlen > 1;
+	while (s[headlen] >= '0' && s[headlen] <= '9')
+		headlen++;
+	/* LaTeX letters written together are separate symbols (SPEC §2): a name of
+	 * several letters is \mathit{rate}, or \boldsymbol{\mathrm{x\theta}} */
+	bool multi = letters > 1;
 	if (kind == KIND_SCALAR)
 		sbuf_add(p->b, multi ? "\\mathit{" : "");
+	else if (multi)
+		sbuf_add(p->b, "\\boldsymbol{\\mathrm{");
 	else
 		sbuf_add(p->b, greek ? "\\boldsymbol{" : "\\mathbf{");
 	latex_letters(p, s, headlen);
-	if (kind != KIND_SCALAR || multi)
+	if (kind != KIND_SCALAR && multi)
+		sbuf_add(p->b, "}}");
+	else if (kind != KIND_SCALAR || multi)
 		sbuf_add(p->b, "}");
 	const char *rest = s + headlen;
 	if (*rest == '_')

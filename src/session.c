@@ -282,15 +282,19 @@ static int stmt_style(struct session *s, const struct syn *n)
 	return n->style;
 }
 
-/* The byte length of the letter at the start of s: 1 (ASCII), 2 (Greek), or 0. */
+/* The byte length of the symbol at the start of s: a letter (1 byte ASCII, 2
+ * Greek) and the digits after it (W1), or 0. */
 static size_t letter_len(const char *s)
 {
 	unsigned char c = (unsigned char)*s;
+	size_t n = 0;
 	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
-		return 1;
-	if ((c == 0xCE || c == 0xCF) && greek_ascii(s))
-		return 2;
-	return 0;
+		n = 1;
+	else if ((c == 0xCE || c == 0xCF) && greek_ascii(s))
+		n = 2;
+	while (n && s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
 }
 
 /* WH beside W and H (SPEC §2): an undeclared name of several letters, one of
@@ -304,12 +308,18 @@ static bool glued_name(struct session *s, const struct syn *n)
 	/* a product is written with a few letters; a long word is a name */
 	if (len > 24)
 		return false;
+	/* capitals and Greek letters written together (VH, WHH, Xθ) are a product
+	 * of matrices in this notation, even with no W or H alone beside them */
+	int capitals = 0;
 	for (size_t i = 0; i < len;) {
 		size_t k = letter_len(name + i);
 		if (!k)
 			return false;
-		char one[3] = {0};
-		memcpy(one, name + i, k);
+		char one[32] = {0};
+		memcpy(one, name + i, k < sizeof one ? k : sizeof one - 1);
+		if ((name[i] >= 'A' && name[i] <= 'Z') ||
+		    ((unsigned char)name[i] == 0xCE && (unsigned char)name[i + 1] <= 0xA9))
+			capitals++;
 		const char *in = mc_intern(s->mc, one);
 		struct mc_name *info = mc_name_info(s->mc, in);
 		if (info->stmt_seen == s->stmt_serial || info->decl || session_def(s, in))
@@ -317,7 +327,7 @@ static bool glued_name(struct session *s, const struct syn *n)
 		nletters++;
 		i += k;
 	}
-	if (nletters < 2 || !related)
+	if (nletters < 2 || (!related && capitals < 2))
 		return false;
 	struct sbuf b = {0};
 	for (size_t i = 0; i < len;) {
@@ -349,9 +359,11 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 		return expr_sym(s->mc, d);
 	if (strcmp(name, "I") == 0)
 		return expr_ident(s->mc, DIM_ANY);
-	/* dX: the differential of a known symbol */
+	/* dX: the differential of a known symbol, or of one named in this statement */
 	if (name[0] == 'd' && name[1]) {
 		const struct decl *x = session_decl(s, name + 1);
+		if (!x && mc_name_info(s->mc, mc_intern(s->mc, name + 1))->stmt_seen == s->stmt_serial)
+			x = lookup_symbol(s, name + 1, STYLE_NONE);
 		if (x)
 			return expr_diff(s->mc, expr_sym(s->mc, x));
 	}
@@ -389,28 +401,35 @@ static void mark_names(struct session *s, const struct syn *n, int depth)
 
 /* A shape error about an expression whose symbols took their kinds from the
  * default (SPEC §2): says so, with the let that would change it. */
-static void find_default(struct session *s, const struct expr *e, const struct decl **best, int *visits)
+struct defaults {
+	const struct decl *d[4];
+	int n, visits;
+};
+
+static void find_default(struct session *s, const struct expr *e, struct defaults *f)
 {
-	if (!e || ++*visits > 4096)
+	if (!e || ++f->visits > 4096 || f->n == 4)
 		return;
 	if (e->op == OP_SYM) {
 		const struct decl *d = e->decl;
-		/* a matrix by an uppercase initial surprises nobody */
-		if (!d || !d->implicit || (d->kind == KIND_MATRIX && !d->styled))
+		/* a kind that a bound value confirms is no guess */
+		if (!d || !d->implicit || session_binding(s, d))
 			return;
-		/* nor does a kind that a bound value confirms */
-		if (session_binding(s, d))
-			return;
-		/* the surprising defaults first: a scalar by its Greek name, then a vector */
-		int rank = d->kind == KIND_SCALAR ? 3 : d->kind == KIND_VECTOR ? 2 : 1;
-		const struct decl *b = *best;
-		int brank = !b ? 0 : b->kind == KIND_SCALAR ? 3 : b->kind == KIND_VECTOR ? 2 : 1;
-		if (rank > brank)
-			*best = d;
+		for (int i = 0; i < f->n; i++)
+			if (f->d[i] == d)
+				return;
+		f->d[f->n++] = d;
 		return;
 	}
 	for (int i = 0; i < e->nkids; i++)
-		find_default(s, e->kids[i], best, visits);
+		find_default(s, e->kids[i], f);
+}
+
+static const char *kind_word(enum decl_kind k, bool plural)
+{
+	if (k == KIND_SCALAR)
+		return plural ? "scalars" : "a scalar";
+	return k == KIND_VECTOR ? (plural ? "vectors" : "a vector") : (plural ? "matrices" : "a matrix");
 }
 
 static void explain_default(struct session *s, const struct expr *a, const struct expr *b)
@@ -418,18 +437,50 @@ static void explain_default(struct session *s, const struct expr *a, const struc
 	struct mc *mc = s->mc;
 	if (!mc_failed(mc) || mc->err.kind != MC_ERR_SHAPE)
 		return;
-	const struct decl *d = NULL;
-	int visits = 0;
-	find_default(s, a, &d, &visits);
-	find_default(s, b, &d, &visits);
-	if (!d)
+	struct defaults f = {0};
+	find_default(s, a, &f);
+	find_default(s, b, &f);
+	if (!f.n)
 		return;
-	const char *what = d->kind == KIND_SCALAR ? "a scalar" : d->kind == KIND_VECTOR ? "a vector" : "a matrix";
-	const char *why = d->styled ? "by its typography" : "by default";
-	const char *other = d->kind == KIND_SCALAR ? "vector(n)" : "scalar";
+	/* the surprising defaults first: a scalar by its Greek name, a matrix by a
+	 * capital (Y for a vector), then a vector; the right operand's on a tie */
+	const struct decl *best = NULL;
+	int brank = 0;
+	for (int i = 0; i < f.n; i++) {
+		const struct decl *d = f.d[i];
+		int rank = d->kind == KIND_SCALAR ? 3 : d->kind == KIND_MATRIX ? 2 : 1;
+		if (rank >= brank) {
+			best = f.d[i];
+			brank = rank;
+		}
+	}
 	struct sbuf m = {0};
-	sbuf_printf(&m, "%s (%s is %s %s: `let %s : %s` changes that)", mc->err.msg, d->name, what, why,
-		    d->name, other);
+	int plain = 0;
+	for (int i = 0; i < f.n; i++)
+		plain += !f.d[i]->styled;
+	sbuf_printf(&m, "%s (%s", mc->err.msg, plain ? "by default " : "");
+	bool first = true;
+	for (int styled = 0; styled < 2; styled++)
+		for (int k = KIND_SCALAR; k <= KIND_MATRIX; k++) {
+			int cnt = 0;
+			for (int i = 0; i < f.n; i++)
+				cnt += (int)f.d[i]->kind == k && f.d[i]->styled == styled;
+			if (!cnt)
+				continue;
+			sbuf_add(&m, first ? "" : "; ");
+			first = false;
+			int seen = 0;
+			for (int i = 0; i < f.n; i++)
+				if ((int)f.d[i]->kind == k && f.d[i]->styled == styled) {
+					sbuf_printf(&m, "%s%s", seen == 0 ? "" : seen == cnt - 1 ? " and " : ", ",
+						    f.d[i]->name);
+					seen++;
+				}
+			sbuf_printf(&m, " %s %s%s", cnt > 1 ? "are" : "is",
+				    kind_word((enum decl_kind)k, cnt > 1), styled ? " by typography" : "");
+		}
+	sbuf_printf(&m, ": `let %s : %s` changes that)", best->name,
+		    best->kind == KIND_VECTOR ? "scalar" : "vector(n)");
 	free(mc->err.msg);
 	mc->err.msg = sbuf_take(&m);
 }
@@ -453,6 +504,10 @@ static int resolve_dim(struct session *s, const struct syn *n)
 			print_name(s->mc, &b, n->name);
 			s->mc->ascii = was;
 			int d = b.s && strcmp(b.s, n->name) != 0 ? mc_name_info(s->mc, mc_intern(s->mc, b.s))->dim : -1;
+			/* a made-up size (n_theta) is named in ASCII even before its symbol is seen */
+			if (d < 0 && b.s && strcmp(b.s, n->name) != 0 &&
+			    (strncmp(n->name, "n_", 2) == 0 || strncmp(n->name, "m_", 2) == 0))
+				d = dim_named(s->mc, b.s);
 			sbuf_free(&b);
 			if (d >= 0)
 				return d;
@@ -507,6 +562,19 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 		const struct decl *sd = session_decl(s, name);
 		if (!sd || sd->implicit)
 			name = "sigmoid";
+	}
+	/* norm(x): MATLAB's and NumPy's 2-norm of a vector */
+	if (strcmp(name, "norm") == 0 && !session_def(s, name) && n->n == 1) {
+		struct expr *a = resolve(s, n->kids[0]);
+		if (!a)
+			return NULL;
+		if (!(a->cols >= 0 && dim_is_one(mc, a->cols))) {
+			fail_at(s, n, MC_ERR_SHAPE,
+				"norm(A) of a matrix is its spectral norm in MATLAB and NumPy: write "
+				"||A||_F for the Frobenius norm");
+			return NULL;
+		}
+		return expr_make1(mc, OP_NORM2, a, true);
 	}
 	/* log|Σ|: log det */
 	if (strcmp(name, "log") == 0 && n->n == 1 && n->kids[0]->kind == SYN_BARS) {
@@ -745,7 +813,10 @@ static struct expr *resolve_op(struct session *s, const struct syn *n)
 		break;
 	}
 	if (!r) {
-		explain_default(s, a, b);
+		/* a shape mismatch of two operands: a kind from the default may be why */
+		if (n->op != SOP_T && n->op != SOP_INV && n->op != SOP_INVT && n->op != SOP_POW &&
+		    n->op != SOP_EPOW)
+			explain_default(s, a, b);
 		mc_set_loc(mc, n->loc);
 	}
 	return r;
@@ -836,3 +907,10 @@ struct expr *session_resolve(struct session *s, const struct syn *syn) { return 
 int session_resolve_dim(struct session *s, const struct syn *n) { return resolve_dim(s, n); }
 
 bool session_is_command(const char *name) { return is_command(name); }
+
+bool session_knows_name(void *ctx, const char *name)
+{
+	struct session *s = ctx;
+	const struct decl *d = session_decl(s, name);
+	return (d && !d->implicit) || session_def(s, name);
+}

@@ -82,6 +82,10 @@ struct session {
 	struct loc error_loc;
 };
 
+/* The parser's question (ctx is the session): is name declared by a let or
+ * defined? A LaTeX word that is one stays whole (parse_text_names). */
+bool session_knows_name(void *ctx, const char *name);
+
 /* Resolves a parsed expression to a node; NULL with s->mc's error set. */
 struct expr *session_resolve(struct session *s, const struct syn *syn);
 

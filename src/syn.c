@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expr.h"
 #include "parser.h"
 
 /* flex's reentrant interface, declared here to avoid including lexer.h */
@@ -201,6 +202,20 @@ void parse_free(struct parse *p)
 	free(p->allocs);
 	free(p->err);
 	memset(p, 0, sizeof *p);
+}
+
+bool syn_known_call(const char *name)
+{
+	static const char *const commands[] = {
+		"grad", "hess", "jacobian", "d", "eval", "check", "gradcheck", "solve", "factor", "ones",
+		"zeros", "eye", "rand", "randn", "matrix", "vector", "scalar", "logdet", "norm", NULL,
+	};
+	if (expr_op_by_name(name) >= 0)
+		return true;
+	for (int i = 0; commands[i]; i++)
+		if (strcmp(commands[i], name) == 0)
+			return true;
+	return false;
 }
 
 /* ---- locations ---- */

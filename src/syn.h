@@ -64,6 +64,7 @@ struct syn {
 	int depth;
 	int style;     /* SYN_IDENT: enum syn_style */
 	bool bare;     /* a function applied without parentheses (\det X): nothing may follow it */
+	bool grouped;  /* written in parentheses */
 };
 
 /* The result of parsing one text: its statements (or rules), or an error. */
@@ -93,6 +94,7 @@ struct parse {
 	bool latex;	  /* this statement is LaTeX: letters written together are separate symbols */
 	bool stmt_bold;	  /* ... and it writes some name in bold */
 	int bold_level;	  /* inside \mathbf{...} (the brace depth it opened), or 0 */
+	bool bold_greek;  /* ... and that makes Greek letters bold too (\boldsymbol{...}) */
 	int bar_open;	  /* open |...| bars */
 	int prev_tok;	  /* the last token returned */
 	/* names declared or defined earlier in this text (a LaTeX word that is one stays whole) */
@@ -126,6 +128,9 @@ struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc);
 void syn_push(struct parse *p, struct syn *s, struct syn *kid);
 bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Whether name is a function or a command (tr, logdet, grad, ones, ...). */
+bool syn_known_call(const char *name);
 
 /* Turns a byte offset into line and column (both 1-based; columns count characters). */
 void loc_linecol(const char *src, size_t len, int off, int *line, int *col);

@@ -464,6 +464,47 @@ def session_pretty(exe, tmp):
         t.close()
 
 
+def session_reading(exe, tmp):
+    """Pasted LaTeX and typed habits in the REPL (issue 10): letters as
+    symbols, kinds from bold, a glued name beside the session's symbols
+    refused with the product, a default kind named in the error, and the
+    session going on after each."""
+    home = os.path.join(tmp, "home-reading")
+    os.mkdir(home)
+    t = Term(exe, make_env(home))
+    try:
+        t.prompt("first prompt")
+        t.send(":pretty off\n")
+        t.prompt()
+        t.send("grad(\\mathrm{tr}(XAX^\\top), X)\n")
+        t.expect(r"^X A \+ X A\^T\n", "XAX^\\top is X A X^T: a gradient, not 0")
+        t.prompt()
+        t.send("\\boldsymbol{\\beta}^\\top\\mathbf{x}\n")
+        t.expect(r"^β\^T x\n", "a bold β is a vector")
+        t.prompt()
+        t.send("let W, H : matrix(n, n)\n")
+        t.prompt()
+        t.send("tr(WH)\n")
+        t.expect(r"error: 'WH' is not declared: did you mean W H\?", "WH beside the session's W and H")
+        t.prompt("the REPL goes on after the glued name")
+        t.send("y - X \\gamma\n")
+        t.expect(r"by default γ is a scalar.*`let γ : vector\(n\)` changes that\)\n",
+                 "a kind taken from the default is named with its let")
+        t.prompt()
+        t.send("let β : vector(m)\n")
+        t.prompt()
+        t.send("$\\nabla_{\\beta} \\|y - X\\beta\\|^2$\n")
+        t.expect(r"^2 X\^T X β - 2 X\^T y\n", "after the let, the formula in dollars reads")
+        t.prompt()
+        t.send("check(grad(||y - X β||^2, β) = 2 X.T @ (X @ β - y))\n")
+        t.expect(r"^equal\n", "NumPy habits in a check")
+        t.prompt()
+        t.send(":quit\n")
+        check(t.wait() == 0, "exit 0 after the reading session", t, f"status {t.status}")
+    finally:
+        t.close()
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: repl_test.py MATCALC")
@@ -473,6 +514,7 @@ def main():
         session_no_home(exe)
         session_unwritable_home(exe, tmp)
         session_pretty(exe, tmp)
+        session_reading(exe, tmp)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -255,8 +255,8 @@ static const struct {
     {"let X : matrix(3, 2)", "X X", "cannot multiply X (3×2) by X (3×2): inner dimensions differ"},
     {"let A : matrix(n, n); let x : vector(n)", "A x^T",
      "cannot multiply A (n×n) by x^T (1×n): inner dimensions differ"},
-    {NULL, "A x^T", "cannot multiply A (n_A×m_A) by x^T (1×n_x): inner dimensions differ (x is a vector by "
-     "default: `let x : scalar` changes that)"},
+    {NULL, "A x^T", "cannot multiply A (n_A×m_A) by x^T (1×n_x): inner dimensions differ (by default x is a "
+     "vector; A is a matrix: `let A : vector(n)` changes that)"},
     {"let X : matrix(n, m)", "X ⊙ X^T", "cannot multiply n×m and m×n entrywise: shapes differ"},
     {"let X : matrix(n, m)", "X ./ X^T", "cannot divide n×m by m×n entrywise: shapes differ"},
     {"let X : matrix(n, m)", "X + I", "cannot add I to a n×m matrix: I is square"},

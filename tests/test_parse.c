@@ -7,8 +7,8 @@
 
 /* ---- helpers ---- */
 
-static const char *const sop_names[] = {"add",	"sub",	"neg", "mul", "div",  "had",
-					"ediv", "kron", "T",   "inv", "invT", "pow"};
+static const char *const sop_names[] = {"add",	"sub",	"neg", "mul", "div",  "had",  "ediv",
+					"kron", "T",	"inv", "invT", "pow", "epow", "ldiv"};
 
 /* The syntax tree as an S-expression: (op kids...), names and numbers bare. */
 static void dump(struct sbuf *b, const struct syn *n)
@@ -34,13 +34,16 @@ static void dump(struct sbuf *b, const struct syn *n)
 		sbuf_printf(b, "(%s", n->name);
 		break;
 	case SYN_OP:
-		sbuf_printf(b, "(%s", n->op >= 0 && n->op <= SOP_POW ? sop_names[n->op] : "?");
+		sbuf_printf(b, "(%s", n->op >= 0 && n->op <= SOP_LDIV ? sop_names[n->op] : "?");
 		break;
 	case SYN_NORM:
 		sbuf_add(b, n->sub == 2 ? "(norm2" : n->sub == 'F' ? "(normF" : "(norm");
 		break;
 	case SYN_NABLA:
 		sbuf_add(b, "(nabla");
+		break;
+	case SYN_BARS:
+		sbuf_add(b, "(bars");
 		break;
 	case SYN_EQ:
 		sbuf_add(b, "(=");
@@ -161,7 +164,6 @@ static const struct {
     {"a · b", "(mul a b)"},
     {"a × b", "(mul a b)"},
     {"a − b", "(sub a b)"},
-    {"x ⊙ X θ", "(mul (had x X) θ)"},
     {"x ⊙ (X θ)", "(had x (mul X θ))"},
     {"A ⊗ B ⊗ C", "(kron (kron A B) C)"},
     {"1 + exp(-y ⊙ (X θ))", "(add 1 (exp (had (neg y) (mul X θ))))"},
@@ -182,6 +184,8 @@ static const struct {
     {"eye(3)", "(eye 3)"},
     {"f()", "(f)"},
     {"X(A + B)", "(X (add A B))"},
+    {"X(A + B) C", "(mul (mul X (add A B)) C)"},
+    {"X(A + B)^T", "(mul X (T (add A B)))"},
     {"X (A + B)", "(mul X (add A B))"},
     {"\\operatorname{tr}(A)", "(tr A)"},
     {"\\mathrm{tr}(A)", "(tr A)"},
@@ -233,9 +237,52 @@ static const struct {
     {"\\Theta^\\top \\Sigma^{-1}", "(mul (T Θ) (inv Σ))"},
     {"\\nabla_{X} f", "(nabla X f)"},
     {"\\nabla_X f", "(nabla X f)"},
-    {"\\nabla_{\\boldsymbol{\\theta}} f(\\boldsymbol{\\theta})", "(nabla θ (f θ))"},
+    {"\\nabla_{\\boldsymbol{\\theta}} f(\\boldsymbol{\\theta})", "(nabla θ (mul f θ))"},
     {"∇_θ f", "(nabla θ f)"},
     {"∇_θ x + y", "(add (nabla θ x) y)"},
+    /* reading what people paste and type (issue 10): letters written
+     * together in LaTeX are symbols, ^T before letters, NumPy and MATLAB */
+    {"XAX^\\top", "(mul (mul X A) (T X))"},
+    {"\\mathbf{WH}", "(mul W H)"},
+    {"W_2\\tanh(W_1x)", "(mul W_2 (tanh (mul W_1 x)))"},
+    {"\\mathbf{W}^{(1)} \\mathbf{x}_{i}", "(mul W_1 x_i)"},
+    {"x^TAy", "(mul (mul (T x) A) y)"},
+    {"X^TX", "(mul (T X) X)"},
+    {"X^-TY", "(mul (invT X) Y)"},
+    {"X.T @ y", "(mul (T X) y)"},
+    {"x.^2 + x**2", "(add (epow x 2) (epow x 2))"},
+    {"X \\ y", "(ldiv X y)"},
+    {"½ x", "(mul 0.5 x)"},
+    {"A² A⁻ᵀ", "(mul (pow A 2) (invT A))"},
+    {"X⊤ y", "(mul (T X) y)"},
+    {"\\frac{1}{2} x", "(mul (div 1 2) x)"},
+    {"\\tfrac12 x", "(mul 0.5 x)"},
+    {"\\sqrt{x^\\top x}", "(sqrt (mul (T x) x))"},
+    {"\\det X + \\log\\det X", "(add (det X) (logdet X))"},
+    {"|X| + \\log|\\Sigma|", "(add (bars X) (log (bars Σ)))"},
+    {"\\langle A, B\\rangle", "(tr (mul (T A) B))"},
+    {"\\|X\\|^2_F", "(pow (normF X) 2)"},
+    {"\\lVert x \\rVert_2^2", "(pow (norm2 x) 2)"},
+    {"\\mathbf{1}^\\top \\mathbf{x}", "(mul (T (ones)) x)"},
+    {"\\mathbf{1}_n + \\mathbf{0}", "(add (ones n 1) (zeros))"},
+    {"\\mathbf{I}_{3}", "(eye 3)"},
+    {"\\operatorname{Tr}\\left[X\\right] + {\\rm Tr}(X)", "(add (Tr X) (Tr X))"},
+    {"$x^\\top y$", "(mul (T x) y)"},
+    {"\\[ x \\]", "x"},
+    {"\\sigma(\\mathbf{X}\\mathbf{w})", "(σ (mul X w))"},
+    {"\\mathrm{d}\\mathbf{X}", "dX"},
+    {"\\boldsymbol{\\mathrm{x\\theta}}_{1}", "xθ_1"},
+    {"1/2m", "ERROR: '/2m' reads two ways: divided by 2 m, or divided by 2 and then times m; "
+	     "write /(2 m) or (.../2) m"},
+    {"\\det X Y", "ERROR: 'det X Y' reads two ways: det(X Y) or det(X) Y; write the "
+		   "parentheses you mean"},
+    {"y ⊙ X w", "ERROR: 'y ⊙ X w' reads two ways: (y ⊙ X) w or y ⊙ (X w); write the "
+		"parentheses you mean"},
+    {"x_ij^\\top y", "ERROR: 'x_ij' reads two ways: in LaTeX a subscript is one character, so "
+		     "this is x_i times j; write x_{ij} for one name, or x_i j for the product"},
+    {"\\frac{\\partial f}{\\partial X}",
+     "ERROR: derivative notation (\\frac{\\partial f}{\\partial X}) is not supported: write "
+     "grad(f, X) or \\nabla_{X} f (jacobian(f, x) for a vector f)"},
     /* matrix literals */
     {"[1 2; 3 4]", "[1 2;3 4]"},
     {"[1, 2; 3, 4]", "[1 2;3 4]"},

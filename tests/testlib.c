@@ -73,7 +73,7 @@ struct expr *ts_resolve(struct tsession *t, const char *text, char **err)
 	struct parse p;
 	struct expr *e = NULL;
 	*err = NULL;
-	if (!parse_text(&p, t->s->mc, text, strlen(text), false)) {
+	if (!parse_text_names(&p, t->s->mc, text, strlen(text), false, session_knows_name, t->s)) {
 		*err = mc_xstrdup(p.err ? p.err : "syntax error");
 	} else if (p.nitems != 1 || p.items[0]->kind != STMT_EXPR) {
 		*err = mc_xstrdup("not one expression");
