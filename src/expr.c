@@ -334,7 +334,16 @@ void expr_shape_str(struct mc *mc, const struct expr *e, char *buf, size_t n)
 	char r[64], c[64];
 	dim_print(mc, e->rows, r, sizeof r);
 	dim_print(mc, e->cols, c, sizeof c);
-	snprintf(buf, n, "%s×%s", r, c);
+	/* built whole, then cut to n (snprintf straight into buf draws a
+	 * truncation warning once this is inlined) */
+	char whole[sizeof r + sizeof c + 4];
+	size_t len = (size_t)snprintf(whole, sizeof whole, "%s×%s", r, c);
+	if (n == 0)
+		return;
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, whole, len);
+	buf[len] = '\0';
 }
 
 /* "X (n×m)": an operand and its shape, for error messages. */

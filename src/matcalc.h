@@ -36,8 +36,9 @@
 /* major * 10000 + minor * 100 + patch, for #if */
 #define MATCALC_VERSION_NUMBER 100
 
-/* What the library exports; everything else in it is hidden. */
-#if defined(MATCALC_BUILDING) && defined(__GNUC__)
+/* What the library exports; it is built with hidden visibility, so nothing
+ * else is. */
+#if defined(__GNUC__) && __GNUC__ >= 4
 #define MATCALC_API __attribute__((visibility("default")))
 #else
 #define MATCALC_API
@@ -84,9 +85,11 @@ MATCALC_API void matcalc_close(struct matcalc *m);
 /* Frees what the library returned as owned (strings, arrays). NULL is fine. */
 MATCALC_API void matcalc_free(void *p);
 
-/* The last error of a session-level call (options, rules, derive, check, eval,
- * emit): the diagnostic as the program prints it, without "matcalc: "; "" if
- * none. Borrowed until the next call on m. */
+/* The last error of a session-level call (options, derive, check, eval,
+ * emit): its message ("unknown function 'tarce' (did you mean 'tr'?)"); for
+ * the rule files, every report as the program prints it ("matcalc:
+ * FILE:LINE:COL: error: ..." with the line and a caret). "" if none.
+ * Borrowed until the next call on m. */
 MATCALC_API const char *matcalc_errmsg(const struct matcalc *m);
 /* Line and column (1-based; columns count characters) of that error in the
  * text it was about, or 0 when it has none. */

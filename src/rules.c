@@ -512,6 +512,15 @@ static const char *default_rules_dir(void)
 		self[n] = '\0';
 		if (strncmp(self, MATCALC_BUILD_ROOT, strlen(MATCALC_BUILD_ROOT)) == 0)
 			return MATCALC_RULES_SOURCE;
+		/* the installed program: the rules beside it, wherever it was installed */
+		static _Thread_local char beside[4096 + sizeof MATCALC_RULES_FROM_BINDIR];
+		char *slash = strrchr(self, '/');
+		if (slash && MATCALC_RULES_FROM_BINDIR[0]) {
+			slash[1] = '\0';
+			snprintf(beside, sizeof beside, "%s%s", self, MATCALC_RULES_FROM_BINDIR);
+			if (access(beside, R_OK) == 0)
+				return beside;
+		}
 	}
 	if (access(MATCALC_RULES_INSTALLED, R_OK) == 0)
 		return MATCALC_RULES_INSTALLED;
