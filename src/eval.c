@@ -677,18 +677,18 @@ static bool combine_diag(struct ev *ev, struct factor *fs, struct opnd *a, struc
 		return false;
 	const double *v = d->v->data, *x = o->v->data;
 	ev->st->flops += (double)m * n;
-	struct value *r = acc ? acc : value_uninit(m, n);
-	double beta = acc ? 1 : 0;
+	/* a fresh result is written, never read: 0 * (uninitialised NaN) is NaN */
+	struct value *r = acc ? acc : value_new(m, n);
 	for (long j = 0; j < n; j++) {
 		double *rc = r->data + j * m;
 		const double *xc = x + j * m;
 		if (a->diag) {
 			for (long i = 0; i < m; i++)
-				rc[i] = beta * rc[i] + alpha * v[i] * xc[i];
+				rc[i] += alpha * v[i] * xc[i];
 		} else {
 			double s = alpha * v[j];
 			for (long i = 0; i < m; i++)
-				rc[i] = beta * rc[i] + s * xc[i];
+				rc[i] += s * xc[i];
 		}
 	}
 	if (!acc)
