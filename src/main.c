@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "matcalc.h"
@@ -72,9 +73,14 @@ int main(int argc, char **argv)
 {
 	/* OpenBLAS starts its worker threads while it is loaded, before main runs:
 	 * openblas_set_num_threads comes too late, and an idle worker can spin
-	 * forever at exit when memory is short. One thread unless the user asks
-	 * for more: set the variable and start again, once (docs/design.md). */
-	if (!getenv("OPENBLAS_NUM_THREADS") && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
+	 * forever at exit when memory is short. Under a limit on the address
+	 * space, one thread unless the user asks for more: set the variable and
+	 * start again, once (docs/design.md). Without a limit the second start
+	 * would cost more than half of a short run; matcalc_open then sets one
+	 * thread, as before. */
+	struct rlimit as;
+	if (!getenv("OPENBLAS_NUM_THREADS") && getrlimit(RLIMIT_AS, &as) == 0 &&
+	    as.rlim_cur != RLIM_INFINITY && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
 		execv("/proc/self/exe", argv); /* returns only without /proc: go on */
 	struct matcalc *m = matcalc_open();
 	if (!m) {
