@@ -458,8 +458,17 @@ static void name_args(struct em *em)
 		struct earg *a = &em->args[i];
 		struct sbuf b = {0};
 		sbuf_add(&b, a->ascii);
-		while (name_clash(em, i, a, b.s))
+		while (name_clash(em, i, a, b.s)) {
+			/* a reserved prefix (M_ of M_rows, math.h's) stays with every
+			 * underscore added: start again as arg_M (fuzz_statements found
+			 * --emit=c -e 'M' looping here forever) */
+			if (b.len > strlen(a->ascii) + 3 && strncmp(b.s, "arg_", 4) != 0) {
+				b.len = 0;
+				sbuf_printf(&b, "arg_%s", a->ascii);
+				continue;
+			}
 			sbuf_add(&b, "_");
+		}
 		a->name = sbuf_take(&b);
 	}
 	/* the pass that collected them is over: the table counts uses from now on */
