@@ -935,6 +935,11 @@ static struct expr *derive(struct session *s, struct expr *e)
 		break;
 	}
 	case OP_D: {
+		if (x) { /* d(f, X): in X alone */
+			r = differential(s, diff_simplify(s, f), x);
+			r = r ? diff_simplify(s, r) : NULL;
+			break;
+		}
 		/* the differential with respect to every symbol of f: take them one by one */
 		struct expr *sum = expr_zero(s->mc, DIM_ANY, DIM_ANY);
 		struct elist syms = {0};
