@@ -935,6 +935,11 @@ static struct expr *derive(struct session *s, struct expr *e)
 		break;
 	}
 	case OP_D: {
+		if (x) { /* d(f, X): in X alone */
+			r = differential(s, diff_simplify(s, f), x);
+			r = r ? diff_simplify(s, r) : NULL;
+			break;
+		}
 		/* the differential with respect to every symbol of f: take them one by one */
 		struct expr *sum = expr_zero(s->mc, DIM_ANY, DIM_ANY);
 		struct elist syms = {0};
@@ -1548,9 +1553,7 @@ struct expr *diff_factor(struct session *s, struct expr *e)
 		return e;
 	int n = e->nkids;
 	double *c = mc_xmalloc((size_t)n * sizeof *c);
-	struct elist *f = calloc((size_t)n, sizeof *f);
-	if (!f)
-		abort();
+	struct elist *f = mc_xcalloc((size_t)n, sizeof *f);
 	for (int i = 0; i < n; i++) {
 		struct expr *t = e->kids[i];
 		c[i] = 1;
