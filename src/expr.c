@@ -82,7 +82,8 @@ static uint32_t mix(uint32_t h, uint64_t v)
 	return (h ^ (uint32_t)v ^ (uint32_t)(v >> 32)) * 16777619u;
 }
 
-static uint32_t node_hash(const struct expr *e)
+/* The hash of the node proto with the operands kids (proto's own are not read). */
+static uint32_t node_hash(const struct expr *e, struct expr *const *kids)
 {
 	uint32_t h = 2166136261u;
 	h = mix(h, (uint64_t)e->op);
@@ -93,7 +94,7 @@ static uint32_t node_hash(const struct expr *e)
 	h = mix(h, bits);
 	h = mix(h, (uint64_t)(uint32_t)e->rows << 32 | (uint32_t)e->cols);
 	for (int i = 0; i < e->nkids; i++)
-		h = mix(h, e->kids[i]->hash + (uint64_t)i);
+		h = mix(h, kids[i]->hash + (uint64_t)i);
 	if (e->op == OP_COMM)
 		h = mix(h, (uint64_t)e->vrows << 32 | (uint32_t)e->vcols);
 	if (e->op == OP_MATRIX)
@@ -104,13 +105,14 @@ static uint32_t node_hash(const struct expr *e)
 	return h;
 }
 
-static bool node_eq(const struct expr *a, const struct expr *b)
+/* Whether node a equals proto b with the operands bkids. */
+static bool node_eq(const struct expr *a, const struct expr *b, struct expr *const *bkids)
 {
 	if (a->op != b->op || a->nkids != b->nkids || a->name != b->name || a->decl != b->decl ||
 	    memcmp(&a->num, &b->num, sizeof a->num) != 0)
 		return false;
 	for (int i = 0; i < a->nkids; i++)
-		if (a->kids[i] != b->kids[i])
+		if (a->kids[i] != bkids[i])
 			return false;
 	if (a->op == OP_IDENT || a->op == OP_ZERO || a->op == OP_ONES)
 		if (a->rows != b->rows || a->cols != b->cols)
@@ -145,30 +147,30 @@ static void table_grow(struct mc *mc)
 
 /* Interns the node described by proto (with n kids): returns the existing
  * equal node or a new copy. proto's shape and flags must be set. */
+static uint32_t count_leaves(const struct expr *e);
+
 static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr **kids)
 {
 	proto->nkids = n;
-	struct expr *tmp = proto;
-	/* proto has no room for kids: hash through a temporary */
-	struct expr *full = NULL;
-	size_t sz = sizeof(struct expr) + (size_t)n * sizeof(struct expr *);
-	full = mc_xmalloc(sz);
-	memcpy(full, tmp, sizeof(struct expr));
-	for (int i = 0; i < n; i++)
-		full->kids[i] = kids[i];
-	full->hash = node_hash(full);
-	size_t slot = full->hash & (mc->tabsize - 1);
+	/* hashed and compared as proto plus kids: most lookups find the node, and
+	 * a temporary copy to hash was a malloc and free per construction */
+	proto->hash = node_hash(proto, kids);
+	size_t slot = proto->hash & (mc->tabsize - 1);
 	for (struct expr *e = mc->table[slot]; e; e = e->next)
-		if (e->hash == full->hash && node_eq(e, full)) {
-			free(full);
+		if (e->hash == proto->hash && node_eq(e, proto, kids))
 			return e;
-		}
+	size_t sz = sizeof(struct expr) + (size_t)n * sizeof(struct expr *);
 	struct expr *e = mc_alloc(mc, sz);
-	memcpy(e, full, sz);
-	free(full);
+	memcpy(e, proto, sizeof(struct expr));
+	for (int i = 0; i < n; i++)
+		e->kids[i] = kids[i];
 	for (int i = 0; i < n; i++)
 		e->flags |= kids[i]->flags & (EF_HAS_DIFF | EF_HAS_PVAR | EF_HAS_OP);
 	e->id = mc->next_id++;
+	e->leaves = count_leaves(e);
+	e->ops = (uint64_t)1 << e->op;
+	for (int i = 0; i < n; i++)
+		e->ops |= kids[i]->ops;
 	e->next = mc->table[slot];
 	mc->table[slot] = e;
 	if (++mc->nnodes > mc->tabsize)
@@ -369,16 +371,23 @@ static bool same_dim(struct mc *mc, int a, int b, bool unify)
 
 /* ---- ordering ---- */
 
-long expr_leaves(const struct expr *e)
+/* The leaves of a new node from its operands' (a shared operand counts each
+ * time, as printed); saturates at UINT32_MAX. */
+static uint32_t count_leaves(const struct expr *e)
 {
 	if (e->nkids == 0)
 		return 1;
-	long n = 0;
+	uint64_t n = 0;
 	for (int i = 0; i < e->nkids; i++)
-		n += expr_leaves(e->kids[i]);
+		n += e->kids[i]->leaves;
 	if (e->op == OP_POW && e->kids[1]->op == OP_NUM)
 		n--; /* an exponent is not a leaf of the printed form */
-	return n;
+	return n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+}
+
+long expr_leaves(const struct expr *e)
+{
+	return (long)e->leaves;
 }
 
 int expr_cmp(const struct expr *a, const struct expr *b)
