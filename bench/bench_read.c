@@ -56,8 +56,11 @@ int main(int argc, char **argv)
 		reps = 9;
 	size_t len;
 	char *text = formula(kb, &len);
-	double *tparse = calloc((size_t)reps, sizeof *tparse);
-	double *tall = calloc((size_t)reps, sizeof *tall);
+	/* per repeat: parse, resolve, LaTeX, plain, and the whole */
+	enum { T_PARSE, T_RESOLVE, T_LATEX, T_PLAIN, T_ALL, T_N };
+	double *t[T_N];
+	for (int i = 0; i < T_N; i++)
+		t[i] = calloc((size_t)reps, sizeof *t[i]);
 	size_t out = 0;
 	for (int r = 0; r < reps; r++) {
 		struct session *s = session_new(stdout, stderr);
@@ -73,24 +76,32 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench_read: %s\n", s->mc->err.msg);
 			return 2;
 		}
-		char *latex = print_str(s->mc, e, PRINT_LATEX);
-		char *plain = print_str(s->mc, e, PRINT_PLAIN);
 		double t2 = now();
+		char *latex = print_str(s->mc, e, PRINT_LATEX);
+		double t3 = now();
+		char *plain = print_str(s->mc, e, PRINT_PLAIN);
+		double t4 = now();
 		out = strlen(latex) + strlen(plain);
 		free(latex);
 		free(plain);
 		parse_free(&p);
 		session_free(s);
-		tparse[r] = t1 - t0;
-		tall[r] = t2 - t0;
+		t[T_PARSE][r] = t1 - t0;
+		t[T_RESOLVE][r] = t2 - t1;
+		t[T_LATEX][r] = t3 - t2;
+		t[T_PLAIN][r] = t4 - t3;
+		t[T_ALL][r] = t4 - t0;
 	}
-	qsort(tparse, (size_t)reps, sizeof *tparse, cmp_double);
-	qsort(tall, (size_t)reps, sizeof *tall, cmp_double);
-	printf("formula %zu bytes: parse %.2f ms; parse, resolve and print (%zu bytes) %.2f ms "
-	       "(medians of %d)\n",
-	       len, 1e3 * tparse[reps / 2], out, 1e3 * tall[reps / 2], reps);
-	free(tparse);
-	free(tall);
+	double med[T_N];
+	for (int i = 0; i < T_N; i++) {
+		qsort(t[i], (size_t)reps, sizeof *t[i], cmp_double);
+		med[i] = 1e3 * t[i][reps / 2];
+		free(t[i]);
+	}
+	printf("formula %zu bytes: parse %.2f ms, resolve %.2f ms, print LaTeX %.2f ms, "
+	       "print plain %.2f ms; all (%zu bytes printed) %.2f ms (medians of %d)\n",
+	       len, med[T_PARSE], med[T_RESOLVE], med[T_LATEX], med[T_PLAIN], out, med[T_ALL],
+	       reps);
 	free(text);
 	return 0;
 }

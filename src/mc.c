@@ -359,6 +359,8 @@ bool dim_unify(struct mc *mc, int a, int b)
 		a = b;
 		b = t;
 	}
+	if ((va < 0) != (vb < 0))
+		mc->dim_valued++;
 	mc->dims[b].parent = a;
 	mc->dims[a].not_one = not_one;
 	return true;
@@ -492,6 +494,7 @@ bool dim_assign(struct mc *mc, int d, long value)
 	 * dim_unify refuses two fixed roots even when their values agree */
 	int c = dim_const(mc, value);
 	mc->dims[r].parent = c;
+	mc->dim_valued++;
 	mc->dims[c].not_one = mc->dims[c].not_one || mc->dims[r].not_one;
 	return true;
 }

@@ -770,6 +770,10 @@ static struct expr *resolve_sum(struct session *s, const struct syn *n)
 	for (const struct syn *c = n; is_sum(c); c = c->kids[0])
 		chain[--k] = c;
 	struct expr *acc = resolve(s, first);
+	/* the sum so far lives in sum while it can (linear time); acc is then
+	 * stale, and is made from sum when a step needs expr_make2 */
+	struct expr_sum *sum = expr_sum_new(mc);
+	expr_sum_load(sum, acc);
 	for (long i = 1; i < len && acc; i++) {
 		const struct syn *c = chain[i];
 		struct expr *b = resolve(s, c->kids[1]);
@@ -779,13 +783,25 @@ static struct expr *resolve_sum(struct session *s, const struct syn *n)
 		}
 		if (c->op == SOP_SUB)
 			b = expr_make2(mc, OP_MUL, expr_num(mc, -1), b, true);
+		if (expr_sum_add(sum, b))
+			continue;
+		struct expr *now = expr_sum_get(sum);
+		if (now)
+			acc = now;
 		struct expr *r = b ? expr_make2(mc, OP_ADD, acc, b, true) : NULL;
 		if (!r) {
 			mc_set_loc(mc, c->loc);
 			explain_default(s, acc, b);
 		}
 		acc = r;
+		expr_sum_load(sum, acc);
 	}
+	if (acc) {
+		struct expr *now = expr_sum_get(sum);
+		if (now)
+			acc = now;
+	}
+	expr_sum_free(sum);
 	free(chain);
 	return acc;
 }
