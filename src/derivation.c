@@ -547,6 +547,8 @@ static void step(struct deriv *d, const struct item *it)
 		char *buf = NULL;
 		size_t blen = 0;
 		FILE *m = open_memstream(&buf, &blen);
+		if (!m)
+			mc_out_of_memory(0);
 		verify_report_print(s, &r, m);
 		fclose(m);
 		/* the first line repeats "not equal" */

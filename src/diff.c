@@ -1385,9 +1385,7 @@ struct expr *diff_factor(struct session *s, struct expr *e)
 		return e;
 	int n = e->nkids;
 	double *c = mc_xmalloc((size_t)n * sizeof *c);
-	struct elist *f = calloc((size_t)n, sizeof *f);
-	if (!f)
-		abort();
+	struct elist *f = mc_xcalloc((size_t)n, sizeof *f);
 	for (int i = 0; i < n; i++) {
 		struct expr *t = e->kids[i];
 		c[i] = 1;

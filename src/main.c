@@ -44,19 +44,30 @@ static void usage(FILE *out)
 	      out);
 }
 
-/* A derivation file is checked whole (its steps refer to each other). */
-static char *read_all(FILE *f, size_t *len)
+/* A derivation file is checked whole (its steps refer to each other), so it
+ * is read into memory: at most limit bytes of it (--max-input; 0: no limit).
+ * NULL with a message on stderr when it is larger or cannot be read. */
+static char *read_all(FILE *f, const char *path, size_t limit, size_t *len)
 {
 	char *text = NULL;
 	size_t cap = 0;
 	*len = 0;
 	for (;;) {
+		if (limit && *len > limit) {
+			fprintf(stderr,
+				"matcalc: error: %s is larger than the input limit of %zu MB: "
+				"--max-input MB raises it\n",
+				path, limit >> 20);
+			free(text);
+			return NULL;
+		}
 		if (cap - *len < 65536) {
 			cap = cap ? 2 * cap : 65536;
 			char *grown = realloc(text, cap + 1);
 			if (!grown) {
-				fputs("matcalc: out of memory\n", stderr);
-				abort();
+				fputs("matcalc: error: out of memory\n", stderr);
+				free(text);
+				return NULL;
 			}
 			text = grown;
 		}
@@ -64,6 +75,11 @@ static char *read_all(FILE *f, size_t *len)
 		if (n == 0)
 			break;
 		*len += n;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "matcalc: error: cannot read %s: %s\n", path, strerror(errno));
+		free(text);
+		return NULL;
 	}
 	text[*len] = '\0';
 	return text;
@@ -206,8 +222,14 @@ int main(int argc, char **argv)
 		}
 		if (f) {
 			size_t len;
-			char *text = read_all(f, &len);
+			const char *mb = matcalc_get_option(m, "--max-input");
+			char *text = read_all(f, derivation, mb ? (size_t)strtoull(mb, NULL, 10) << 20 : 0,
+					      &len);
 			fclose(f);
+			if (!text) {
+				rc = 2;
+				goto out;
+			}
 			char *out = NULL, *errs = NULL;
 			int st = matcalc_check_derivation(m, derivation, text, len, &out, &errs);
 			fputs(out ? out : "", stdout);

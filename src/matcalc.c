@@ -93,10 +93,8 @@ static void capture_begin(struct matcalc *m)
 	m->outlen = m->errlen = 0;
 	m->out = open_memstream(&m->outbuf, &m->outlen);
 	m->err = open_memstream(&m->errbuf, &m->errlen);
-	if (!m->out || !m->err) {
-		fputs("matcalc: out of memory\n", stderr);
-		abort(); /* as mc_xmalloc does */
-	}
+	if (!m->out || !m->err)
+		mc_out_of_memory(0);
 	m->s->out = m->out;
 	m->s->err = m->err;
 }

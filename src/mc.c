@@ -31,33 +31,33 @@ void mc_set_oom_handler(void (*handler)(size_t size))
 	oom_handler = handler ? handler : default_oom;
 }
 
+void mc_out_of_memory(size_t size)
+{
+	oom_handler(size);
+	abort(); /* a handler that returns */
+}
+
 void *mc_xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
-	if (!p) {
-		oom_handler(size);
-		abort(); /* a handler that returns */
-	}
+	if (!p)
+		mc_out_of_memory(size);
 	return p;
 }
 
 void *mc_xrealloc(void *p, size_t size)
 {
 	void *q = realloc(p, size ? size : 1);
-	if (!q) {
-		oom_handler(size);
-		abort();
-	}
+	if (!q)
+		mc_out_of_memory(size);
 	return q;
 }
 
 void *mc_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p) {
-		oom_handler(n * size);
-		abort();
-	}
+	if (!p)
+		mc_out_of_memory(n * size);
 	return p;
 }
 

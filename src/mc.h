@@ -105,6 +105,8 @@ struct mc_name *mc_name_info(struct mc *mc, const char *s); /* the entry of an i
  * out-of-memory handler, which must not return: the default prints
  * "matcalc: error: out of memory" and exits with status 2 (docs/design.md). */
 void mc_set_oom_handler(void (*handler)(size_t size));
+/* Calls the handler (the default prints a message and exits 2); never returns. */
+_Noreturn void mc_out_of_memory(size_t size);
 void *mc_xmalloc(size_t size);
 void *mc_xrealloc(void *p, size_t size);
 void *mc_xcalloc(size_t n, size_t size); /* zeroed */
