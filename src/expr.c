@@ -67,7 +67,8 @@ int expr_op_by_name(const char *name)
 		if (strcmp(name, aliases[i].alias) == 0)
 			return aliases[i].op;
 	for (int op = 0; op < OP_COUNT; op++)
-		if (op_table[op].name && op != OP_ONES && strcmp(op_table[op].name, name) == 0)
+		if (op_table[op].name && op_table[op].name[0] == name[0] && op != OP_ONES &&
+		    strcmp(op_table[op].name, name) == 0)
 			return op;
 	return -1;
 }
@@ -82,7 +83,9 @@ static uint32_t mix(uint32_t h, uint64_t v)
 	return (h ^ (uint32_t)v ^ (uint32_t)(v >> 32)) * 16777619u;
 }
 
-static uint32_t node_hash(const struct expr *e)
+/* The hash of node e with the kids given apart (a prototype has no room for
+ * them). */
+static uint32_t node_hash(const struct expr *e, struct expr *const *kids)
 {
 	uint32_t h = 2166136261u;
 	h = mix(h, (uint64_t)e->op);
@@ -93,7 +96,7 @@ static uint32_t node_hash(const struct expr *e)
 	h = mix(h, bits);
 	h = mix(h, (uint64_t)(uint32_t)e->rows << 32 | (uint32_t)e->cols);
 	for (int i = 0; i < e->nkids; i++)
-		h = mix(h, e->kids[i]->hash + (uint64_t)i);
+		h = mix(h, kids[i]->hash + (uint64_t)i);
 	if (e->op == OP_COMM)
 		h = mix(h, (uint64_t)e->vrows << 32 | (uint32_t)e->vcols);
 	if (e->op == OP_MATRIX)
@@ -104,13 +107,14 @@ static uint32_t node_hash(const struct expr *e)
 	return h;
 }
 
-static bool node_eq(const struct expr *a, const struct expr *b)
+/* Whether node a equals the node b would make with bkids. */
+static bool node_eq(const struct expr *a, const struct expr *b, struct expr *const *bkids)
 {
 	if (a->op != b->op || a->nkids != b->nkids || a->name != b->name || a->decl != b->decl ||
 	    memcmp(&a->num, &b->num, sizeof a->num) != 0)
 		return false;
 	for (int i = 0; i < a->nkids; i++)
-		if (a->kids[i] != b->kids[i])
+		if (a->kids[i] != bkids[i])
 			return false;
 	if (a->op == OP_IDENT || a->op == OP_ZERO || a->op == OP_ONES)
 		if (a->rows != b->rows || a->cols != b->cols)
@@ -148,24 +152,16 @@ static void table_grow(struct mc *mc)
 static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr **kids)
 {
 	proto->nkids = n;
-	struct expr *tmp = proto;
-	/* proto has no room for kids: hash through a temporary */
-	struct expr *full = NULL;
-	size_t sz = sizeof(struct expr) + (size_t)n * sizeof(struct expr *);
-	full = mc_xmalloc(sz);
-	memcpy(full, tmp, sizeof(struct expr));
-	for (int i = 0; i < n; i++)
-		full->kids[i] = kids[i];
-	full->hash = node_hash(full);
-	size_t slot = full->hash & (mc->tabsize - 1);
+	proto->hash = node_hash(proto, kids);
+	size_t slot = proto->hash & (mc->tabsize - 1);
 	for (struct expr *e = mc->table[slot]; e; e = e->next)
-		if (e->hash == full->hash && node_eq(e, full)) {
-			free(full);
+		if (e->hash == proto->hash && node_eq(e, proto, kids))
 			return e;
-		}
+	size_t sz = sizeof(struct expr) + (size_t)n * sizeof(struct expr *);
 	struct expr *e = mc_alloc(mc, sz);
-	memcpy(e, full, sz);
-	free(full);
+	memcpy(e, proto, sizeof(struct expr));
+	for (int i = 0; i < n; i++)
+		e->kids[i] = kids[i];
 	for (int i = 0; i < n; i++)
 		e->flags |= kids[i]->flags & (EF_HAS_DIFF | EF_HAS_PVAR | EF_HAS_OP);
 	e->id = mc->next_id++;
@@ -695,19 +691,19 @@ fail:
 struct sum_ent {
 	struct expr *base, *term; /* term = sum_term(coef, base), base = split_coef(term) */
 	double coef;
-	bool dead;	/* its coefficient cancelled: the term left the sum */
-	unsigned step;	/* the last step that touched it */
+	bool dead;     /* its coefficient cancelled: the term left the sum */
+	unsigned step; /* the last step that touched it */
 };
 
 struct expr_sum {
 	struct mc *mc;
-	bool active;	    /* the state below is the sum so far, as make_add would hold it */
-	bool scalar;	    /* all terms scalar; else all matrices of one shape class */
-	int rows, cols;	    /* the sum node's shape (the first term of the last step's operands) */
-	unsigned valued;    /* mc->dim_valued when the terms were made */
-	struct sum_ent *e;  /* in order; dead entries are skipped */
+	bool active;	   /* the state below is the sum so far, as make_add would hold it */
+	bool scalar;	   /* all terms scalar; else all matrices of one shape class */
+	int rows, cols;	   /* the sum node's shape (the first term of the last step's operands) */
+	unsigned valued;   /* mc->dim_valued when the terms were made */
+	struct sum_ent *e; /* in order; dead entries are skipped */
 	int n, cap, live, first; /* first: index of the first live entry */
-	int *slot;	    /* open addressing on base: index into e, or -1 */
+	int *slot;		 /* open addressing on base: index into e, or -1 */
 	size_t nslot;
 	/* one step's changes, undone when the step is left to make_add */
 	int *touched;
