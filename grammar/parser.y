@@ -220,9 +220,9 @@ primary:
   IDENT { $$ = ident(p, $1, STYLE_NONE, @$); }
 | BIDENT { $$ = ident(p, $1, STYLE_BOLD, @$); }
 | SIDENT { $$ = ident(p, $1, STYLE_ITALIC, @$); }
-| DIFF IDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_NONE, @$); }
-| DIFF BIDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_NONE, @$); }
-| DIFF SIDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_NONE, @$); }
+| DIFF IDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_NONE, @$); CHECK($$); $$->diff = true; }
+| DIFF BIDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_BOLD, @$); CHECK($$); $$->diff = true; }
+| DIFF SIDENT { $$ = ident(p, parse_strcat(p, "d", $2), STYLE_ITALIC, @$); CHECK($$); $$->diff = true; }
 | DIFF '(' expr ')' { $$ = call1(p, "d", $3, @$); CHECK($$); }
 | FRAC '{' expr '}' '{' expr '}' { $$ = op2(p, SOP_DIV, $3, $6, @$); CHECK($$); }
 | SQRT '{' expr '}' { $$ = call1(p, "sqrt", $3, @$); CHECK($$); }

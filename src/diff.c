@@ -765,6 +765,20 @@ static struct expr *vj_term(struct session *s, struct expr *t, struct expr *x, i
 		res = tr ? expr_comm(s->mc, x->rows, x->cols) : expr_ident(s->mc, DIM_ANY);
 	} else if (t->op == OP_VEC) {
 		res = vj_term(s, t->kids[0], x, DIM_ANY);
+	} else if (t->op == OP_DIAG) {
+		/* diag(Q) = (Q ⊙ I) 1 for Q n x n: vec of it is (1^T ⊗ I) diag(vec(I)) vec(Q);
+		 * diag(q) = I ⊙ (q 1^T) for q n x 1: diag(vec(I)) (1 ⊗ I) q (MC (520)) */
+		struct expr *q = t->kids[0];
+		struct expr *jq = vj_term(s, q, x, DIM_ANY);
+		int n = q->rows;
+		struct expr *sel = mk1(s, OP_DIAG, mk1(s, OP_VEC, expr_ident(s->mc, n)));
+		bool vec = expr_is_vector(s->mc, q);
+		struct expr *k = mk2(s, OP_KRON,
+				     vec ? expr_ones(s->mc, n, s->mc->dim_one)
+					 : expr_ones(s->mc, s->mc->dim_one, n),
+				     expr_ident(s->mc, n));
+		struct expr *S = vec ? mk2(s, OP_MUL, sel, k) : mk2(s, OP_MUL, k, sel);
+		res = jq && S ? mk2(s, OP_MUL, S, jq) : NULL;
 	} else if (t->op == OP_HAD) {
 		struct elist p = {0};
 		struct expr *q = NULL;
@@ -935,6 +949,11 @@ static struct expr *derive(struct session *s, struct expr *e)
 		break;
 	}
 	case OP_D: {
+		if (x) { /* d(f, X): in X alone */
+			r = differential(s, diff_simplify(s, f), x);
+			r = r ? diff_simplify(s, r) : NULL;
+			break;
+		}
 		/* the differential with respect to every symbol of f: take them one by one */
 		struct expr *sum = expr_zero(s->mc, DIM_ANY, DIM_ANY);
 		struct elist syms = {0};

@@ -1427,9 +1427,9 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 		/* d vec(F) / d vec(X)^T: (rows(F) cols(F)) x (rows(X) cols(X)) */
 		return make_node(mc, op, dim_product(mc, a->rows, a->cols),
 				 dim_product(mc, b->rows, b->cols), EF_HAS_OP, 2, kids);
-	case OP_D:
-		return make_node(mc, op, a->rows, a->cols, EF_HAS_OP | (a->flags & EF_SYMMETRIC), 1,
-				 kids);
+	case OP_D: /* d(f), or d(f, X) in X alone */
+		return make_node(mc, op, a->rows, a->cols, EF_HAS_OP | (a->flags & EF_SYMMETRIC),
+				 n > 1 ? 2 : 1, kids);
 	case OP_EQ:
 		if (!unknown_shape(a) && !unknown_shape(b) &&
 		    (!same_dim(mc, a->rows, b->rows, unify) ||

@@ -773,10 +773,10 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 		/* a rule never changes a shape: a result that does is refused */
 		if (res && res != e && !same_shape(rw->s->mc, res, e))
 			res = NULL;
-		/* A^-1 A -> I: the I takes the size of what it replaces, which vec, ⊗ and
+		/* A^-1 A -> I, I^k -> I: the I takes the size of what it replaces, which vec, ⊗ and
 		 * the evaluator need */
 		if (res && res->op == OP_IDENT && res->rows < 0 && e->rows >= 0 &&
-		    e->op == OP_MUL && expr_is_square(rw->s->mc, e))
+		    (e->op == OP_MUL || e->op == OP_POW) && expr_is_square(rw->s->mc, e))
 			res = expr_ident(rw->s->mc, e->rows);
 		if (res && res != e) {
 			*which = r;

@@ -369,6 +369,11 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 		return expr_sym(s->mc, d);
 	if (strcmp(name, "I") == 0)
 		return expr_ident(s->mc, DIM_ANY);
+	/* \mathrm{d}X: the differential of X, whether X is known or not */
+	if (n->diff) {
+		const struct decl *x = lookup_symbol(s, name + 1, n->style);
+		return x ? expr_diff(s->mc, expr_sym(s->mc, x)) : NULL;
+	}
 	/* dX: the differential of a known symbol, or of one named in this statement */
 	if (name[0] == 'd' && name[1]) {
 		const struct decl *x = session_decl(s, name + 1);
@@ -400,7 +405,9 @@ static void mark_names(struct session *s, const struct syn *n, int depth)
 	if (!n || depth > MC_MAX_DEPTH + 8)
 		return;
 	if ((n->kind == SYN_IDENT || n->kind == SYN_CALL) && n->name) {
-		struct mc_name *info = mc_name_info(s->mc, mc_intern(s->mc, n->name));
+		/* \mathrm{d}X names X */
+		const char *nm = n->diff ? n->name + 1 : n->name;
+		struct mc_name *info = mc_name_info(s->mc, mc_intern(s->mc, nm));
 		info->stmt_seen = s->stmt_serial;
 		if (n->style == STYLE_BOLD)
 			info->stmt_bold = s->stmt_serial;
@@ -690,12 +697,20 @@ static struct expr *resolve_call(struct session *s, const struct syn *n)
 		return r;
 	}
 	if (strcmp(name, "d") == 0) {
-		if (n->n != 1) {
-			fail_at(s, n, MC_ERR_SHAPE, "d takes one expression: d(f)");
+		if (n->n != 1 && n->n != 2) {
+			fail_at(s, n, MC_ERR_SHAPE,
+				"d takes an expression, and a variable if you want one: d(f) or "
+				"d(f, X)");
 			return NULL;
 		}
 		struct expr *a = resolve(s, n->kids[0]);
-		return a ? expr_make1(mc, OP_D, a, true) : NULL;
+		if (!a)
+			return NULL;
+		if (n->n == 1)
+			return expr_make1(mc, OP_D, a, true);
+		/* d(f, X): the differential in X alone, the others held constant */
+		struct expr *x = resolve_var(s, n->kids[1], name);
+		return x ? expr_make2(mc, OP_D, a, x, true) : NULL;
 	}
 	if (is_command(name)) {
 		fail_at(s, n, MC_ERR_SYNTAX, "%s(...) is a statement: write it on its own line",

@@ -66,6 +66,7 @@ struct syn {
 	int style;     /* SYN_IDENT: enum syn_style */
 	bool bare;     /* a function applied without parentheses (\det X): nothing may follow it */
 	bool grouped;  /* written in parentheses */
+	bool diff;     /* SYN_IDENT "dX" written \mathrm{d}X: the differential of X, style X's */
 };
 
 /* The result of parsing one text: its statements (or rules), or an error. */

@@ -688,7 +688,7 @@ static const struct {
     {"let x : vector(n); f = x^T x; g = x; grad(f, g)",
      "cannot take grad with respect to g: it is defined as an expression; differentiate with "
      "respect to a symbol"},
-    {"d(x, y)", "d takes one expression: d(f)"},
+    {"d(x, y, z)", "d takes an expression, and a variable if you want one: d(f) or d(f, X)"},
     {"tr(grad(x, x) = 1)", "an equation is only allowed inside check(...) and solve(...)"},
 };
 
