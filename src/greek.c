@@ -41,6 +41,10 @@ const char *greek_canonical(const char *name)
 			return buf;
 		}
 	}
+	/* every ASCII name has two letters or more, the second lowercase: x, W_1
+	 * and most other names need no look at the table */
+	if (!name[0] || !(name[1] >= 'a' && name[1] <= 'z'))
+		return name;
 	for (size_t i = 0; i < NGREEK; i++) {
 		if (name[0] != greek[i].ascii[0])
 			continue;
