@@ -276,19 +276,8 @@ bool emit_sandwich_term(struct em *em, const struct expr *t, const struct expr *
 	}
 	if (n < 2 || (n == 3 && !emit_is_diag_of_vector(em, m[1])))
 		return false;
-	const struct expr *l = m[0], *r = m[n - 1];
 	*w = n == 3 ? m[1]->kids[0] : NULL;
-	if (l->op == OP_T && l->kids[0] == r && r->op != OP_T && r->op != OP_INV) {
-		*a = r;
-		*trans = true;
-		return true;
-	}
-	if (r->op == OP_T && r->kids[0] == l && l->op != OP_T && l->op != OP_INV) {
-		*a = l;
-		*trans = false;
-		return true;
-	}
-	return false;
+	return expr_sandwich_ends(m[0], m[n - 1], a, trans);
 }
 
 bool emit_same_sandwich(struct em *em, const struct expr *e, int i, int j)

@@ -977,32 +977,24 @@ static int kron_factor(struct ev *ev, struct factor *x)
 	return 1;
 }
 
-/* A factor's size as it multiplies. */
-static long factor_rows(const struct factor *f)
+/* A factor's size as it multiplies: its rows (cols false) or columns. */
+static long factor_size(const struct factor *f, bool cols)
 {
 	const struct value *v = f->r.v;
 	if (f->comm)
 		return f->cm * f->cn;
+	bool flip = f->trans != cols; /* the operand's columns are wanted */
 	if (f->kron) {
 		long ra, ca, rb, cb;
 		kron_sizes(f, &ra, &ca, &rb, &cb);
-		return f->trans ? ca * cb : ra * rb;
+		return flip ? ca * cb : ra * rb;
 	}
-	return f->diag ? v->rows * v->cols : f->trans ? v->cols : v->rows;
+	return f->diag ? v->rows * v->cols : flip ? v->cols : v->rows;
 }
 
-static long factor_cols(const struct factor *f)
-{
-	const struct value *v = f->r.v;
-	if (f->comm)
-		return f->cm * f->cn;
-	if (f->kron) {
-		long ra, ca, rb, cb;
-		kron_sizes(f, &ra, &ca, &rb, &cb);
-		return f->trans ? ra * rb : ca * cb;
-	}
-	return f->diag ? v->rows * v->cols : f->trans ? v->rows : v->cols;
-}
+static long factor_rows(const struct factor *f) { return factor_size(f, false); }
+
+static long factor_cols(const struct factor *f) { return factor_size(f, true); }
 
 /* Evaluates a product: scalar factors into one coefficient, the matrix chain
  * in its cheapest order. With acc, adds the product to acc (a sum's term
@@ -1292,19 +1284,8 @@ static bool sandwich_term(struct ev *ev, const struct expr *t, const struct expr
 		return false;
 	if (n < 2)
 		return false;
-	const struct expr *l = m[0], *r = m[n - 1];
 	*w = n == 3 ? m[1]->kids[0] : NULL;
-	if (l->op == OP_T && l->kids[0] == r && r->op != OP_T && r->op != OP_INV) {
-		*a = r;
-		*trans = true;
-		return true;
-	}
-	if (r->op == OP_T && r->kids[0] == l && l->op != OP_T && l->op != OP_INV) {
-		*a = l;
-		*trans = false;
-		return true;
-	}
-	return false;
+	return expr_sandwich_ends(m[0], m[n - 1], a, trans);
 }
 
 /* The product of a term's scalar factors. */

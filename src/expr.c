@@ -1475,3 +1475,19 @@ struct expr *expr_sorted(struct mc *mc, struct expr *e)
 	free(k);
 	return r;
 }
+
+bool expr_sandwich_ends(const struct expr *l, const struct expr *r, const struct expr **a,
+			bool *trans)
+{
+	if (l->op == OP_T && l->kids[0] == r && r->op != OP_T && r->op != OP_INV) {
+		*a = r;
+		*trans = true;
+		return true;
+	}
+	if (r->op == OP_T && r->kids[0] == l && l->op != OP_T && l->op != OP_INV) {
+		*a = l;
+		*trans = false;
+		return true;
+	}
+	return false;
+}

@@ -161,4 +161,9 @@ int expr_cmp(const struct expr *a, const struct expr *b);
 /* Number of leaves (symbols, numbers, I, 0): the size of a printed result. */
 long expr_leaves(const struct expr *e);
 
+/* The ends l, r of a product Aᵀ ... A (trans true) or A ... Aᵀ: sets a to A.
+ * The evaluator and the code generators compute such a product as one. */
+bool expr_sandwich_ends(const struct expr *l, const struct expr *r, const struct expr **a,
+			bool *trans);
+
 #endif

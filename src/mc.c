@@ -340,19 +340,16 @@ bool dim_unifiable(struct mc *mc, int a, int b)
 
 bool dim_unify(struct mc *mc, int a, int b)
 {
+	/* sizes and the names a user declared are fixed; made-up names and
+	 * anonymous sizes are unknowns that take either */
+	if (!dim_unifiable(mc, a, b))
+		return false;
 	if (a < 0 || b < 0)
 		return true;
 	a = dim_find(mc, a);
 	b = dim_find(mc, b);
 	if (a == b)
 		return true;
-	/* sizes and the names a user declared are fixed; made-up names and
-	 * anonymous sizes are unknowns that take either */
-	if (dim_rank(&mc->dims[a]) >= 2 && dim_rank(&mc->dims[b]) >= 2)
-		return false;
-	long va = mc->dims[a].value, vb = mc->dims[b].value;
-	if ((mc->dims[a].not_one && vb == 1) || (mc->dims[b].not_one && va == 1))
-		return false;
 	bool not_one = mc->dims[a].not_one || mc->dims[b].not_one;
 	if (dim_rank(&mc->dims[b]) > dim_rank(&mc->dims[a])) {
 		int t = a;
