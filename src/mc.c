@@ -351,13 +351,13 @@ bool dim_unify(struct mc *mc, int a, int b)
 	if (a == b)
 		return true;
 	bool not_one = mc->dims[a].not_one || mc->dims[b].not_one;
+	if ((mc->dims[a].value < 0) != (mc->dims[b].value < 0))
+		mc->dim_valued++; /* a class takes a value */
 	if (dim_rank(&mc->dims[b]) > dim_rank(&mc->dims[a])) {
 		int t = a;
 		a = b;
 		b = t;
 	}
-	if ((va < 0) != (vb < 0))
-		mc->dim_valued++;
 	mc->dims[b].parent = a;
 	mc->dims[a].not_one = not_one;
 	return true;
