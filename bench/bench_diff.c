@@ -1,5 +1,8 @@
 /* bench_diff.c - speed of the symbolic engine: rule loading, every gradient test
- * case, and how tr(X^k) and tr(A1 X A2 X ... Ak X) scale with k. */
+ * case, and how tr(X^k) and tr(A1 X A2 X ... Ak X) scale with k.
+ * Usage: bench_diff [REPS [FILTER]]; with FILTER only the cases whose text
+ * contains it run (FILTER "scaling" runs the scaling table alone), for profiling. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,13 +90,15 @@ int main(int argc, char **argv)
 	int reps = argc > 1 ? atoi(argv[1]) : 200;
 	if (reps < 1)
 		reps = 1;
+	const char *filter = argc > 2 ? argv[2] : NULL;
+	bool scaling = !filter || strcmp(filter, "scaling") == 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	FILE *null = fopen("/dev/null", "w");
 
 	/* rule loading, in fresh sessions */
 	double lt[50];
 	int nrules = 0;
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < 50 && !filter; i++) {
 		struct session *s = session_new(null, stderr);
 		double t0 = now_us();
 		if (!rules_load(s))
@@ -102,14 +107,17 @@ int main(int argc, char **argv)
 		nrules = s->rules->n;
 		session_free(s);
 	}
-	printf("rule loading: %d rules, median %.0f µs (target < 5000 µs)\n", nrules,
-	       median(lt, 50));
+	if (!filter)
+		printf("rule loading: %d rules, median %.0f µs (target < 5000 µs)\n", nrules,
+		       median(lt, 50));
 
 	/* every gradient test case */
 	printf("\n%-70s %10s\n", "case", "median µs");
 	double worst = 0, all[256];
 	int n = 0;
 	for (int i = 0; i < NCASES; i++) {
+		if (filter && !strstr(cases[i].input, filter))
+			continue;
 		struct session *s = session_new(null, stderr);
 		struct expr *e = prepare(s, cases[i].input);
 		double m = time_derive(s, e, reps, NULL);
@@ -119,7 +127,8 @@ int main(int argc, char **argv)
 		printf("%-70.70s %10.1f\n", cases[i].input, m);
 		session_free(s);
 	}
-	printf("all %d cases: median %.1f µs, slowest %.1f µs\n", n, median(all, n), worst);
+	if (n)
+		printf("all %d cases: median %.1f µs, slowest %.1f µs\n", n, median(all, n), worst);
 
 	static const char *const course[] = {
 	    "grad(y^T y - 2 y^T X θ + θ^T X^T X θ, θ)",
@@ -128,12 +137,18 @@ int main(int argc, char **argv)
 	};
 	printf("\ncourse examples (target < 50 µs each):\n");
 	for (int i = 0; i < 3; i++) {
+		if (filter && !strstr(course[i], filter))
+			continue;
 		struct session *s = session_new(null, stderr);
 		struct expr *e = prepare(s, course[i]);
 		printf("  %-50s %8.1f µs\n", course[i], time_derive(s, e, reps, NULL));
 		session_free(s);
 	}
 
+	if (!scaling) {
+		fclose(null);
+		return 0;
+	}
 	printf("\nscaling (time and output size should grow at most quadratically in k):\n");
 	printf("%4s %14s %10s %20s %10s\n", "k", "tr(X^k) µs", "leaves", "tr(A1 X..Ak X) µs",
 	       "leaves");

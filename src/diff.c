@@ -1086,13 +1086,31 @@ static struct expr *fterm_build(struct session *s, double c, struct expr **f, in
 	return mk2(s, OP_MUL, expr_num(s->mc, c), body);
 }
 
-static struct expr *factor_terms(struct session *s, struct expr **t, int n, int depth);
+/* One factoring search (prefer_shorter): the session and the results of
+ * factor_terms so far. The same terms come up again and again (grouping by the
+ * first factor and then the last reaches the inner sum the last-then-first way
+ * too; the look-ahead factors what it will factor again), and a result
+ * depends only on the terms, their order and the depth: so each is searched
+ * once. */
+struct fsearch {
+	struct session *s;
+	struct fmemo {
+		uint32_t hash;
+		int n, depth;
+		struct expr **t; /* owned copy of the terms */
+		struct expr *r;	 /* NULL: the search failed */
+	} *v;
+	int nv, cap;
+};
+
+static struct expr *factor_terms(struct fsearch *fs, struct expr **t, int n, int depth);
 
 /* One sum of terms sharing a factor f (first of each when prefix, last when not):
  * f (Σ rest) or (Σ rest) f, its inner sum factored in turn. */
-static struct expr *group(struct session *s, struct expr **t, int *idx, int k, struct expr *f,
+static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, struct expr *f,
 			  bool prefix, int depth)
 {
+	struct session *s = fs->s;
 	struct expr **inner = mc_xmalloc((size_t)k * sizeof *inner);
 	for (int j = 0; j < k; j++) {
 		struct expr *one = t[idx[j]];
@@ -1121,25 +1139,25 @@ static struct expr *group(struct session *s, struct expr **t, int *idx, int k, s
 			fterm_of(inner[j], &ft, solo);
 			inner[j] = fterm_build(s, ft.c, &ft.f[0]->kids[0], 1, ft.f[0]->kids[0]);
 		}
-		struct expr *v = factor_terms(s, inner, k, depth + 1);
+		struct expr *v = factor_terms(fs, inner, k, depth + 1);
 		sum = v ? mk1(s, OP_DIAG, v) : NULL;
 	} else {
-		sum = factor_terms(s, inner, k, depth + 1);
+		sum = factor_terms(fs, inner, k, depth + 1);
 	}
 	free(inner);
 	/* one representation of the inner sum, so that equal sums are one node:
 	 * its terms without sums inside in their simplified form */
 	if (sum && !diags && sum->op == OP_ADD) {
-		struct expr **k = mc_xmalloc((size_t)sum->nkids * sizeof *k);
+		struct expr **terms = mc_xmalloc((size_t)sum->nkids * sizeof *terms);
 		for (int j = 0; j < sum->nkids; j++) {
-			k[j] = sum->kids[j];
-			if (!expr_has_op(k[j], OP_ADD)) {
-				struct expr *c = diff_simplify(s, k[j]);
-				k[j] = c ? c : k[j];
+			terms[j] = sum->kids[j];
+			if (!expr_has_op(terms[j], OP_ADD)) {
+				struct expr *c = diff_simplify(s, terms[j]);
+				terms[j] = c ? c : terms[j];
 			}
 		}
-		struct expr *r = mk(s, OP_ADD, sum->nkids, k);
-		free(k);
+		struct expr *r = mk(s, OP_ADD, sum->nkids, terms);
+		free(terms);
 		sum = r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
 	}
 	double sign;
@@ -1152,9 +1170,10 @@ static struct expr *group(struct session *s, struct expr **t, int *idx, int k, s
 
 /* Terms sharing an entrywise factor f (an operand of ⊙, or the whole term):
  * f ⊙ (Σ rest), the rest of a lone f being 1. */
-static struct expr *group_had(struct session *s, struct expr **t, int *idx, int k, struct expr *f,
-			      int depth)
+static struct expr *group_had(struct fsearch *fs, struct expr **t, int *idx, int k,
+			      struct expr *f, int depth)
 {
+	struct session *s = fs->s;
 	struct expr **inner = mc_xmalloc((size_t)k * sizeof *inner);
 	for (int j = 0; j < k; j++) {
 		struct fterm ft;
@@ -1175,7 +1194,7 @@ static struct expr *group_had(struct session *s, struct expr **t, int *idx, int 
 			return NULL;
 		}
 	}
-	struct expr *sum = factor_terms(s, inner, k, depth + 1);
+	struct expr *sum = factor_terms(fs, inner, k, depth + 1);
 	free(inner);
 	double sign;
 	sum = canonical_sign(s, sum, &sign);
@@ -1185,9 +1204,10 @@ static struct expr *group_had(struct session *s, struct expr **t, int *idx, int 
 
 /* With few terms, a grouping is judged by the best the rest then allows (one
  * step of greedy grouping can block the best one: x x^T - x μ^T - μ x^T + μ μ^T). */
-static long judged_gain(struct session *s, struct expr **t, int n, int *idx, int k,
+static long judged_gain(struct fsearch *fs, struct expr **t, int n, int *idx, int k,
 			struct expr *g, long before, int depth)
 {
+	struct session *s = fs->s;
 	long gain = before - expr_leaves(g);
 	if (n > 4 || depth > 3)
 		return gain;
@@ -1204,7 +1224,7 @@ static long judged_gain(struct session *s, struct expr **t, int n, int *idx, int
 	long all = 0;
 	for (int j = 0; j < n; j++)
 		all += expr_leaves(t[j]);
-	struct expr *r = factor_terms(s, rest, m, depth + 1);
+	struct expr *r = factor_terms(fs, rest, m, depth + 1);
 	if (!r) {
 		mc_clear_error(s->mc);
 		return gain;
@@ -1214,8 +1234,9 @@ static long judged_gain(struct session *s, struct expr **t, int n, int *idx, int
 
 /* Greedily groups terms by a shared first or last factor while that makes the
  * sum shorter (in leaves); the terms of what is left stay as they are. */
-static struct expr *factor_terms(struct session *s, struct expr **t0, int n, int depth)
+static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, int depth)
 {
+	struct session *s = fs->s;
 	if (n == 1 || depth > 6)
 		return mk(s, OP_ADD, n, t0);
 	struct expr **t = mc_xmalloc((size_t)n * sizeof *t);
@@ -1247,12 +1268,12 @@ static struct expr *factor_terms(struct session *s, struct expr **t0, int n, int
 				}
 				if (k < 2 || idx[0] != i)
 					continue;
-				struct expr *g = group(s, t, idx, k, f, side == 0, depth);
+				struct expr *g = group(fs, t, idx, k, f, side == 0, depth);
 				if (!g) {
 					mc_clear_error(s->mc);
 					continue;
 				}
-				long gain = judged_gain(s, t, n, idx, k, g, before, depth);
+				long gain = judged_gain(fs, t, n, idx, k, g, before, depth);
 				if (gain > best_gain) {
 					best_gain = gain;
 					best = g;
@@ -1285,12 +1306,12 @@ static struct expr *factor_terms(struct session *s, struct expr **t0, int n, int
 				}
 				if (k < 2)
 					continue;
-				struct expr *g = group_had(s, t, idx, k, f, depth);
+				struct expr *g = group_had(fs, t, idx, k, f, depth);
 				if (!g) {
 					mc_clear_error(s->mc);
 					continue;
 				}
-				long gain = judged_gain(s, t, n, idx, k, g, before, depth);
+				long gain = judged_gain(fs, t, n, idx, k, g, before, depth);
 				if (gain > best_gain) {
 					best_gain = gain;
 					best = g;
@@ -1322,10 +1343,32 @@ static struct expr *factor_terms(struct session *s, struct expr **t0, int n, int
 	return r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
 }
 
-/* The factored form of a derivative when it is much shorter (less than 3/4 of the
- * expanded form's leaves): a difference such as (x - μ) stays whole instead of
- * being multiplied out. Smaller savings keep the expanded textbook form of
- * SPEC §3 (2 X^T X θ - 2 X^T y). */
+static struct expr *factor_terms(struct fsearch *fs, struct expr **t, int n, int depth)
+{
+	uint32_t h = (uint32_t)depth * 2654435761u ^ (uint32_t)n;
+	for (int i = 0; i < n; i++)
+		h = (h ^ t[i]->id) * 16777619u;
+	for (int i = 0; i < fs->nv; i++) {
+		struct fmemo *m = &fs->v[i];
+		if (m->hash == h && m->n == n && m->depth == depth &&
+		    memcmp(m->t, t, (size_t)n * sizeof *t) == 0)
+			return m->r;
+	}
+	struct expr *r = factor_search(fs, t, n, depth);
+	if (fs->nv == fs->cap) {
+		fs->cap = fs->cap ? 2 * fs->cap : 16;
+		fs->v = mc_xrealloc(fs->v, (size_t)fs->cap * sizeof *fs->v);
+	}
+	struct fmemo *m = &fs->v[fs->nv++];
+	m->hash = h;
+	m->n = n;
+	m->depth = depth;
+	m->t = mc_xmalloc((size_t)n * sizeof *t);
+	memcpy(m->t, t, (size_t)n * sizeof *t);
+	m->r = r;
+	return r;
+}
+
 /* -P (s - x) Q is written P (x - s) Q: the sign goes into a difference. */
 static struct expr *sign_into_difference(struct session *s, struct expr *t)
 {
@@ -1358,18 +1401,138 @@ static struct expr *sign_into_difference(struct session *s, struct expr *t)
 	return t;
 }
 
-static struct expr *prefer_shorter(struct session *s, struct expr *e)
+/* The factors a grouping can share, collected from one term: the factors of a
+ * chain, the operands of ⊙, what diag holds (sums of diagonals merge), in turn
+ * the same inside each. Coefficients are never shared (a group keeps each
+ * term's), but a sign can be: the coefficients -1 are counted. */
+static void shareable(struct expr *t, struct elist *atoms, long *minus_ones)
+{
+	if (t->op == OP_MUL || t->op == OP_HAD) {
+		for (int i = 0; i < t->nkids; i++) {
+			struct expr *k = t->kids[i];
+			if (k->op == OP_NUM) {
+				*minus_ones += k->num == -1;
+				continue;
+			}
+			el_push(atoms, k);
+			if (k->op == OP_MUL || k->op == OP_HAD || k->op == OP_DIAG)
+				shareable(k, atoms, minus_ones);
+		}
+	} else if (t->op == OP_DIAG) {
+		struct expr *k = t->kids[0];
+		el_push(atoms, k);
+		if (k->op == OP_MUL || k->op == OP_HAD || k->op == OP_DIAG)
+			shareable(k, atoms, minus_ones);
+	}
+}
+
+/* An upper bound on the leaves factoring can save in the sum e: every factor
+ * written once for all the terms that share it (an occurrence in another term
+ * saves at most its leaves) and the signs -1 but one (signs merge when a sum
+ * of negative terms is negated as a whole, or a sign moves into a difference;
+ * a sign never vanishes alone). factor_terms groups only by factors that are
+ * same_factor() to one in another term, so a sum whose bound is below a
+ * quarter of its leaves cannot be factored enough to be kept, and the search
+ * is skipped (the bound is cheap: pointer comparisons, no node built).
+ * test_diff and test_property check on every case that skipping changes no
+ * result. */
+static long factor_saving_bound(struct expr *e)
+{
+	struct elist *atoms = mc_xmalloc((size_t)e->nkids * sizeof *atoms);
+	long bound = 0, minus_ones = 0;
+	for (int i = 0; i < e->nkids; i++) {
+		atoms[i] = (struct elist){0};
+		el_push(&atoms[i], e->kids[i]);
+		shareable(e->kids[i], &atoms[i], &minus_ones);
+	}
+	/* an occurrence saves its leaves when the factor occurs earlier too (so
+	 * one occurrence of each is kept) and in some other term (or it is shared
+	 * with none) */
+	for (int i = 0; i < e->nkids; i++)
+		for (int a = 0; a < atoms[i].n; a++) {
+			bool earlier = false, elsewhere = false;
+			for (int j = 0; j < e->nkids && !(earlier && elsewhere); j++)
+				for (int b = 0; b < atoms[j].n; b++) {
+					if (j == i && b == a)
+						continue;
+					if (!same_factor(atoms[i].v[a], atoms[j].v[b]))
+						continue;
+					earlier |= j < i || (j == i && b < a);
+					elsewhere |= j != i;
+				}
+			if (earlier && elsewhere)
+				bound += expr_leaves(atoms[i].v[a]);
+		}
+	for (int i = 0; i < e->nkids; i++)
+		free(atoms[i].v);
+	free(atoms);
+	/* a sign goes only where another goes too: one -1 stays */
+	return bound + (minus_ones > 0 ? minus_ones - 1 : 0);
+}
+
+/* Whether factor_terms has anything to try on the terms t: two chains with the
+ * same first or last factor, or an operand of a Hadamard product that another
+ * term has (the conditions of its search, without building a group). */
+static bool any_grouping(struct expr **t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct fterm fi;
+		struct expr *si[1];
+		fterm_of(t[i], &fi, si);
+		for (int j = i + 1; j < n; j++) {
+			struct fterm fj;
+			struct expr *sj[1];
+			fterm_of(t[j], &fj, sj);
+			if (fi.op == OP_MUL && fj.op == OP_MUL && fi.n >= 2 && fj.n >= 2 &&
+			    (same_factor(fi.f[0], fj.f[0]) ||
+			     same_factor(fi.f[fi.n - 1], fj.f[fj.n - 1])))
+				return true;
+			/* a Hadamard operand of one in the other (a lone factor or operand) */
+			for (int side = 0; side < 2; side++) {
+				struct fterm *h = side ? &fj : &fi, *o = side ? &fi : &fj;
+				if (h->op != OP_HAD || !(o->op == OP_HAD || o->n == 1))
+					continue;
+				for (int q = 0; q < h->n; q++)
+					for (int r = 0; r < o->n; r++)
+						if (same_factor(h->f[q], o->f[r]))
+							return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* One search: the factored form of the sum e (NULL with an error on failure). */
+static struct expr *factored(struct session *s, struct expr *e)
+{
+	struct fsearch fs = {.s = s};
+	struct expr *f = factor_terms(&fs, e->kids, e->nkids, 0);
+	for (int i = 0; i < fs.nv; i++)
+		free(fs.v[i].t);
+	free(fs.v);
+	if (f && f->op != OP_ADD)
+		f = sign_into_difference(s, f);
+	return f;
+}
+
+/* The factored form of a derivative when it is much shorter (less than 3/4 of the
+ * expanded form's leaves): a difference such as (x - μ) stays whole instead of
+ * being multiplied out. Smaller savings keep the expanded textbook form of
+ * SPEC §3 (2 X^T X θ - 2 X^T y). */
+struct expr *diff_prefer_shorter(struct session *s, struct expr *e, bool exhaustive)
 {
 	if (!e || e->op != OP_ADD || e->nkids > 16)
 		return e;
-	struct expr *f = factor_terms(s, e->kids, e->nkids, 0);
+	long leaves = expr_leaves(e);
+	if (!exhaustive && (!any_grouping(e->kids, e->nkids) ||
+			    4 * (leaves - factor_saving_bound(e)) >= 3 * leaves))
+		return e;
+	struct expr *f = factored(s, e);
 	if (!f) {
 		mc_clear_error(s->mc);
 		return e;
 	}
-	if (f->op != OP_ADD)
-		f = sign_into_difference(s, f);
-	return 4 * expr_leaves(f) < 3 * expr_leaves(e) ? f : e;
+	return 4 * expr_leaves(f) < 3 * leaves ? f : e;
 }
 
 struct expr *diff_derive(struct session *s, struct expr *e)
@@ -1379,7 +1542,7 @@ struct expr *diff_derive(struct session *s, struct expr *e)
 	struct expr *r = derive(s, e);
 	r = r ? diff_simplify(s, r) : NULL;
 	if (r && (e->op == OP_GRAD || e->op == OP_HESS || e->op == OP_JAC))
-		r = prefer_shorter(s, r);
+		r = diff_prefer_shorter(s, r, false);
 	return r;
 }
 

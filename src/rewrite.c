@@ -653,8 +653,7 @@ void rewriter_init(struct rewriter *rw, struct session *s, struct rules *rules, 
 void rewriter_done(struct rewriter *rw)
 {
 	if (rw->steps) {
-		free(rw->memo->k);
-		free(rw->memo->v);
+		free(rw->memo->slot);
 		free(rw->memo);
 	}
 	free(rw->fired);
@@ -680,10 +679,8 @@ static struct rw_memo *session_memo(struct session *s, const struct rule_index *
 
 void rewrite_memo_clear(struct session *s)
 {
-	for (int i = 0; i < s->nmemos; i++) {
-		free(s->memos[i].k);
-		free(s->memos[i].v);
-	}
+	for (int i = 0; i < s->nmemos; i++)
+		free(s->memos[i].slot);
 	free(s->memos);
 	s->memos = NULL;
 	s->nmemos = 0;
@@ -700,39 +697,40 @@ static struct expr *memo_get(struct rewriter *rw, const struct expr *e)
 	if (!m->cap)
 		return NULL;
 	for (size_t i = memo_slot(m, e);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->k[i])
+		if (!m->slot[i].k)
 			return NULL;
-		if (m->k[i] == e)
-			return m->v[i];
+		if (m->slot[i].k == e)
+			return m->slot[i].v;
 	}
 }
 
 static void memo_insert(struct rw_memo *m, struct expr *e, struct expr *v)
 {
 	size_t i = memo_slot(m, e);
-	while (m->k[i] && m->k[i] != e)
+	while (m->slot[i].k && m->slot[i].k != e)
 		i = (i + 1) & (m->cap - 1);
-	if (!m->k[i])
+	if (!m->slot[i].k)
 		m->n++;
-	m->k[i] = e;
-	m->v[i] = v;
+	m->slot[i].k = e;
+	m->slot[i].v = v;
 }
 
 static void memo_put(struct rewriter *rw, struct expr *e, struct expr *v)
 {
 	struct rw_memo *m = rw->memo;
 	if (2 * (m->n + 1) > m->cap) {
+		/* small at first: a table is made for every section a statement
+		 * runs, and most hold a few dozen forms (zeroing 256 slots per table
+		 * was a tenth of a small derivation) */
 		size_t oc = m->cap;
-		struct expr **ok = m->k, **ov = m->v;
-		m->cap = oc ? 2 * oc : 256;
-		m->k = mc_xcalloc(m->cap, sizeof *m->k);
-		m->v = mc_xcalloc(m->cap, sizeof *m->v);
+		struct rw_memo_slot *old = m->slot;
+		m->cap = oc ? 4 * oc : 32;
+		m->slot = mc_xcalloc(m->cap, sizeof *m->slot);
 		m->n = 0;
 		for (size_t i = 0; i < oc; i++)
-			if (ok[i])
-				memo_insert(m, ok[i], ov[i]);
-		free(ok);
-		free(ov);
+			if (old[i].k)
+				memo_insert(m, old[i].k, old[i].v);
+		free(old);
 	}
 	memo_insert(m, e, v);
 }

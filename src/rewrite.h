@@ -14,7 +14,9 @@
 struct rw_memo {
 	const struct rule_index *ix;
 	const struct expr *var, *unsym;
-	struct expr **k, **v;
+	struct rw_memo_slot {
+		struct expr *k, *v; /* k NULL: empty */
+	} *slot;
 	size_t cap, n;
 };
 

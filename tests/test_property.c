@@ -758,6 +758,10 @@ static bool check_one(struct prop *p, struct gen *g)
 		free(text);
 		return true;
 	}
+	/* the factoring search is skipped only where it cannot shorten the sum */
+	if (diff_prefer_shorter(p->s, grad, false) != diff_prefer_shorter(p->s, grad, true))
+		failure(p, text, f, x, "the factoring bound skipped a search that shortens it", grad,
+			NULL, NULL);
 	struct value *gv = evaluate(p, grad, fd->rows, fd->cols);
 	if (!gv) {
 		failure(p, text, f, x, "the gradient does not evaluate", grad, NULL, fd);
@@ -922,6 +926,10 @@ static bool check_jacobian(struct prop *p, struct gen *g)
 		sbuf_printf(&p->report, "\n  jacobian(%s): not supported: %s", text,
 			    p->mc->err.msg ? p->mc->err.msg : "?");
 		mc_clear_error(p->mc);
+	} else if (jac->op == OP_ADD && diff_prefer_shorter(p->s, jac, true) != jac) {
+		/* an expanded answer: the factoring search (skipped or run) finds nothing */
+		failure(p, text, f, x, "the factoring bound skipped a search that shortens it", jac,
+			NULL, NULL);
 	} else if (!jv || jv->rows != nf || jv->cols != nx) {
 		failure(p, text, f, x, "the Jacobian does not evaluate to its size", jac, jv, fd);
 		mc_clear_error(p->mc);
