@@ -67,7 +67,8 @@ int expr_op_by_name(const char *name)
 		if (strcmp(name, aliases[i].alias) == 0)
 			return aliases[i].op;
 	for (int op = 0; op < OP_COUNT; op++)
-		if (op_table[op].name && op != OP_ONES && strcmp(op_table[op].name, name) == 0)
+		if (op_table[op].name && op_table[op].name[0] == name[0] && op != OP_ONES &&
+		    strcmp(op_table[op].name, name) == 0)
 			return op;
 	return -1;
 }
@@ -82,7 +83,8 @@ static uint32_t mix(uint32_t h, uint64_t v)
 	return (h ^ (uint32_t)v ^ (uint32_t)(v >> 32)) * 16777619u;
 }
 
-/* The hash of the node proto with the operands kids (proto's own are not read). */
+/* The hash of node e with the kids given apart (a prototype has no room for
+ * them). */
 static uint32_t node_hash(const struct expr *e, struct expr *const *kids)
 {
 	uint32_t h = 2166136261u;
@@ -105,7 +107,7 @@ static uint32_t node_hash(const struct expr *e, struct expr *const *kids)
 	return h;
 }
 
-/* Whether node a equals proto b with the operands bkids. */
+/* Whether node a equals the node b would make with bkids. */
 static bool node_eq(const struct expr *a, const struct expr *b, struct expr *const *bkids)
 {
 	if (a->op != b->op || a->nkids != b->nkids || a->name != b->name || a->decl != b->decl ||
@@ -530,6 +532,12 @@ static int cmp_terms(const void *pa, const void *pb)
 
 static bool unknown_shape(const struct expr *e) { return e->rows < 0 && e->cols < 0; }
 
+/* The term of a sum with coefficient c on base b (split_coef undone). */
+static struct expr *sum_term(struct mc *mc, double c, struct expr *b)
+{
+	return expr_is_num(b, 1) ? expr_num(mc, c) : scale(mc, c, b);
+}
+
 static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unify)
 {
 	struct list terms = {0};
@@ -627,8 +635,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 	for (int j = 0; j < bases.n; j++) {
 		if (coefs[j] == 0)
 			continue;
-		struct expr *t = expr_is_num(bases.v[j], 1) ? expr_num(mc, coefs[j])
-							    : scale(mc, coefs[j], bases.v[j]);
+		struct expr *t = sum_term(mc, coefs[j], bases.v[j]);
 		if (!t)
 			goto fail;
 		if (t->op == OP_ADD) /* 0.5 (y + 4) + 0.5 (y + 4): the sum's terms join this one */
@@ -673,6 +680,301 @@ fail:
 	free(flat.v);
 	free(terms.v);
 	return NULL;
+}
+
+/* ---- long sums, term by term ----
+ *
+ * A sum read as a + b + c + ... is built one operand at a time (each + has
+ * its own location for errors). Done with make_add, step k would flatten,
+ * collect and intern all k terms again: quadratic in the length, and worse
+ * with the linear search for like terms. expr_sum keeps what make_add would
+ * hold after each step (the terms in order, each split into coefficient and
+ * base, a hash of the bases) and does only what the new operand changes; it
+ * takes a step only where it can show make_add would give the same terms,
+ * and otherwise leaves the step to make_add (expr_sum_add returns false). The
+ * conditions, each what make_add's passes need to do nothing else:
+ *  - all terms scalar, or all with known sizes and not scalar whose rows
+ *    (columns) are one class of sizes: the shape pass then only unifies the
+ *    new operand's sizes with the first term's, which expr_sum does the same;
+ *    no scalar is spread over a matrix (ones), no I, 0 or pattern;
+ *  - every term is its own normal form: split_coef then sum_term gives it back
+ *    (checked as a term is made), so make_add would remake the same terms;
+ *  - no class of sizes took a value since (mc->dim_valued): a size becoming 1
+ *    changes how a product normalises;
+ *  - no term cancels to leave the sum empty and none becomes a sum (regrouping). */
+
+struct sum_ent {
+	struct expr *base, *term; /* term = sum_term(coef, base), base = split_coef(term) */
+	double coef;
+	bool dead;     /* its coefficient cancelled: the term left the sum */
+	unsigned step; /* the last step that touched it */
+};
+
+struct expr_sum {
+	struct mc *mc;
+	bool active;	   /* the state below is the sum so far, as make_add would hold it */
+	bool scalar;	   /* all terms scalar; else all matrices of one shape class */
+	int rows, cols;	   /* the sum node's shape (the first term of the last step's operands) */
+	unsigned valued;   /* mc->dim_valued when the terms were made */
+	struct sum_ent *e; /* in order; dead entries are skipped */
+	int n, cap, live, first; /* first: index of the first live entry */
+	int *slot;		 /* open addressing on base: index into e, or -1 */
+	size_t nslot;
+	/* one step's changes, undone when the step is left to make_add */
+	int *touched;
+	double *oldcoef;
+	struct expr **newterm;
+	int ntouched, captouched;
+	unsigned step;
+};
+
+static size_t sum_hash(const struct expr *b, size_t nslot)
+{
+	return (size_t)(b->hash * 2654435761u) & (nslot - 1);
+}
+
+/* The slot of base b: where it is, or the empty slot where it would go. */
+static size_t sum_slot(const struct expr_sum *s, const struct expr *b)
+{
+	size_t q = sum_hash(b, s->nslot);
+	while (s->slot[q] >= 0 && s->e[s->slot[q]].base != b)
+		q = (q + 1) & (s->nslot - 1);
+	return q;
+}
+
+/* Rebuilds the hash over the live entries, dropping the dead ones, with room
+ * for `more` new entries. */
+static void sum_rehash(struct expr_sum *s, int more)
+{
+	int k = 0;
+	for (int i = 0; i < s->n; i++)
+		if (!s->e[i].dead)
+			s->e[k++] = s->e[i];
+	s->n = k;
+	s->first = 0;
+	size_t want = 16;
+	while (want < 2 * (size_t)(k + more) + 2)
+		want *= 2;
+	if (want != s->nslot) {
+		free(s->slot);
+		s->slot = mc_xmalloc(want * sizeof *s->slot);
+		s->nslot = want;
+	}
+	memset(s->slot, 0xff, s->nslot * sizeof *s->slot);
+	for (int i = 0; i < k; i++)
+		s->slot[sum_slot(s, s->e[i].base)] = i;
+}
+
+struct expr_sum *expr_sum_new(struct mc *mc)
+{
+	struct expr_sum *s = mc_xcalloc(1, sizeof *s);
+	s->mc = mc;
+	return s;
+}
+
+void expr_sum_free(struct expr_sum *s)
+{
+	if (!s)
+		return;
+	free(s->e);
+	free(s->slot);
+	free(s->touched);
+	free(s->oldcoef);
+	free(s->newterm);
+	free(s);
+}
+
+/* Whether t may be a term of the sum in its mode (see the conditions above). */
+static bool sum_fits(struct expr_sum *s, const struct expr *t)
+{
+	if (t->op == OP_ZERO || t->op == OP_ADD || (t->flags & EF_HAS_PVAR))
+		return false;
+	if (s->scalar)
+		return expr_is_scalar(s->mc, t);
+	return t->rows >= 0 && t->cols >= 0 && !expr_is_scalar(s->mc, t);
+}
+
+/* Whether t is its own normal form with coefficient c on base b. */
+static bool sum_normal(struct mc *mc, struct expr *t, double c, struct expr *b)
+{
+	double c2;
+	return split_coef(mc, t, &c2) == b && c2 == c;
+}
+
+static void sum_push(struct expr_sum *s, struct expr *base, struct expr *term, double coef)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		s->e = mc_xrealloc(s->e, (size_t)s->cap * sizeof *s->e);
+	}
+	s->e[s->n++] = (struct sum_ent){base, term, coef, false, 0};
+}
+
+void expr_sum_load(struct expr_sum *s, struct expr *r)
+{
+	struct mc *mc = s->mc;
+	s->active = false;
+	s->n = s->live = s->first = 0;
+	if (!r || r->op == OP_ZERO)
+		return;
+	int n = r->op == OP_ADD ? r->nkids : 1;
+	struct expr *const *kids = r->op == OP_ADD ? r->kids : &r;
+	s->scalar = expr_is_scalar(mc, kids[0]);
+	sum_rehash(s, n);
+	int r0 = dim_find(mc, kids[0]->rows), c0 = dim_find(mc, kids[0]->cols);
+	for (int i = 0; i < n; i++) {
+		struct expr *t = kids[i];
+		if (!sum_fits(s, t))
+			return;
+		if (!s->scalar && (dim_find(mc, t->rows) != r0 || dim_find(mc, t->cols) != c0))
+			return;
+		double c;
+		struct expr *b = split_coef(mc, t, &c);
+		size_t q = sum_slot(s, b);
+		if (s->slot[q] >= 0 || sum_term(mc, c, b) != t)
+			return; /* two terms on one base, or a term make_add would remake */
+		s->slot[q] = s->n;
+		sum_push(s, b, t, c);
+	}
+	s->live = n;
+	s->rows = r->rows;
+	s->cols = r->cols;
+	s->valued = mc->dim_valued;
+	s->active = true;
+}
+
+static void sum_touch(struct expr_sum *s, int i)
+{
+	if (s->e[i].step == s->step)
+		return;
+	s->e[i].step = s->step;
+	if (s->ntouched == s->captouched) {
+		s->captouched = s->captouched ? 2 * s->captouched : 16;
+		s->touched = mc_xrealloc(s->touched, (size_t)s->captouched * sizeof *s->touched);
+		s->oldcoef = mc_xrealloc(s->oldcoef, (size_t)s->captouched * sizeof *s->oldcoef);
+		s->newterm = mc_xrealloc(s->newterm, (size_t)s->captouched * sizeof *s->newterm);
+	}
+	s->touched[s->ntouched] = i;
+	s->oldcoef[s->ntouched] = s->e[i].coef;
+	s->ntouched++;
+}
+
+bool expr_sum_add(struct expr_sum *s, struct expr *b)
+{
+	struct mc *mc = s->mc;
+	if (!s->active || !b || mc->lim.halt_msg)
+		return false;
+	if (mc->dim_valued != s->valued)
+		return false; /* the terms still make the sum so far; the step is make_add's */
+	int n = b->op == OP_ADD ? b->nkids : 1;
+	struct expr *const *kids = b->op == OP_ADD ? b->kids : &b;
+	for (int i = 0; i < n; i++)
+		if (!sum_fits(s, kids[i]))
+			return false;
+	const struct expr *t0 = s->e[s->first].term;
+	if (!s->scalar) {
+		/* make_add's shape pass: the new terms' sizes unified with the first
+		 * term's, in order (the old terms' are one class already); when one
+		 * fails, make_add does the same again and reports it */
+		for (int i = 0; i < n; i++)
+			if (!dim_unify(mc, t0->rows, kids[i]->rows) ||
+			    !dim_unify(mc, t0->cols, kids[i]->cols))
+				return false;
+		if (mc->dim_valued != s->valued)
+			return false;
+	}
+	/* collect: the new terms' coefficients onto the bases, new bases last */
+	if (2 * (size_t)(s->n + n) + 2 > s->nslot || s->n > 2 * s->live + 16)
+		sum_rehash(s, n);
+	int n0 = s->n;
+	s->ntouched = 0;
+	s->step++;
+	for (int i = 0; i < n; i++) {
+		double c;
+		struct expr *base = split_coef(mc, kids[i], &c);
+		size_t q = sum_slot(s, base);
+		int j = s->slot[q];
+		if (j < 0 || s->e[j].dead) {
+			/* a new base (or one that cancelled before): a term at the end */
+			sum_push(s, base, NULL, 0);
+			j = s->n - 1;
+			s->slot[q] = j;
+		}
+		sum_touch(s, j);
+		s->e[j].coef += c;
+	}
+	/* the terms that changed, made as make_add makes them */
+	int died = 0;
+	bool ok = true;
+	int r0 = dim_find(mc, t0->rows), c0 = dim_find(mc, t0->cols);
+	for (int k = 0; k < s->ntouched && ok; k++) {
+		struct sum_ent *en = &s->e[s->touched[k]];
+		s->newterm[k] = NULL;
+		if (en->coef == 0) {
+			died++;
+			continue;
+		}
+		struct expr *t = sum_term(mc, en->coef, en->base);
+		ok = t && sum_fits(s, t) && sum_normal(mc, t, en->coef, en->base) &&
+		     (s->scalar || (dim_find(mc, t->rows) == r0 && dim_find(mc, t->cols) == c0));
+		s->newterm[k] = t;
+	}
+	int live = s->live + (s->n - n0) - died;
+	if (!ok || live == 0) {
+		/* undo: make_add takes this step */
+		for (int k = 0; k < s->ntouched; k++)
+			s->e[s->touched[k]].coef = s->oldcoef[k];
+		for (int i = n0; i < s->n; i++) {
+			/* the slot of a new entry goes back to the dead entry or to empty */
+			size_t q = sum_slot(s, s->e[i].base);
+			int prev = -1;
+			for (int j = n0 - 1; j >= 0 && prev < 0; j--)
+				if (s->e[j].base == s->e[i].base)
+					prev = j;
+			s->slot[q] = prev;
+		}
+		s->n = n0;
+		return false;
+	}
+	/* commit: the sum node would take the first operand's shape */
+	s->rows = s->scalar ? mc->dim_one : t0->rows;
+	s->cols = s->scalar ? mc->dim_one : t0->cols;
+	for (int k = 0; k < s->ntouched; k++) {
+		struct sum_ent *en = &s->e[s->touched[k]];
+		en->term = s->newterm[k];
+		en->dead = en->coef == 0;
+	}
+	s->live = live;
+	while (s->e[s->first].dead)
+		s->first++;
+	if (live > 1)
+		limit_check_terms(&mc->lim, live);
+	return true;
+}
+
+struct expr *expr_sum_get(struct expr_sum *s)
+{
+	if (!s->active)
+		return NULL;
+	struct expr **terms = mc_xmalloc((size_t)s->live * sizeof *terms);
+	int k = 0;
+	for (int i = s->first; i < s->n; i++)
+		if (!s->e[i].dead)
+			terms[k++] = s->e[i].term;
+	struct expr *res = terms[0];
+	if (k > 1) {
+		struct expr p = {0};
+		p.op = OP_ADD;
+		p.rows = s->rows;
+		p.cols = s->cols;
+		p.flags = EF_SYMMETRIC;
+		for (int i = 0; i < k; i++)
+			if (!(terms[i]->flags & EF_SYMMETRIC))
+				p.flags &= ~EF_SYMMETRIC;
+		res = intern(s->mc, &p, k, terms);
+	}
+	free(terms);
+	return res;
 }
 
 /* A 1x1 product of matrices (y^T x): it stays one scalar factor, so that

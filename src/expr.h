@@ -129,6 +129,21 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 struct expr *expr_make1(struct mc *mc, enum expr_op op, struct expr *a, bool unify);
 struct expr *expr_make2(struct mc *mc, enum expr_op op, struct expr *a, struct expr *b, bool unify);
 
+/* A long sum built operand by operand, as expr_make2(OP_ADD, sum, b, true) would
+ * build it, in time linear in its length (expr.c says when it can). The caller
+ * owns the builder (expr_sum_free). expr_sum_load starts from a node (a sum or
+ * a term; NULL or 0 leave the builder inactive); expr_sum_add adds b and
+ * returns true, or returns false with the sum unchanged (it may have unified
+ * sizes, as make_add does first): the caller then takes that step with
+ * expr_make2 on expr_sum_get's node and loads the result. expr_sum_get gives
+ * the sum so far (NULL when inactive). */
+struct expr_sum;
+struct expr_sum *expr_sum_new(struct mc *mc);
+void expr_sum_load(struct expr_sum *s, struct expr *r);
+bool expr_sum_add(struct expr_sum *s, struct expr *b);
+struct expr *expr_sum_get(struct expr_sum *s);
+void expr_sum_free(struct expr_sum *s);
+
 /* The same sum (or Hadamard product) with its operands in canonical order:
  * for a sum, larger terms first and numbers last, as a textbook prints it.
  * Construction keeps the order the operands were given in. */

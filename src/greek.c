@@ -29,7 +29,11 @@ const char *greek_canonical(const char *name)
 {
 	/* whole name, or a Greek name followed by digits or '_' (theta_1, theta1) */
 	static _Thread_local char buf[512];
-	for (size_t i = 0; i < sizeof greek_variants / sizeof *greek_variants; i++) {
+	/* each name is read once per identifier: compare only the entries that
+	 * start with the name's first byte (the variants all start with 0xCF) */
+	for (size_t i = 0;
+	     (unsigned char)name[0] == 0xCF && i < sizeof greek_variants / sizeof *greek_variants;
+	     i++) {
 		size_t n = strlen(greek_variants[i].variant);
 		if (strncmp(name, greek_variants[i].variant, n) == 0 &&
 		    strlen(name) + 8 < sizeof buf) {
@@ -37,7 +41,13 @@ const char *greek_canonical(const char *name)
 			return buf;
 		}
 	}
+	/* every ASCII name has two letters or more, the second lowercase: x, W_1
+	 * and most other names need no look at the table */
+	if (!name[0] || !(name[1] >= 'a' && name[1] <= 'z'))
+		return name;
 	for (size_t i = 0; i < NGREEK; i++) {
+		if (name[0] != greek[i].ascii[0])
+			continue;
 		size_t n = strlen(greek[i].ascii);
 		if (strncmp(name, greek[i].ascii, n) != 0)
 			continue;
@@ -54,8 +64,12 @@ const char *greek_canonical(const char *name)
 
 const char *greek_ascii(const char *utf8)
 {
+	/* every letter of the table is two bytes, 0xCE or 0xCF first */
+	unsigned char c = (unsigned char)utf8[0];
+	if (c != 0xCE && c != 0xCF)
+		return NULL;
 	for (size_t i = 0; i < NGREEK; i++)
-		if (strncmp(utf8, greek[i].utf8, strlen(greek[i].utf8)) == 0)
+		if (utf8[0] == greek[i].utf8[0] && utf8[1] == greek[i].utf8[1])
 			return greek[i].ascii;
 	return NULL;
 }

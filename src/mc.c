@@ -351,6 +351,8 @@ bool dim_unify(struct mc *mc, int a, int b)
 	if (a == b)
 		return true;
 	bool not_one = mc->dims[a].not_one || mc->dims[b].not_one;
+	if ((mc->dims[a].value < 0) != (mc->dims[b].value < 0))
+		mc->dim_valued++; /* a class takes a value */
 	if (dim_rank(&mc->dims[b]) > dim_rank(&mc->dims[a])) {
 		int t = a;
 		a = b;
@@ -489,6 +491,7 @@ bool dim_assign(struct mc *mc, int d, long value)
 	 * dim_unify refuses two fixed roots even when their values agree */
 	int c = dim_const(mc, value);
 	mc->dims[r].parent = c;
+	mc->dim_valued++;
 	mc->dims[c].not_one = mc->dims[c].not_one || mc->dims[r].not_one;
 	return true;
 }

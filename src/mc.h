@@ -70,6 +70,10 @@ struct mc {
 	int dim_one;	/* the dimension 1 */
 	int *prod_dims; /* triples (a, b, a*b) of product dimensions */
 	int nprod, capprod;
+	/* how many times a class of sizes took a value (dim_unify, dim_assign):
+	 * while it stays, nodes built earlier would be normalised the same again
+	 * (expr_sum relies on it) */
+	unsigned dim_valued;
 	uint32_t next_id;
 	bool ascii;    /* print Greek as ASCII names */
 	int precision; /* significant digits for numbers */

@@ -30,6 +30,23 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx);
 
 void print_number(struct mc *mc, char *buf, size_t n, double v)
 {
+	if (v == floor(v) && fabs(v) < 1e15 && n >= 24) {
+		/* what "%.0f" prints, without printf's cost (every coefficient goes
+		 * through here); -0.0 is not below 0, so it prints as 0 */
+		char d[24];
+		int k = 0;
+		unsigned long long u = (unsigned long long)fabs(v);
+		do
+			d[k++] = (char)('0' + u % 10);
+		while (u /= 10);
+		size_t j = 0;
+		if (v < 0)
+			buf[j++] = '-';
+		while (k)
+			buf[j++] = d[--k];
+		buf[j] = '\0';
+		return;
+	}
 	if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(buf, n, "%.0f", v);
 	else

@@ -142,8 +142,16 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 	print_name(s->mc, &b, name);
 	s->mc->ascii = was_ascii;
 	const char *ascii = b.s ? b.s : name;
-	snprintf(auto1, sizeof auto1, "n_%s", ascii);
-	snprintf(auto2, sizeof auto2, "m_%s", ascii);
+	/* "n_%s" and "m_%s", cut to the buffers as snprintf would (without its
+	 * cost: every new symbol comes here) */
+	size_t len = strlen(ascii);
+	if (len > sizeof auto1 - 3)
+		len = sizeof auto1 - 3;
+	memcpy(auto1, "n_", 2);
+	memcpy(auto1 + 2, ascii, len);
+	auto1[2 + len] = '\0';
+	memcpy(auto2, auto1, len + 3);
+	auto2[0] = 'm';
 	sbuf_free(&b);
 	struct decl *d;
 	if (upper) {
@@ -785,6 +793,14 @@ static struct expr *resolve_sum(struct session *s, const struct syn *n)
 	for (const struct syn *c = n; is_sum(c); c = c->kids[0])
 		chain[--k] = c;
 	struct expr *acc = resolve(s, first);
+	/* the sum so far lives in sum while it can (linear time); acc is then
+	 * stale, and is made from sum when a step needs expr_make2 */
+	struct expr_sum *sum = NULL;
+	if (len >= 8) {
+		/* a short sum is cheaper built by make_add alone */
+		sum = expr_sum_new(mc);
+		expr_sum_load(sum, acc);
+	}
 	for (long i = 1; i < len && acc; i++) {
 		const struct syn *c = chain[i];
 		struct expr *b = resolve(s, c->kids[1]);
@@ -794,13 +810,26 @@ static struct expr *resolve_sum(struct session *s, const struct syn *n)
 		}
 		if (c->op == SOP_SUB)
 			b = expr_make2(mc, OP_MUL, expr_num(mc, -1), b, true);
+		if (sum && expr_sum_add(sum, b))
+			continue;
+		struct expr *now = sum ? expr_sum_get(sum) : NULL;
+		if (now)
+			acc = now;
 		struct expr *r = b ? expr_make2(mc, OP_ADD, acc, b, true) : NULL;
 		if (!r) {
 			mc_set_loc(mc, c->loc);
 			explain_default(s, acc, b);
 		}
 		acc = r;
+		if (sum)
+			expr_sum_load(sum, acc);
 	}
+	if (acc && sum) {
+		struct expr *now = expr_sum_get(sum);
+		if (now)
+			acc = now;
+	}
+	expr_sum_free(sum);
 	free(chain);
 	return acc;
 }

@@ -1,6 +1,7 @@
 /* syn.c - running the parser over a text, syntax-tree allocation, Greek names and error carets. */
 #include "syn.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,36 @@ int yylex_init_extra(struct parse *extra, yyscan_t *scanner);
 int yylex_destroy(yyscan_t scanner);
 struct yy_buffer_state *yy_scan_bytes(const char *bytes, int len, yyscan_t scanner);
 
+/* The parse's memory: blocks taken from the allocator as needed, each carved
+ * from the front; a node costs no malloc of its own, and parse_free frees
+ * the blocks. */
+struct parse_block {
+	struct parse_block *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+enum { PARSE_BLOCK_MIN = 4096, PARSE_BLOCK_MAX = 256 * 1024 };
+
 void *parse_alloc(struct parse *p, size_t size)
 {
-	if (p->nallocs == p->capallocs) {
-		p->capallocs = p->capallocs ? 2 * p->capallocs : 64;
-		p->allocs = mc_xrealloc(p->allocs, p->capallocs * sizeof *p->allocs);
+	const size_t align = sizeof(max_align_t);
+	size = (size + align - 1) / align * align;
+	struct parse_block *b = p->blocks;
+	if (!b || b->size - b->used < size) {
+		/* blocks double up to a bound: a short statement takes 4 KB, a long text
+		 * few calls */
+		size_t want =
+		    b ? (b->size < PARSE_BLOCK_MAX ? 2 * b->size : b->size) : PARSE_BLOCK_MIN;
+		if (want < size)
+			want = size;
+		b = mc_xcalloc(1, sizeof *b + want); /* zeroed: parse_alloc's memory is */
+		b->size = want;
+		b->next = p->blocks;
+		p->blocks = b;
 	}
-	void *m = mc_xmalloc(size);
-	memset(m, 0, size);
-	p->allocs[p->nallocs++] = m;
+	void *m = (char *)b->data + b->used;
+	b->used += size;
 	return m;
 }
 
@@ -197,9 +219,11 @@ bool parse_text_names(struct parse *p, struct mc *mc, const char *src, size_t le
 
 void parse_free(struct parse *p)
 {
-	for (size_t i = 0; i < p->nallocs; i++)
-		free(p->allocs[i]);
-	free(p->allocs);
+	while (p->blocks) {
+		struct parse_block *b = p->blocks;
+		p->blocks = b->next;
+		free(b);
+	}
 	free(p->err);
 	memset(p, 0, sizeof *p);
 }

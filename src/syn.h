@@ -77,9 +77,8 @@ struct parse {
 	bool rules_mode;
 	struct syn **items;
 	int nitems, capitems;
-	/* every allocation of the parse, freed by parse_free */
-	void **allocs;
-	size_t nallocs, capallocs;
+	/* every allocation of the parse, in blocks freed by parse_free */
+	struct parse_block *blocks;
 	/* the first error: message and location; eof_error when the input ended early */
 	char *err;
 	struct loc errloc;
