@@ -873,14 +873,20 @@ static bool chain_exec(struct ev *ev, struct factor *f, const int *split, int n,
 		*out = leaf_opnd(f, i);
 		return true;
 	}
-	if (limit_poll_now(&ev->mc->lim))
-		return false; /* each product of a long chain can take long */
 	int k = split[i * n + j];
 	struct opnd a, b;
 	if (!chain_exec(ev, f, split, n, i, k, 1, NULL, false, &a))
 		return false;
-	if (!chain_exec(ev, f, split, n, k + 1, j, 1, NULL, false, &b)) {
+	/* each product of a long chain can take long: the clock (and Ctrl-C)
+	 * is read before each one */
+	if (limit_poll_now(&ev->mc->lim) ||
+	    !chain_exec(ev, f, split, n, k + 1, j, 1, NULL, false, &b)) {
 		value_free(a.own);
+		return false;
+	}
+	if (limit_poll_now(&ev->mc->lim)) {
+		value_free(a.own);
+		value_free(b.own);
 		return false;
 	}
 	struct value *r = NULL;

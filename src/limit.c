@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +98,14 @@ static double now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* set from a signal handler (matcalc_interrupt): the running statement stops */
+static volatile sig_atomic_t interrupt_flag;
+
+void limit_interrupt(void) { interrupt_flag = 1; }
+
 void limit_start(struct limit_state *l)
 {
+	interrupt_flag = 0;
 	free(l->halt_msg);
 	l->halt_msg = NULL;
 	l->deadline = l->bounds.timeout > 0 ? now() + l->bounds.timeout : 0;
@@ -139,13 +146,19 @@ bool limit_check_memory(struct limit_state *l)
 
 bool limit_poll(struct limit_state *l)
 {
-	return l->halt_msg || ((++l->polls & 63) == 0 && limit_poll_now(l));
+	if (l->halt_msg || interrupt_flag)
+		return limit_poll_now(l);
+	return (++l->polls & 63) == 0 && limit_poll_now(l);
 }
 
 bool limit_poll_now(struct limit_state *l)
 {
 	if (l->halt_msg)
 		return true;
+	if (interrupt_flag) {
+		limit_hit(l, "interrupted: the statement was stopped (Ctrl-C); the session is kept");
+		return true;
+	}
 	if (l->deadline > 0 && now() > l->deadline) {
 		limit_hit(l,
 			  "this statement ran longer than the time limit of %g s: "

@@ -55,7 +55,10 @@ bool limit_set(struct mc_limits *l, int opt, const char *value);
 /* The bound's value as limit_set takes it, into buf (size n). */
 void limit_get(const struct mc_limits *l, int opt, char *buf, size_t n);
 
-/* Starts a statement: its clock, and a clean slate (no limit hit). */
+/* Asks the running statement to stop (async-signal-safe): its next poll hits
+ * the limit "interrupted". */
+void limit_interrupt(void);
+/* Starts a statement: its clock, and a clean slate (no limit hit, no interrupt). */
 void limit_start(struct limit_state *l);
 
 /* Whether a limit was hit in this statement (then mc_failed is true as well,

@@ -195,6 +195,8 @@ void matcalc_close(struct matcalc *m)
 
 void matcalc_free(void *p) { free(p); }
 
+void matcalc_interrupt(void) { limit_interrupt(); }
+
 const char *matcalc_errmsg(const struct matcalc *m)
 {
 	return m && m->errmsg.s ? m->errmsg.s : "";

@@ -84,6 +84,12 @@ MATCALC_API struct matcalc *matcalc_open(void);
 MATCALC_API void matcalc_close(struct matcalc *m);
 /* Frees what the library returned as owned (strings, arrays). NULL is fine. */
 MATCALC_API void matcalc_free(void *p);
+/* Stops the statement running now, in any session of the process, at its next
+ * check (a few microseconds of algebra; a single BLAS call runs to its end):
+ * it ends with the error "interrupted" (MATCALC_ERROR) and the session is kept.
+ * Async-signal-safe: for a SIGINT handler. A call while nothing runs is
+ * forgotten when the next statement starts. */
+MATCALC_API void matcalc_interrupt(void);
 
 /* The last error of a session-level call (options, derive, check, eval,
  * emit): its message ("unknown function 'tarce' (did you mean 'tr'?)"); for

@@ -306,6 +306,8 @@ void options_copy(struct session *to, struct session *from)
 		sbuf_free(&v);
 		sbuf_free(&msg);
 	}
+	/* no --rules reads as "" but means the default directory, not an empty list */
+	to->rules_dir = from->rules_dir ? mc_strdup(to->mc, from->rules_dir) : NULL;
 }
 
 void options_help(struct sbuf *out)

@@ -648,15 +648,15 @@ static void handle_line(struct repl *r, struct text *pending, const char *line)
 	run_statement(r, pending);
 }
 
-/* Ctrl-C while a statement runs: the library cannot be stopped from a
- * signal handler yet, so the statement runs to its end (or to --timeout) and
- * the REPL says it was interrupted; the session is kept. */
+/* Ctrl-C while a statement runs: the library stops it at its next check
+ * (matcalc_interrupt) with the error "interrupted"; the session is kept. */
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
 {
 	(void)sig;
 	interrupted = 1;
+	matcalc_interrupt();
 }
 
 /* Ctrl-C while typing: drops the line and any unfinished statement. */
@@ -765,10 +765,7 @@ int repl_run(struct matcalc *m)
 		handle_line(&r, &pending, line);
 		if (!r.continuing)
 			remember_end(&r);
-		if (interrupted) {
-			fputs("matcalc: interrupted (the statement ran to its end)\n", stderr);
-			interrupted = 0;
-		}
+		interrupted = 0; /* the statement said so if it was stopped */
 		free(line);
 	}
 	if (r.continuing) {

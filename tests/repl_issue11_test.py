@@ -69,10 +69,49 @@ def session(exe, tmp):
         t.close()
 
 
+def session_interrupt(exe, tmp):
+    """Ctrl-C while a statement runs stops it (between two matrix products, at
+    most one product later) and keeps the session."""
+    import time
+    env = rt.make_env(tmp)
+    # the default rules directory (an uninstalled build finds the source tree's):
+    # :reset must keep it (it once became an empty list)
+    env.pop("MATCALC_RULES", None)
+    t = rt.Term(exe, env)
+    try:
+        t.prompt("first prompt")
+        t.send("A = randn(1500, 1500); B = randn(1500, 1500)\r")
+        t.prompt("after the values")
+        # a dozen products of 1500x1500 matrices: seconds of work, if not stopped
+        t.send("sum(A B A^T B^T A B^T A^T B A B A^T B^T A B A^T B^T A B^T A^T B A B A^T B^T)\r")
+        time.sleep(1.0)
+        start = time.monotonic()
+        t.send("\x03")
+        t.expect(r"error: interrupted: the statement was stopped \(Ctrl-C\)",
+                 "Ctrl-C stops the running statement")
+        rt.check(time.monotonic() - start < 5, "the statement stops within a few seconds", t)
+        t.prompt("a prompt after the interrupted statement")
+        t.send("eval(sum(A - A))\r")
+        t.expect(r"^0$", "the session keeps its values")
+        t.prompt("after eval")
+        t.send(":reset\r")
+        t.expect(r"every name forgotten", ":reset says so")
+        t.prompt("after :reset")
+        t.send("grad(x^T x, x)\r")
+        t.expect(r"^2 x$", "the rules are still found after :reset")
+        t.prompt("after the gradient")
+        t.send("quit\r")
+        rt.check(t.wait() == 0, "quit after an interrupt leaves with status 0", t)
+    finally:
+        t.close()
+
+
 def main():
     exe = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
         session(exe, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        session_interrupt(exe, tmp)
     print(f"{rt.passed} passed, {rt.failed} failed")
     sys.exit(1 if rt.failed else 0)
 

@@ -3,7 +3,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "matcalc.h"
 
@@ -281,6 +283,44 @@ START_TEST(test_introspection)
 }
 END_TEST
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	matcalc_interrupt();
+}
+
+/* matcalc_interrupt from a signal handler stops the running statement (here a
+ * chain of large products that takes seconds) and keeps the session; a call
+ * while nothing runs is forgotten. */
+START_TEST(test_interrupt)
+{
+	struct matcalc *m = open_session();
+	const char *vals = "A = randn(1200, 1200); B = randn(1200, 1200)";
+	ck_assert_int_eq(matcalc_run(m, "-e", vals, strlen(vals), NULL, NULL), MATCALC_OK);
+	matcalc_interrupt(); /* nothing runs: forgotten */
+	ck_assert_int_eq(matcalc_run(m, "-e", "tr(A) - tr(A)", 13, NULL, NULL), MATCALC_OK);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {.it_value = {.tv_usec = 200000}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	const char *slow = "sum(A B A^T B^T A B^T A^T B A B A^T B^T A B A^T B^T A B^T A^T B A B A^T B^T "
+			   "A B A^T B^T A B^T A^T B A B A^T B^T A B A^T B^T A B^T A^T B A B A^T B^T)";
+	ck_assert_int_eq(matcalc_start(m, "-e", slow, strlen(slow), 0), MATCALC_OK);
+	const struct matcalc_result *r = matcalc_next(m);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(matcalc_result_status(r), MATCALC_ERROR);
+	ck_assert_msg(strstr(matcalc_result_errmsg(r), "interrupted"), "errmsg: %s",
+		      matcalc_result_errmsg(r));
+	signal(SIGALRM, SIG_DFL);
+	/* the session goes on with its values */
+	ck_assert_int_eq(matcalc_run(m, "-e", "eval(sum(A - A))", 16, NULL, NULL), MATCALC_OK);
+	matcalc_close(m);
+}
+END_TEST
+
 START_TEST(test_broken_rules)
 {
 	struct matcalc *m = open_session();
@@ -309,6 +349,7 @@ int main(void)
 	tcase_add_test(tc, test_eval_array);
 	tcase_add_test(tc, test_introspection);
 	tcase_add_test(tc, test_broken_rules);
+	tcase_add_test(tc, test_interrupt);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
