@@ -67,6 +67,8 @@ int expr_op_by_name(const char *name)
 	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
 		if (strcmp(name, aliases[i].alias) == 0)
 			return aliases[i].op;
+	if (!(name[0] >= 'a' && name[0] <= 'z'))
+		return -1; /* every name of the table is lowercase */
 	for (int op = 0; op < OP_COUNT; op++)
 		if (op_table[op].name && op_table[op].name[0] == name[0] && op != OP_ONES &&
 		    strcmp(op_table[op].name, name) == 0)
@@ -442,18 +444,37 @@ int expr_cmp(const struct expr *a, const struct expr *b)
 
 /* ---- growable node lists ---- */
 
+/* The first few entries live in the list itself: most lists of a constructor
+ * are short, and a malloc for each was a tenth of the time of reading. A list
+ * starts as {0}, is never copied, and is freed with list_free. */
 struct list {
 	struct expr **v;
 	int n, cap;
+	struct expr *small[8];
 };
 
 static void list_push(struct list *l, struct expr *e)
 {
 	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 8;
-		l->v = mc_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+		if (!l->v) {
+			l->v = l->small;
+			l->cap = (int)(sizeof l->small / sizeof *l->small);
+		} else if (l->v == l->small) {
+			l->v = mc_xmalloc(2 * (size_t)l->cap * sizeof *l->v);
+			memcpy(l->v, l->small, (size_t)l->n * sizeof *l->v);
+			l->cap *= 2;
+		} else {
+			l->cap *= 2;
+			l->v = mc_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+		}
 	}
 	l->v[l->n++] = e;
+}
+
+static void list_free(struct list *l)
+{
+	if (l->v != l->small)
+		free(l->v);
 }
 
 static int cmp_qsort(const void *a, const void *b)
@@ -573,7 +594,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 			describe(mc, first, a, sizeof a);
 			describe(mc, t, b, sizeof b);
 			mc_fail(mc, MC_ERR_SHAPE, "cannot add %s and %s", a, b);
-			free(flat.v);
+			list_free(&flat);
 			return NULL;
 		}
 		if (rows < 0)
@@ -597,7 +618,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 			struct expr tmp = {.rows = rows, .cols = cols};
 			expr_shape_str(mc, &tmp, b, sizeof b);
 			mc_fail(mc, MC_ERR_SHAPE, "cannot add I to a %s matrix: I is square", b);
-			free(flat.v);
+			list_free(&flat);
 			return NULL;
 		}
 	/* collect like terms: coefficient arithmetic */
@@ -642,19 +663,19 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 			regroup = true;
 		list_push(&terms, t);
 	}
-	free(bases.v);
+	list_free(&bases);
 	free(coefs);
-	free(flat.v);
+	list_free(&flat);
 	struct expr *res;
 	if (terms.n == 0 && nonscalar && rows >= 0 && cols >= 0) {
 		/* W - W keeps its shape: W - W + 1 is ones, not 1 */
-		free(terms.v);
+		list_free(&terms);
 		return expr_zero(mc, rows, cols);
 	}
 	if (regroup) {
 		/* collect again with the inner sum's terms in this one */
 		res = make_add(mc, terms.n, terms.v, unify);
-		free(terms.v);
+		list_free(&terms);
 		return res;
 	}
 	if (terms.n == 0)
@@ -672,13 +693,13 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 				p.flags &= ~EF_SYMMETRIC;
 		res = intern(mc, &p, terms.n, terms.v);
 	}
-	free(terms.v);
+	list_free(&terms);
 	return res;
 fail:
-	free(bases.v);
+	list_free(&bases);
 	free(coefs);
-	free(flat.v);
-	free(terms.v);
+	list_free(&flat);
+	list_free(&terms);
 	return NULL;
 }
 
@@ -1152,11 +1173,11 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 			p.flags |= EF_SYMMETRIC;
 		res = intern(mc, &p, all.n, all.v);
 	}
-	free(all.v);
+	list_free(&all);
 out:
-	free(atoms.v);
-	free(scalars.v);
-	free(run.v);
+	list_free(&atoms);
+	list_free(&scalars);
+	list_free(&run);
 	return res;
 }
 
@@ -1237,9 +1258,9 @@ static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unif
 		res = expr_make(mc, OP_MUL, scal.n, scal.v, unify);
 	}
 out:
-	free(flat.v);
-	free(scal.v);
-	free(rest.v);
+	list_free(&flat);
+	list_free(&scal);
+	list_free(&rest);
 	return res;
 }
 

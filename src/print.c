@@ -47,10 +47,27 @@ void print_number(struct mc *mc, char *buf, size_t n, double v)
 		buf[j] = '\0';
 		return;
 	}
-	if (v == floor(v) && fabs(v) < 1e15)
+	if (v == floor(v) && fabs(v) < 1e15) {
 		snprintf(buf, n, "%.0f", v);
-	else
+	} else {
+		/* a sum of a thousand \frac{1}{2} terms prints 0.5 a thousand times:
+		 * the last number printed is kept (one per thread, as printf would
+		 * print it again) */
+		static _Thread_local double last_v;
+		static _Thread_local int last_prec = -1;
+		static _Thread_local char last[64];
+		if (last_prec == mc->precision && memcmp(&last_v, &v, sizeof v) == 0 &&
+		    strlen(last) < n) {
+			memcpy(buf, last, strlen(last) + 1);
+			return;
+		}
 		snprintf(buf, n, "%.*g", mc->precision, v);
+		if (strlen(buf) < sizeof last && strlen(buf) + 1 < n) {
+			memcpy(&last_v, &v, sizeof v);
+			last_prec = mc->precision;
+			memcpy(last, buf, strlen(buf) + 1);
+		}
+	}
 	if (strcmp(buf, "-0") == 0)
 		snprintf(buf, n, "0");
 }

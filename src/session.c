@@ -15,6 +15,8 @@ const struct decl *session_decl(struct session *s, const char *name)
 
 const struct def *session_def(struct session *s, const char *name)
 {
+	if (!s->ndefs)
+		return NULL; /* no interning for nothing: every name read asks */
 	const char *in = mc_intern(s->mc, name);
 	for (int i = 0; i < s->ndefs; i++)
 		if (s->defs[i].name == in)
@@ -286,8 +288,7 @@ static const struct decl *lookup_symbol(struct session *s, const char *name, int
 /* The style a name is read with in this statement: bold anywhere in it wins. */
 static int stmt_style(struct session *s, const struct syn *n)
 {
-	if (n->style != STYLE_NONE && mc_name_info(s->mc, mc_intern(s->mc, n->name))->stmt_bold ==
-					  s->stmt_serial)
+	if (n->style != STYLE_NONE && mc_name_info(s->mc, n->name)->stmt_bold == s->stmt_serial)
 		return STYLE_BOLD;
 	return n->style;
 }
@@ -412,7 +413,7 @@ static void mark_names(struct session *s, const struct syn *n, int depth)
 	if ((n->kind == SYN_IDENT || n->kind == SYN_CALL) && n->name) {
 		/* \mathrm{d}X names X */
 		const char *nm = n->diff ? n->name + 1 : n->name;
-		struct mc_name *info = mc_name_info(s->mc, mc_intern(s->mc, nm));
+		struct mc_name *info = mc_name_info(s->mc, nm);
 		info->stmt_seen = s->stmt_serial;
 		if (n->style == STYLE_BOLD)
 			info->stmt_bold = s->stmt_serial;
