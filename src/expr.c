@@ -152,9 +152,13 @@ static void table_grow(struct mc *mc)
 
 /* Interns the node described by proto (with n kids): returns the existing
  * equal node or a new copy. proto's shape and flags must be set. */
+static uint32_t count_leaves(const struct expr *e);
+
 static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr **kids)
 {
 	proto->nkids = n;
+	/* hashed and compared as proto plus kids: most lookups find the node, and
+	 * a temporary copy to hash was a malloc and free per construction */
 	proto->hash = node_hash(proto, kids);
 	size_t slot = proto->hash & (mc->tabsize - 1);
 	for (struct expr *e = mc->table[slot]; e; e = e->next)
@@ -168,6 +172,10 @@ static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr
 	for (int i = 0; i < n; i++)
 		e->flags |= kids[i]->flags & (EF_HAS_DIFF | EF_HAS_PVAR | EF_HAS_OP);
 	e->id = mc->next_id++;
+	e->leaves = count_leaves(e);
+	e->ops = (uint64_t)1 << e->op;
+	for (int i = 0; i < n; i++)
+		e->ops |= kids[i]->ops;
 	e->next = mc->table[slot];
 	mc->table[slot] = e;
 	if (++mc->nnodes > mc->tabsize)
@@ -381,16 +389,23 @@ static bool same_dim(struct mc *mc, int a, int b, bool unify)
 
 /* ---- ordering ---- */
 
-long expr_leaves(const struct expr *e)
+/* The leaves of a new node from its operands' (a shared operand counts each
+ * time, as printed); saturates at UINT32_MAX. */
+static uint32_t count_leaves(const struct expr *e)
 {
 	if (e->nkids == 0)
 		return 1;
-	long n = 0;
+	uint64_t n = 0;
 	for (int i = 0; i < e->nkids; i++)
-		n += expr_leaves(e->kids[i]);
+		n += e->kids[i]->leaves;
 	if (e->op == OP_POW && e->kids[1]->op == OP_NUM)
 		n--; /* an exponent is not a leaf of the printed form */
-	return n;
+	return n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+}
+
+long expr_leaves(const struct expr *e)
+{
+	return (long)e->leaves;
 }
 
 int expr_cmp(const struct expr *a, const struct expr *b)

@@ -58,6 +58,7 @@ enum expr_op {
 	OP_EQ,	 /* e1 = e2, inside check/solve */
 	OP_COUNT
 };
+_Static_assert(OP_COUNT <= 64, "struct expr's ops mask has a bit per operator");
 
 enum expr_flag {
 	EF_SYMMETRIC = 1u << 0, /* known symmetric */
@@ -88,6 +89,8 @@ struct expr {
 	int rows, cols; /* dimension ids, or DIM_ANY */
 	uint32_t hash;
 	uint32_t id;		 /* creation order, for deterministic tie-breaks */
+	uint32_t leaves;	 /* expr_leaves, counted once when interned (saturates) */
+	uint64_t ops;		 /* bit 1 << op of every operator in e: a rule's prefilter */
 	double num;		 /* OP_NUM */
 	const char *name;	 /* OP_SYM, OP_PVAR: interned */
 	const struct decl *decl; /* OP_SYM */
