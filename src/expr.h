@@ -15,6 +15,7 @@ enum expr_op {
 	OP_MATRIX, /* a numeric literal [1 2; 3 4]: vals[], rows x cols */
 	OP_COMM,   /* K(m, n): the commutation matrix, K vec(A) = vec(A^T) for A m x n;
 		    * m, n are dimension ids in vrows, vcols; rows = cols = m*n */
+	OP_SIZE,   /* a size as a number: the dimension vrows (n of ones(n, 1)), 1x1 */
 	OP_PVAR,   /* a pattern variable (rule files only) */
 	OP_DIFF,   /* dX: the differential of the symbol kids[0] */
 	OP_ADD,	   /* n-ary sum */
@@ -123,6 +124,8 @@ struct expr *expr_diff(struct mc *mc, struct expr *sym);
 /* K(m, n), m and n dimension ids: vec(A^T) = K(m, n) vec(A) for A m x n
  * (Magnus & Neudecker's K_mn). */
 struct expr *expr_comm(struct mc *mc, int m, int n);
+/* The size d as a scalar: its number when it has one, else the node OP_SIZE. */
+struct expr *expr_size(struct mc *mc, int d);
 /* The general constructor: op applied to kids, normalised (flattened, numbers
  * folded) and shape-checked. */
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify);
