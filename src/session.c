@@ -139,11 +139,16 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 	bool upper = sk >= 0 ? sk == KIND_MATRIX : upper_initial(name);
 	/* made-up sizes are named after the ASCII name (n_theta), so they can be typed */
 	struct sbuf b = {0};
-	bool was_ascii = s->mc->ascii;
-	s->mc->ascii = true;
-	print_name(s->mc, &b, name);
-	s->mc->ascii = was_ascii;
-	const char *ascii = b.s ? b.s : name;
+	const char *ascii = name;
+	if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") <
+	    strlen(name)) {
+		/* a Greek letter (or another byte print_name might change) */
+		bool was_ascii = s->mc->ascii;
+		s->mc->ascii = true;
+		print_name(s->mc, &b, name);
+		s->mc->ascii = was_ascii;
+		ascii = b.s ? b.s : name;
+	}
 	/* "n_%s" and "m_%s", cut to the buffers as snprintf would (without its
 	 * cost: every new symbol comes here) */
 	size_t len = strlen(ascii);
@@ -322,10 +327,13 @@ static bool glued_name(struct session *s, const struct syn *n)
 	/* capitals and Greek letters written together (VH, WHH, Xθ) are a product
 	 * of matrices in this notation, even with no W or H alone beside them */
 	int capitals = 0;
+	/* letters alone (W1, Xθ), else no product: asked first, without the
+	 * lookups below (W_1 is a name at its second byte) */
+	for (size_t i = 0, k; i < len; i += k)
+		if (!(k = letter_len(name + i)))
+			return false;
 	for (size_t i = 0; i < len;) {
 		size_t k = letter_len(name + i);
-		if (!k)
-			return false;
 		char one[32] = {0};
 		memcpy(one, name + i, k < sizeof one ? k : sizeof one - 1);
 		if ((name[i] >= 'A' && name[i] <= 'Z') ||
