@@ -1,7 +1,8 @@
 /* bench_diff.c - speed of the symbolic engine: rule loading, every gradient test
  * case, and how tr(X^k) and tr(A1 X A2 X ... Ak X) scale with k.
  * Usage: bench_diff [REPS [FILTER]]; with FILTER only the cases whose text
- * contains it run (FILTER "scaling" runs the scaling table alone), for profiling. */
+ * contains it run (FILTER "scaling" runs the scaling table alone, "scaling=K"
+ * only its row k = K), for profiling. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,8 @@ int main(int argc, char **argv)
 	if (reps < 1)
 		reps = 1;
 	const char *filter = argc > 2 ? argv[2] : NULL;
-	bool scaling = !filter || strcmp(filter, "scaling") == 0;
+	bool scaling = !filter || strncmp(filter, "scaling", 7) == 0;
+	int only_k = filter && strncmp(filter, "scaling=", 8) == 0 ? atoi(filter + 8) : 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	FILE *null = fopen("/dev/null", "w");
 
@@ -152,7 +154,7 @@ int main(int argc, char **argv)
 	printf("\nscaling (time and output size should grow at most quadratically in k):\n");
 	printf("%4s %14s %10s %20s %10s\n", "k", "tr(X^k) µs", "leaves", "tr(A1 X..Ak X) µs",
 	       "leaves");
-	for (int k = 2; k <= 64; k *= 2) {
+	for (int k = only_k ? only_k : 2; k <= (only_k ? only_k : 64); k *= 2) {
 		char a[64], b[4096];
 		snprintf(a, sizeof a, "let X : matrix(n, n); grad(tr(X^%d), X)", k);
 		int off = snprintf(b, sizeof b, "let X : matrix(n, n); grad(tr(");

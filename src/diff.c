@@ -1044,6 +1044,11 @@ static bool same_factor(const struct expr *a, const struct expr *b)
 	return true;
 }
 
+static bool negative_term(const struct expr *t)
+{
+	return t->op == OP_MUL && t->kids[0]->op == OP_NUM && t->kids[0]->num < 0;
+}
+
 /* The sum or its negation, whichever is first in the canonical order, and the
  * sign: so that (μ^T - x^T) and (x^T - μ^T) become one factor. */
 static struct expr *canonical_sign(struct session *s, struct expr *sum, double *sign)
@@ -1052,18 +1057,28 @@ static struct expr *canonical_sign(struct session *s, struct expr *sum, double *
 	if (!sum || sum->op != OP_ADD)
 		return sum;
 	struct expr **k = mc_xmalloc((size_t)sum->nkids * sizeof *k);
-	for (int i = 0; i < sum->nkids; i++)
+	bool spos = false, npos = false, built = true;
+	for (int i = 0; i < sum->nkids; i++) {
 		k[i] = mk2(s, OP_MUL, expr_num(s->mc, -1), sum->kids[i]);
+		built &= k[i] != NULL;
+		spos |= !negative_term(sum->kids[i]);
+		npos |= k[i] && !negative_term(k[i]);
+	}
+	if (built && spos && !npos) {
+		/* a positive term, and every negated one negative: the sum stays (the
+		 * verdict below, without building and sorting the negated sum) */
+		free(k);
+		return sum;
+	}
 	struct expr *neg = mk(s, OP_ADD, sum->nkids, k);
 	free(k);
 	if (neg && neg->op == OP_ADD) {
 		neg = expr_sorted(s->mc, neg);
 		/* a sum of negative terms is negated; else the first in the order */
-		bool npos = false, spos = false;
+		npos = spos = false;
 		for (int i = 0; i < sum->nkids; i++) {
-			const struct expr *a = sum->kids[i], *b = neg->kids[i];
-			spos |= !(a->op == OP_MUL && a->kids[0]->op == OP_NUM && a->kids[0]->num < 0);
-			npos |= !(b->op == OP_MUL && b->kids[0]->op == OP_NUM && b->kids[0]->num < 0);
+			spos |= !negative_term(sum->kids[i]);
+			npos |= !negative_term(neg->kids[i]);
 		}
 		if (npos != spos ? npos : expr_cmp(neg, sum) < 0) {
 			*sign = -1;

@@ -320,6 +320,12 @@ static int c_compute(struct em *em, const struct expr *e, int hr, int hc)
 		emit_num_text(e->num, buf, sizeof buf, true);
 		return c_line(em, "mcg_num(&g, %s)", buf);
 	}
+	case OP_SIZE: {
+		char *k = emit_dim_need(em, (int)e->vrows, e);
+		int t = c_line(em, "mcg_num(&g, (double)(%s))", k);
+		free(k);
+		return t;
+	}
 	case OP_MATRIX: {
 		struct sbuf b = {0};
 		for (long i = 0; i < e->vrows * e->vcols; i++) {

@@ -708,6 +708,12 @@ static struct frag py_compute(struct em *em, const struct expr *e, int hr, int h
 	}
 	case OP_NUM:
 		return py_num(e->num);
+	case OP_SIZE: {
+		char *k = emit_dim_need(em, (int)e->vrows, e);
+		struct frag f = frag_printf(PY_ATOM, 0, "%s", k);
+		free(k);
+		return f;
+	}
 	case OP_MATRIX: {
 		struct sbuf b = {0};
 		bool vec = e->vrows == 1 || e->vcols == 1;

@@ -1953,6 +1953,20 @@ static bool ev_compute(struct ev *ev, const struct expr *e, long r, long c, stru
 		ok = true;
 		break;
 	}
+	case OP_SIZE: {
+		long k = ev_dim(ev, (int)e->vrows);
+		if (k <= 0) {
+			char *w = shown(ev, e);
+			fail(ev, "the size %s is not known: bind a value to a symbol of that size", w);
+			free(w);
+			break;
+		}
+		struct value *v = value_new(1, 1);
+		v->data[0] = (double)k;
+		*out = owned(v);
+		ok = true;
+		break;
+	}
 	case OP_COMM: {
 		long m = ev_dim(ev, (int)e->vrows), n = ev_dim(ev, (int)e->vcols);
 		if (m <= 0 || n <= 0) {
@@ -2160,6 +2174,10 @@ static bool bound_walk(struct session *s, const struct expr *e, bool derivs, boo
 			/* zeros(2, 2), or X - X once X has a value: sizes known, a value */
 			if (dim_value(s->mc, x->rows) > 0 && dim_value(s->mc, x->cols) > 0)
 				*data = true;
+			break;
+		case OP_SIZE:
+			/* a size as a number: a value once a bound symbol has that size */
+			ok = dim_value(s->mc, (int)x->vrows) > 0;
 			break;
 		case OP_PVAR:
 		case OP_DIFF:

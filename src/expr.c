@@ -15,6 +15,7 @@ static const struct op_info op_table[OP_COUNT] = {
     [OP_ONES] = {"ones", 0, false},
     [OP_MATRIX] = {NULL, 0, false},
     [OP_COMM] = {NULL, 0, false},
+    [OP_SIZE] = {NULL, 0, false},
     [OP_PVAR] = {NULL, 0, false},
     [OP_DIFF] = {NULL, 1, false},
     [OP_ADD] = {NULL, -1, false},
@@ -99,7 +100,7 @@ static uint32_t node_hash(const struct expr *e, struct expr *const *kids)
 	h = mix(h, (uint64_t)(uint32_t)e->rows << 32 | (uint32_t)e->cols);
 	for (int i = 0; i < e->nkids; i++)
 		h = mix(h, kids[i]->hash + (uint64_t)i);
-	if (e->op == OP_COMM)
+	if (e->op == OP_COMM || e->op == OP_SIZE)
 		h = mix(h, (uint64_t)e->vrows << 32 | (uint32_t)e->vcols);
 	if (e->op == OP_MATRIX)
 		for (long i = 0; i < e->vrows * e->vcols; i++) {
@@ -121,7 +122,7 @@ static bool node_eq(const struct expr *a, const struct expr *b, struct expr *con
 	if (a->op == OP_IDENT || a->op == OP_ZERO || a->op == OP_ONES)
 		if (a->rows != b->rows || a->cols != b->cols)
 			return false;
-	if (a->op == OP_COMM)
+	if (a->op == OP_COMM || a->op == OP_SIZE)
 		return a->vrows == b->vrows && a->vcols == b->vcols;
 	if (a->op == OP_MATRIX)
 		return a->vrows == b->vrows && a->vcols == b->vcols &&
@@ -151,9 +152,13 @@ static void table_grow(struct mc *mc)
 
 /* Interns the node described by proto (with n kids): returns the existing
  * equal node or a new copy. proto's shape and flags must be set. */
+static uint32_t count_leaves(const struct expr *e);
+
 static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr **kids)
 {
 	proto->nkids = n;
+	/* hashed and compared as proto plus kids: most lookups find the node, and
+	 * a temporary copy to hash was a malloc and free per construction */
 	proto->hash = node_hash(proto, kids);
 	size_t slot = proto->hash & (mc->tabsize - 1);
 	for (struct expr *e = mc->table[slot]; e; e = e->next)
@@ -167,6 +172,10 @@ static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr
 	for (int i = 0; i < n; i++)
 		e->flags |= kids[i]->flags & (EF_HAS_DIFF | EF_HAS_PVAR | EF_HAS_OP);
 	e->id = mc->next_id++;
+	e->leaves = count_leaves(e);
+	e->ops = (uint64_t)1 << e->op;
+	for (int i = 0; i < n; i++)
+		e->ops |= kids[i]->ops;
 	e->next = mc->table[slot];
 	mc->table[slot] = e;
 	if (++mc->nnodes > mc->tabsize)
@@ -244,6 +253,19 @@ struct expr *expr_comm(struct mc *mc, int m, int n)
 	p.rows = p.cols = dim_product(mc, m, n);
 	if (p.vrows == p.vcols)
 		p.flags = EF_SYMMETRIC; /* K(n, n) is its own transpose */
+	return intern(mc, &p, 0, NULL);
+}
+
+struct expr *expr_size(struct mc *mc, int d)
+{
+	long v = dim_value(mc, d);
+	if (v > 0)
+		return expr_num(mc, (double)v);
+	struct expr p = {0};
+	p.op = OP_SIZE;
+	p.vrows = dim_find(mc, d);
+	p.rows = p.cols = mc->dim_one;
+	p.flags = EF_SYMMETRIC;
 	return intern(mc, &p, 0, NULL);
 }
 
@@ -367,16 +389,23 @@ static bool same_dim(struct mc *mc, int a, int b, bool unify)
 
 /* ---- ordering ---- */
 
-long expr_leaves(const struct expr *e)
+/* The leaves of a new node from its operands' (a shared operand counts each
+ * time, as printed); saturates at UINT32_MAX. */
+static uint32_t count_leaves(const struct expr *e)
 {
 	if (e->nkids == 0)
 		return 1;
-	long n = 0;
+	uint64_t n = 0;
 	for (int i = 0; i < e->nkids; i++)
-		n += expr_leaves(e->kids[i]);
+		n += e->kids[i]->leaves;
 	if (e->op == OP_POW && e->kids[1]->op == OP_NUM)
 		n--; /* an exponent is not a leaf of the printed form */
-	return n;
+	return n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+}
+
+long expr_leaves(const struct expr *e)
+{
+	return (long)e->leaves;
 }
 
 int expr_cmp(const struct expr *a, const struct expr *b)
@@ -400,6 +429,7 @@ int expr_cmp(const struct expr *a, const struct expr *b)
 			return a->num < b->num ? -1 : 1;
 		break;
 	case OP_COMM:
+	case OP_SIZE:
 	case OP_MATRIX:
 		if (a->vrows != b->vrows)
 			return a->vrows < b->vrows ? -1 : 1;
@@ -1107,6 +1137,22 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 				"cannot multiply %s by %s: inner dimensions differ", sa, sb);
 			goto out;
 		}
+		if (!pattern && a->op == OP_ONES && run.v[run.n - 1]->op == OP_ONES) {
+			/* ones(r, k) ones(k, c) = k ones(r, c): a size as a number */
+			struct expr *l = run.v[--run.n], *k = expr_size(mc, a->rows);
+			if (k->op == OP_NUM)
+				coef *= k->num;
+			else
+				list_push(&scalars, k);
+			struct expr *o = expr_ones(mc, l->rows, a->cols);
+			if (o->op == OP_NUM) { /* 1 x 1: nothing is left of the two */
+				acc_c = l->rows;
+				if (run.n == 0)
+					acc_r = acc_c = DIM_ANY;
+				continue;
+			}
+			a = o;
+		}
 		acc_c = a->cols;
 		list_push(&run, a);
 	}
@@ -1396,8 +1442,14 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 	case OP_LOGDET:
 		if (!need_square(mc, a, expr_op_info(op)->name, unify))
 			return NULL;
+		if (op == OP_TR && a->op == OP_IDENT && a->rows >= 0)
+			return expr_size(mc, a->rows); /* tr(eye(n)) = n */
 		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
 	case OP_SUM:
+		if (a->op == OP_ONES) { /* sum(ones(r, c)) = r c */
+			struct expr *k[2] = {expr_size(mc, a->rows), expr_size(mc, a->cols)};
+			return make_mul(mc, 2, k, unify);
+		}
 		return make_node(mc, op, one, one, EF_SYMMETRIC, 1, kids);
 	case OP_DIAG:
 		if (a->op == OP_ONES && dim_is_one(mc, a->cols))

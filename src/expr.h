@@ -15,6 +15,7 @@ enum expr_op {
 	OP_MATRIX, /* a numeric literal [1 2; 3 4]: vals[], rows x cols */
 	OP_COMM,   /* K(m, n): the commutation matrix, K vec(A) = vec(A^T) for A m x n;
 		    * m, n are dimension ids in vrows, vcols; rows = cols = m*n */
+	OP_SIZE,   /* a size as a number: the dimension vrows (n of ones(n, 1)), 1x1 */
 	OP_PVAR,   /* a pattern variable (rule files only) */
 	OP_DIFF,   /* dX: the differential of the symbol kids[0] */
 	OP_ADD,	   /* n-ary sum */
@@ -57,6 +58,7 @@ enum expr_op {
 	OP_EQ,	 /* e1 = e2, inside check/solve */
 	OP_COUNT
 };
+_Static_assert(OP_COUNT <= 64, "struct expr's ops mask has a bit per operator");
 
 enum expr_flag {
 	EF_SYMMETRIC = 1u << 0, /* known symmetric */
@@ -87,6 +89,8 @@ struct expr {
 	int rows, cols; /* dimension ids, or DIM_ANY */
 	uint32_t hash;
 	uint32_t id;		 /* creation order, for deterministic tie-breaks */
+	uint32_t leaves;	 /* expr_leaves, counted once when interned (saturates) */
+	uint64_t ops;		 /* bit 1 << op of every operator in e: a rule's prefilter */
 	double num;		 /* OP_NUM */
 	const char *name;	 /* OP_SYM, OP_PVAR: interned */
 	const struct decl *decl; /* OP_SYM */
@@ -120,6 +124,8 @@ struct expr *expr_diff(struct mc *mc, struct expr *sym);
 /* K(m, n), m and n dimension ids: vec(A^T) = K(m, n) vec(A) for A m x n
  * (Magnus & Neudecker's K_mn). */
 struct expr *expr_comm(struct mc *mc, int m, int n);
+/* The size d as a scalar: its number when it has one, else the node OP_SIZE. */
+struct expr *expr_size(struct mc *mc, int d);
 /* The general constructor: op applied to kids, normalised (flattened, numbers
  * folded) and shape-checked. */
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify);

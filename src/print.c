@@ -500,6 +500,9 @@ static void pr(struct printer *p, const struct expr *e, enum prec ctx)
 			sbuf_add(b, ")");
 		}
 		return;
+	case OP_SIZE: /* a size as a number: its name, n (n_{X} in LaTeX) */
+		pr_dim(p, (int)e->vrows);
+		return;
 	case OP_COMM:
 		/* K(m, n); in LaTeX \operatorname{K}(m, n), which reads back */
 		sbuf_add(b, p->latex ? "\\operatorname{K}(" : "K(");

@@ -350,6 +350,16 @@ static bool match(struct match *m, struct expr *p, struct expr *t, kont k, void 
 	default: {
 		if (p->nkids != t->nkids)
 			return false;
+		/* grad(tr(A X B), X): the variable first, so that the run X takes in
+		 * the first operand is the variable's factor, not every run of a long
+		 * product (then each tested). The same first match: binding a pattern
+		 * variable to a symbol only filters what the other operands take (no
+		 * run of two or more factors is a symbol). */
+		if (p->nkids == 2 && p->kids[1]->op == OP_PVAR && t->kids[1]->op == OP_SYM &&
+		    !lookup(m, p->kids[1]->name)) {
+			struct kids_frame f = {p, t, 0, k, arg};
+			return bind_and(m, p->kids[1]->name, t->kids[1], kids_next, &f);
+		}
 		struct kids_frame f = {p, t, 0, k, arg};
 		return kids_next(m, &f);
 	}
@@ -383,9 +393,59 @@ out:
 	return r;
 }
 
+/* A factor that gives a product its rows or columns: not a number, not 1x1,
+ * not of the size that fits (I). */
+static bool is_matrix_factor(struct mc *mc, const struct expr *f)
+{
+	return f->op != OP_NUM && !expr_is_scalar(mc, f) && !(f->rows < 0 && f->cols < 0);
+}
+
+/* Whether condition c fails for its first argument, a variable bound to a run
+ * of factors not yet built, whatever their product (decided on the factors):
+ * trying `a A` on a product of m factors binds a to m - 1 runs, and building
+ * each to test scalar(a) made one attempt O(m^2) (tr(A1 X ... Ak X)). Only
+ * refutes: when in doubt the run is built and the condition tested as usual. */
+static bool run_refutes(struct match *m, const struct rule_cond *c)
+{
+	if (c->args[0]->op != OP_PVAR || (c->kind != COND_SCALAR && c->kind != COND_CONST))
+		return false;
+	int slot = slot_of(m, c->args[0]->name);
+	if (slot < 0 || m->vals[slot] || !m->run[slot])
+		return false;
+	struct expr **v = m->run[slot];
+	int n = m->runlen[slot];
+	struct mc *mc = m->rw->s->mc;
+	for (int i = 0; i < n; i++)
+		if (v[i]->op == OP_ZERO)
+			return false; /* the product is 0, of any shape, constant */
+	if (c->kind == COND_SCALAR) {
+		/* the product's rows are its first matrix factor's, its columns its
+		 * last's (make_mul: scalars and I aside) */
+		int first = 0, last = n - 1;
+		while (first < n && !is_matrix_factor(mc, v[first]))
+			first++;
+		while (last > first && !is_matrix_factor(mc, v[last]))
+			last--;
+		return first < n &&
+		       (!dim_is_one(mc, v[first]->rows) || !dim_is_one(mc, v[last]->cols));
+	}
+	/* const(A, x): the product holds every factor (none is 0) */
+	if (c->nargs > 1 && c->args[1]->op != OP_PVAR)
+		return false;
+	struct expr *x = c->nargs > 1 ? lookup(m, c->args[1]->name) : m->rw->var;
+	if (c->nargs > 1 && !x)
+		return false;
+	for (int i = 0; i < n; i++)
+		if ((v[i]->flags & EF_HAS_DIFF) || (x && expr_contains(v[i], x)))
+			return true;
+	return false;
+}
+
 static bool cond_holds(struct match *m, const struct rule_cond *c)
 {
 	struct mc *mc = m->rw->s->mc;
+	if (run_refutes(m, c))
+		return false;
 	struct expr *a = inst(m, c->args[0]);
 	if (!a)
 		return false;
@@ -608,6 +668,19 @@ static bool in_sections(const char *sections, const char *section)
 	return false;
 }
 
+/* The operators every node that p matches holds (as expr's ops mask): those
+ * of p's own nodes but variables and numbers (a variable takes anything, a
+ * number also a broadcast). match() compares operators exactly otherwise. */
+static uint64_t pattern_ops(const struct expr *p)
+{
+	if (p->op == OP_PVAR || p->op == OP_NUM)
+		return 0;
+	uint64_t m = (uint64_t)1 << p->op;
+	for (int i = 0; i < p->nkids; i++)
+		m |= pattern_ops(p->kids[i]);
+	return m;
+}
+
 static const struct rule_index *rule_index(struct rules *rules, const char *sections)
 {
 	for (int i = 0; i < rules->nidx; i++)
@@ -623,6 +696,7 @@ static const struct rule_index *rule_index(struct rules *rules, const char *sect
 		if (!in_sections(sections, r->section))
 			continue;
 		enum expr_op op = r->lhs->op;
+		rules->v[i].lhs_ops = pattern_ops(r->lhs);
 		ix->byop[op] = mc_xrealloc(ix->byop[op], (size_t)(ix->nbyop[op] + 1) * sizeof(int));
 		ix->byop[op][ix->nbyop[op]++] = i;
 	}
@@ -766,6 +840,10 @@ static struct expr *root_step(struct rewriter *rw, struct expr *e, const struct 
 		int i = rw->ix->byop[e->op][k];
 		const struct rule *r = &rw->rules->v[i];
 		if (r->needs_diff && !(e->flags & EF_HAS_DIFF))
+			continue;
+		/* an operator of the pattern that e lacks: it cannot match (a
+		 * third of the rules tried fail so, for the price of a mask test) */
+		if (r->lhs_ops & ~e->ops)
 			continue;
 		struct expr *res = rewrite_apply(rw, r, e);
 		/* a rule never changes a shape: a result that does is refused */

@@ -62,6 +62,7 @@ struct rule {
 	int index; /* position in the rule set */
 	long hits; /* applications so far in this session (coverage tests, :rules) */
 	bool needs_diff; /* a hasdiff(...) condition: only a node holding a d can match */
+	uint64_t lhs_ops; /* operators a node must hold to match lhs (set by the rewriter) */
 };
 
 /* The rules of a list of sections, indexed by the head operator of their left side. */

@@ -395,6 +395,11 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 		fail_at(s, n, MC_ERR_NAME, "%s is a function: write %s(...)", name, name);
 		return NULL;
 	}
+	/* a size that is not also a symbol (n of `let x : vector(n)`) is that size as a
+	 * number */
+	int dim = mc_name_info(s->mc, mc_intern(s->mc, name))->dim;
+	if (dim >= 0)
+		return expr_size(s->mc, dim);
 	if (glued_name(s, n))
 		return NULL;
 	return expr_sym(s->mc, lookup_symbol(s, name, style));
