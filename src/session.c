@@ -81,8 +81,13 @@ const struct binding *session_binding(struct session *s, const struct decl *d)
 struct decl *session_add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
 			      int cols, bool implicit)
 {
-	const char *in = mc_intern(s->mc, name);
-	drop_decl(s, in);
+	/* one lookup of the name (every new symbol comes here): its entry's index
+	 * stays valid, as nothing below interns a name */
+	struct mc_name *info = mc_name_info(s->mc, name);
+	size_t idx = (size_t)(info - s->mc->names);
+	const char *in = info->str;
+	if (info->decl)
+		drop_decl(s, in);
 	drop_def(s, in);
 	struct decl *d = mc_alloc(s->mc, sizeof *d);
 	d->name = in;
@@ -96,7 +101,7 @@ struct decl *session_add_decl(struct session *s, const char *name, enum decl_kin
 		s->decls = mc_xrealloc(s->decls, (size_t)s->capdecls * sizeof *s->decls);
 	}
 	s->decls[s->ndecls++] = d;
-	mc_name_info(s->mc, in)->decl = d;
+	s->mc->names[idx].decl = d;
 	return d;
 }
 
@@ -402,7 +407,8 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 		return expr_size(s->mc, dim);
 	if (glued_name(s, n))
 		return NULL;
-	return expr_sym(s->mc, lookup_symbol(s, name, style));
+	/* not declared (asked above): its kind by default */
+	return expr_sym(s->mc, implicit_decl(s, name, style));
 }
 
 /* Marks the names of a statement (and which are bold) before it is resolved. */
