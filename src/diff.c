@@ -3,6 +3,7 @@
  * collection modulo trace rotation and transposition, and factoring. */
 #include "diff.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1105,25 +1106,46 @@ static struct expr *fterm_build(struct session *s, double c, struct expr **f, in
  * factor_terms so far. The same terms come up again and again (grouping by the
  * first factor and then the last reaches the inner sum the last-then-first way
  * too; the look-ahead factors what it will factor again), and a result
- * depends only on the terms, their order and the depth: so each is searched
- * once. */
+ * depends only on the terms, their order and, through the depth limits, the
+ * depth: so each is searched once for the depths that give one result. */
 struct fsearch {
 	struct session *s;
 	struct fmemo {
 		uint32_t hash;
-		int n, depth;
+		int n, lo, hi;	 /* the depths it holds for (struct span) */
 		struct expr **t; /* owned copy of the terms */
 		struct expr *r;	 /* NULL: the search failed */
 	} *v;
 	int nv, cap;
 };
 
-static struct expr *factor_terms(struct fsearch *fs, struct expr **t, int n, int depth);
+/* The depths at which a search gives the result it gave (it consults the
+ * depth only against its limits): a result found at one depth is reused at
+ * any other in its span. */
+struct span {
+	int lo, hi;
+};
+
+/* depth > limit, narrowing the span to the depths with the same answer */
+static bool deeper(struct span *sp, int depth, int limit)
+{
+	if (depth > limit) {
+		if (sp->lo < limit + 1)
+			sp->lo = limit + 1;
+		return true;
+	}
+	if (sp->hi > limit)
+		sp->hi = limit;
+	return false;
+}
+
+static struct expr *factor_terms(struct fsearch *fs, struct expr **t, int n, int depth,
+				 struct span *parent);
 
 /* One sum of terms sharing a factor f (first of each when prefix, last when not):
  * f (Σ rest) or (Σ rest) f, its inner sum factored in turn. */
 static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, struct expr *f,
-			  bool prefix, int depth)
+			  bool prefix, int depth, struct span *sp)
 {
 	struct session *s = fs->s;
 	struct expr **inner = mc_xmalloc((size_t)k * sizeof *inner);
@@ -1154,10 +1176,10 @@ static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, 
 			fterm_of(inner[j], &ft, solo);
 			inner[j] = fterm_build(s, ft.c, &ft.f[0]->kids[0], 1, ft.f[0]->kids[0]);
 		}
-		struct expr *v = factor_terms(fs, inner, k, depth + 1);
+		struct expr *v = factor_terms(fs, inner, k, depth + 1, sp);
 		sum = v ? mk1(s, OP_DIAG, v) : NULL;
 	} else {
-		sum = factor_terms(fs, inner, k, depth + 1);
+		sum = factor_terms(fs, inner, k, depth + 1, sp);
 	}
 	free(inner);
 	/* one representation of the inner sum, so that equal sums are one node:
@@ -1186,7 +1208,7 @@ static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, 
 /* Terms sharing an entrywise factor f (an operand of ⊙, or the whole term):
  * f ⊙ (Σ rest), the rest of a lone f being 1. */
 static struct expr *group_had(struct fsearch *fs, struct expr **t, int *idx, int k,
-			      struct expr *f, int depth)
+			      struct expr *f, int depth, struct span *sp)
 {
 	struct session *s = fs->s;
 	struct expr **inner = mc_xmalloc((size_t)k * sizeof *inner);
@@ -1209,7 +1231,7 @@ static struct expr *group_had(struct fsearch *fs, struct expr **t, int *idx, int
 			return NULL;
 		}
 	}
-	struct expr *sum = factor_terms(fs, inner, k, depth + 1);
+	struct expr *sum = factor_terms(fs, inner, k, depth + 1, sp);
 	free(inner);
 	double sign;
 	sum = canonical_sign(s, sum, &sign);
@@ -1220,11 +1242,11 @@ static struct expr *group_had(struct fsearch *fs, struct expr **t, int *idx, int
 /* With few terms, a grouping is judged by the best the rest then allows (one
  * step of greedy grouping can block the best one: x x^T - x μ^T - μ x^T + μ μ^T). */
 static long judged_gain(struct fsearch *fs, struct expr **t, int n, int *idx, int k,
-			struct expr *g, long before, int depth)
+			struct expr *g, long before, int depth, struct span *sp)
 {
 	struct session *s = fs->s;
 	long gain = before - expr_leaves(g);
-	if (n > 4 || depth > 3)
+	if (n > 4 || deeper(sp, depth, 3))
 		return gain;
 	struct expr *rest[4];
 	int m = 0;
@@ -1239,7 +1261,7 @@ static long judged_gain(struct fsearch *fs, struct expr **t, int n, int *idx, in
 	long all = 0;
 	for (int j = 0; j < n; j++)
 		all += expr_leaves(t[j]);
-	struct expr *r = factor_terms(fs, rest, m, depth + 1);
+	struct expr *r = factor_terms(fs, rest, m, depth + 1, sp);
 	if (!r) {
 		mc_clear_error(s->mc);
 		return gain;
@@ -1249,15 +1271,17 @@ static long judged_gain(struct fsearch *fs, struct expr **t, int n, int *idx, in
 
 /* Greedily groups terms by a shared first or last factor while that makes the
  * sum shorter (in leaves); the terms of what is left stay as they are. */
-static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, int depth)
+static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, int depth,
+				  struct span *sp)
 {
 	struct session *s = fs->s;
-	if (n == 1 || depth > 6)
+	if (n == 1 || deeper(sp, depth, 6))
 		return mk(s, OP_ADD, n, t0);
 	struct expr **t = mc_xmalloc((size_t)n * sizeof *t);
 	memcpy(t, t0, (size_t)n * sizeof *t);
 	int *idx = mc_xmalloc((size_t)n * sizeof *idx);
-	for (;;) {
+	/* the best grouping: the greatest gain, the first of equal ones */
+	{
 		long best_gain = 0;
 		struct expr *best = NULL;
 		int *best_idx = mc_xmalloc((size_t)n * sizeof *best_idx), best_k = 0;
@@ -1283,12 +1307,12 @@ static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, i
 				}
 				if (k < 2 || idx[0] != i)
 					continue;
-				struct expr *g = group(fs, t, idx, k, f, side == 0, depth);
+				struct expr *g = group(fs, t, idx, k, f, side == 0, depth, sp);
 				if (!g) {
 					mc_clear_error(s->mc);
 					continue;
 				}
-				long gain = judged_gain(fs, t, n, idx, k, g, before, depth);
+				long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
 				if (gain > best_gain) {
 					best_gain = gain;
 					best = g;
@@ -1321,12 +1345,12 @@ static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, i
 				}
 				if (k < 2)
 					continue;
-				struct expr *g = group_had(fs, t, idx, k, f, depth);
+				struct expr *g = group_had(fs, t, idx, k, f, depth, sp);
 				if (!g) {
 					mc_clear_error(s->mc);
 					continue;
 				}
-				long gain = judged_gain(fs, t, n, idx, k, g, before, depth);
+				long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
 				if (gain > best_gain) {
 					best_gain = gain;
 					best = g;
@@ -1337,7 +1361,10 @@ static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, i
 		}
 		if (!best) {
 			free(best_idx);
-			break;
+			struct expr *r = mk(s, OP_ADD, n, t);
+			free(t);
+			free(idx);
+			return r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
 		}
 		/* replace the grouped terms by the group */
 		int m = 0;
@@ -1349,39 +1376,59 @@ static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, i
 			}
 			t[m++] = t[j];
 		}
-		n = m;
 		free(best_idx);
+		/* the rest is the search of the new terms at this depth, which the
+		 * look-ahead has often made already (one level down: when its span
+		 * holds this depth too, it is found in the memo) */
+		struct span sub = {INT_MIN, INT_MAX};
+		struct expr *r = factor_terms(fs, t, m, depth, &sub);
+		if (sub.lo != INT_MIN && sp->lo < sub.lo + 1)
+			sp->lo = sub.lo + 1;
+		if (sub.hi != INT_MAX && sp->hi > sub.hi + 1)
+			sp->hi = sub.hi + 1;
+		free(t);
+		free(idx);
+		return r;
 	}
-	struct expr *r = mk(s, OP_ADD, n, t);
-	free(t);
-	free(idx);
-	return r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
 }
 
-static struct expr *factor_terms(struct fsearch *fs, struct expr **t, int n, int depth)
+static struct expr *factor_terms(struct fsearch *fs, struct expr **t, int n, int depth,
+				 struct span *parent)
 {
-	uint32_t h = (uint32_t)depth * 2654435761u ^ (uint32_t)n;
+	uint32_t h = (uint32_t)n;
 	for (int i = 0; i < n; i++)
 		h = (h ^ t[i]->id) * 16777619u;
-	for (int i = 0; i < fs->nv; i++) {
-		struct fmemo *m = &fs->v[i];
-		if (m->hash == h && m->n == n && m->depth == depth &&
-		    memcmp(m->t, t, (size_t)n * sizeof *t) == 0)
-			return m->r;
+	struct fmemo *m = NULL;
+	for (int i = 0; i < fs->nv && !m; i++) {
+		struct fmemo *c = &fs->v[i];
+		if (c->hash == h && c->n == n && c->lo <= depth && depth <= c->hi &&
+		    memcmp(c->t, t, (size_t)n * sizeof *t) == 0)
+			m = c;
 	}
-	struct expr *r = factor_search(fs, t, n, depth);
-	if (fs->nv == fs->cap) {
-		fs->cap = fs->cap ? 2 * fs->cap : 16;
-		fs->v = mc_xrealloc(fs->v, (size_t)fs->cap * sizeof *fs->v);
+	if (!m) {
+		struct span sp = {INT_MIN, INT_MAX};
+		struct expr *r = factor_search(fs, t, n, depth, &sp);
+		if (fs->nv == fs->cap) {
+			fs->cap = fs->cap ? 2 * fs->cap : 16;
+			fs->v = mc_xrealloc(fs->v, (size_t)fs->cap * sizeof *fs->v);
+		}
+		m = &fs->v[fs->nv++];
+		m->hash = h;
+		m->n = n;
+		m->lo = sp.lo;
+		m->hi = sp.hi;
+		m->t = mc_xmalloc((size_t)n * sizeof *t);
+		memcpy(m->t, t, (size_t)n * sizeof *t);
+		m->r = r;
 	}
-	struct fmemo *m = &fs->v[fs->nv++];
-	m->hash = h;
-	m->n = n;
-	m->depth = depth;
-	m->t = mc_xmalloc((size_t)n * sizeof *t);
-	memcpy(m->t, t, (size_t)n * sizeof *t);
-	m->r = r;
-	return r;
+	/* the caller searches one level up: its depth is one less */
+	if (parent) {
+		if (m->lo != INT_MIN && parent->lo < m->lo - 1)
+			parent->lo = m->lo - 1;
+		if (m->hi != INT_MAX && parent->hi > m->hi - 1)
+			parent->hi = m->hi - 1;
+	}
+	return m->r;
 }
 
 /* -P (s - x) Q is written P (x - s) Q: the sign goes into a difference. */
@@ -1521,7 +1568,7 @@ static bool any_grouping(struct expr **t, int n)
 static struct expr *factored(struct session *s, struct expr *e)
 {
 	struct fsearch fs = {.s = s};
-	struct expr *f = factor_terms(&fs, e->kids, e->nkids, 0);
+	struct expr *f = factor_terms(&fs, e->kids, e->nkids, 0, NULL);
 	for (int i = 0; i < fs.nv; i++)
 		free(fs.v[i].t);
 	free(fs.v);
