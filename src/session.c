@@ -81,8 +81,13 @@ const struct binding *session_binding(struct session *s, const struct decl *d)
 struct decl *session_add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
 			      int cols, bool implicit)
 {
-	const char *in = mc_intern(s->mc, name);
-	drop_decl(s, in);
+	/* one lookup of the name (every new symbol comes here): its entry's index
+	 * stays valid, as nothing below interns a name */
+	struct mc_name *info = mc_name_info(s->mc, name);
+	size_t idx = (size_t)(info - s->mc->names);
+	const char *in = info->str;
+	if (info->decl)
+		drop_decl(s, in);
 	drop_def(s, in);
 	struct decl *d = mc_alloc(s->mc, sizeof *d);
 	d->name = in;
@@ -96,7 +101,7 @@ struct decl *session_add_decl(struct session *s, const char *name, enum decl_kin
 		s->decls = mc_xrealloc(s->decls, (size_t)s->capdecls * sizeof *s->decls);
 	}
 	s->decls[s->ndecls++] = d;
-	mc_name_info(s->mc, in)->decl = d;
+	s->mc->names[idx].decl = d;
 	return d;
 }
 
@@ -139,11 +144,16 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 	bool upper = sk >= 0 ? sk == KIND_MATRIX : upper_initial(name);
 	/* made-up sizes are named after the ASCII name (n_theta), so they can be typed */
 	struct sbuf b = {0};
-	bool was_ascii = s->mc->ascii;
-	s->mc->ascii = true;
-	print_name(s->mc, &b, name);
-	s->mc->ascii = was_ascii;
-	const char *ascii = b.s ? b.s : name;
+	const char *ascii = name;
+	if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") <
+	    strlen(name)) {
+		/* a Greek letter (or another byte print_name might change) */
+		bool was_ascii = s->mc->ascii;
+		s->mc->ascii = true;
+		print_name(s->mc, &b, name);
+		s->mc->ascii = was_ascii;
+		ascii = b.s ? b.s : name;
+	}
 	/* "n_%s" and "m_%s", cut to the buffers as snprintf would (without its
 	 * cost: every new symbol comes here) */
 	size_t len = strlen(ascii);
@@ -322,10 +332,13 @@ static bool glued_name(struct session *s, const struct syn *n)
 	/* capitals and Greek letters written together (VH, WHH, Xθ) are a product
 	 * of matrices in this notation, even with no W or H alone beside them */
 	int capitals = 0;
+	/* letters alone (W1, Xθ), else no product: asked first, without the
+	 * lookups below (W_1 is a name at its second byte) */
+	for (size_t i = 0, k; i < len; i += k)
+		if (!(k = letter_len(name + i)))
+			return false;
 	for (size_t i = 0; i < len;) {
 		size_t k = letter_len(name + i);
-		if (!k)
-			return false;
 		char one[32] = {0};
 		memcpy(one, name + i, k < sizeof one ? k : sizeof one - 1);
 		if ((name[i] >= 'A' && name[i] <= 'Z') ||
@@ -394,7 +407,8 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 		return expr_size(s->mc, dim);
 	if (glued_name(s, n))
 		return NULL;
-	return expr_sym(s->mc, lookup_symbol(s, name, style));
+	/* not declared (asked above): its kind by default */
+	return expr_sym(s->mc, implicit_decl(s, name, style));
 }
 
 /* Marks the names of a statement (and which are bold) before it is resolved. */
