@@ -3,12 +3,13 @@
 
     python3 bench/compare_diff.py OLD/bench/bench_diff NEW/bench/bench_diff [--reps N] [--rounds R]
 
-Each round runs OLD then NEW (alternating which goes first), each with N repetitions
+Each round runs OLD and NEW (alternating which goes first), each with N repetitions
 per case (bench_diff's own median). A case's time is the median of its R per-round
 medians. Cases are matched by their text as bench_diff prints it (the first 70
 characters); cases only one program has (added or removed since OLD) are listed
 apart. The load (uptime) is printed before and after: the numbers mean little on
-a busy machine, and a ratio is only fair when both ran under the same load.
+a busy machine, and a ratio is only fair when both ran under the same load;
+--clock cpu (BENCH_CLOCK=cpu) leaves out the time the program was preempted.
 Exit status 0; the verdict (cases slower by more than --limit) is printed.
 """
 import argparse
@@ -64,8 +65,8 @@ def parse(text):
     return times
 
 
-def run(prog, reps):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS='1')
+def run(prog, reps, clock):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', BENCH_CLOCK=clock)
     out = subprocess.run([prog, str(reps)], capture_output=True, text=True, env=env, check=True)
     return parse(out.stdout)
 
@@ -84,6 +85,9 @@ def main():
     ap.add_argument('--reps', type=int, default=300, help='repetitions per case in one run')
     ap.add_argument('--rounds', type=int, default=3, help='runs of each program')
     ap.add_argument('--limit', type=float, default=1.20, help='slowdown flagged (new/old)')
+    ap.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                    help='cpu: BENCH_CLOCK=cpu, the thread\'s CPU time (both programs must '
+                    'know it: bench_diff.c since issue 12)')
     a = ap.parse_args()
 
     print('load before:', uptime())
@@ -91,7 +95,7 @@ def main():
     for r in range(a.rounds):
         order = [(a.old, old_runs), (a.new, new_runs)]
         for prog, runs in (order if r % 2 == 0 else order[::-1]):
-            runs.append(run(prog, a.reps))
+            runs.append(run(prog, a.reps, a.clock))
         print('round %d of %d done' % (r + 1, a.rounds), file=sys.stderr)
     print('load after: ', uptime())
 
@@ -107,7 +111,8 @@ def main():
     only_new = [k for k in new if k not in old]
     only_old = [k for k in old if k not in new]
 
-    print('\n%d rounds of %d repetitions; medians in µs; ratio = new / old\n' % (a.rounds, a.reps))
+    print('\n%d rounds of %d repetitions, %s clock; medians in µs; ratio = new / old\n'
+          % (a.rounds, a.reps, a.clock))
     print('%-72s %10s %10s %7s' % ('case', 'old', 'new', 'ratio'))
     ratios = []
     for k in both:

@@ -1117,6 +1117,19 @@ struct fsearch {
 		struct expr *r;	 /* NULL: the search failed */
 	} *v;
 	int nv, cap;
+	/* canonical_sign of the inner sums built so far (the same sum comes
+	 * out of many groupings): sum, its canonical form, the sign */
+	struct signed_sum {
+		struct expr *sum, *canon;
+		double sign;
+	} *sg;
+	int nsg, capsg;
+	/* a term without its first (prefix) or last factor, as group builds it */
+	struct rest_of {
+		struct expr *term, *rest;
+		bool prefix;
+	} *ro;
+	int nro, capro;
 };
 
 /* The depths at which a search gives the result it gave (it consults the
@@ -1142,6 +1155,25 @@ static bool deeper(struct span *sp, int depth, int limit)
 static struct expr *factor_terms(struct fsearch *fs, struct expr **t, int n, int depth,
 				 struct span *parent);
 
+/* canonical_sign through the search's memo */
+static struct expr *signed_sum(struct fsearch *fs, struct expr *sum, double *sign)
+{
+	if (!sum || sum->op != OP_ADD)
+		return canonical_sign(fs->s, sum, sign);
+	for (int i = 0; i < fs->nsg; i++)
+		if (fs->sg[i].sum == sum) {
+			*sign = fs->sg[i].sign;
+			return fs->sg[i].canon;
+		}
+	struct expr *c = canonical_sign(fs->s, sum, sign);
+	if (fs->nsg == fs->capsg) {
+		fs->capsg = fs->capsg ? 2 * fs->capsg : 16;
+		fs->sg = mc_xrealloc(fs->sg, (size_t)fs->capsg * sizeof *fs->sg);
+	}
+	fs->sg[fs->nsg++] = (struct signed_sum){sum, c, *sign};
+	return c;
+}
+
 /* One sum of terms sharing a factor f (first of each when prefix, last when not):
  * f (Σ rest) or (Σ rest) f, its inner sum factored in turn. */
 static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, struct expr *f,
@@ -1151,6 +1183,12 @@ static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, 
 	struct expr **inner = mc_xmalloc((size_t)k * sizeof *inner);
 	for (int j = 0; j < k; j++) {
 		struct expr *one = t[idx[j]];
+		inner[j] = NULL;
+		for (int q = 0; q < fs->nro && !inner[j]; q++)
+			if (fs->ro[q].term == one && fs->ro[q].prefix == prefix)
+				inner[j] = fs->ro[q].rest;
+		if (inner[j])
+			continue;
 		struct fterm ft;
 		struct expr *solo[1];
 		fterm_of(one, &ft, solo);
@@ -1159,6 +1197,11 @@ static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, 
 			free(inner);
 			return NULL;
 		}
+		if (fs->nro == fs->capro) {
+			fs->capro = fs->capro ? 2 * fs->capro : 16;
+			fs->ro = mc_xrealloc(fs->ro, (size_t)fs->capro * sizeof *fs->ro);
+		}
+		fs->ro[fs->nro++] = (struct rest_of){one, inner[j], prefix};
 	}
 	/* a sum of diagonals is the diagonal of the sum */
 	bool diags = true;
@@ -1198,7 +1241,7 @@ static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, 
 		sum = r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
 	}
 	double sign;
-	sum = canonical_sign(s, sum, &sign);
+	sum = signed_sum(fs, sum, &sign);
 	if (!sum)
 		return NULL;
 	struct expr *g = prefix ? mk2(s, OP_MUL, f, sum) : mk2(s, OP_MUL, sum, f);
@@ -1234,7 +1277,7 @@ static struct expr *group_had(struct fsearch *fs, struct expr **t, int *idx, int
 	struct expr *sum = factor_terms(fs, inner, k, depth + 1, sp);
 	free(inner);
 	double sign;
-	sum = canonical_sign(s, sum, &sign);
+	sum = signed_sum(fs, sum, &sign);
 	struct expr *g = sum ? mk2(s, OP_HAD, f, sum) : NULL;
 	return g && sign < 0 ? mk2(s, OP_MUL, expr_num(s->mc, -1), g) : g;
 }
@@ -1572,6 +1615,8 @@ static struct expr *factored(struct session *s, struct expr *e)
 	for (int i = 0; i < fs.nv; i++)
 		free(fs.v[i].t);
 	free(fs.v);
+	free(fs.sg);
+	free(fs.ro);
 	if (f && f->op != OP_ADD)
 		f = sign_into_difference(s, f);
 	return f;

@@ -407,7 +407,9 @@ static bool is_matrix_factor(struct mc *mc, const struct expr *f)
  * refutes: when in doubt the run is built and the condition tested as usual. */
 static bool run_refutes(struct match *m, const struct rule_cond *c)
 {
-	if (c->args[0]->op != OP_PVAR || (c->kind != COND_SCALAR && c->kind != COND_CONST))
+	if (c->args[0]->op != OP_PVAR ||
+	    (c->kind != COND_SCALAR && c->kind != COND_CONST && c->kind != COND_NODIFF &&
+	     c->kind != COND_HASDIFF))
 		return false;
 	int slot = slot_of(m, c->args[0]->name);
 	if (slot < 0 || m->vals[slot] || !m->run[slot])
@@ -429,6 +431,12 @@ static bool run_refutes(struct match *m, const struct rule_cond *c)
 		return first < n &&
 		       (!dim_is_one(mc, v[first]->rows) || !dim_is_one(mc, v[last]->cols));
 	}
+	if (c->kind == COND_NODIFF || c->kind == COND_HASDIFF) {
+		bool diff = false; /* the product holds a d where a factor does */
+		for (int i = 0; i < n; i++)
+			diff |= (v[i]->flags & EF_HAS_DIFF) != 0;
+		return c->kind == COND_NODIFF ? diff : !diff;
+	}
 	/* const(A, x): the product holds every factor (none is 0) */
 	if (c->nargs > 1 && c->args[1]->op != OP_PVAR)
 		return false;
@@ -444,8 +452,6 @@ static bool run_refutes(struct match *m, const struct rule_cond *c)
 static bool cond_holds(struct match *m, const struct rule_cond *c)
 {
 	struct mc *mc = m->rw->s->mc;
-	if (run_refutes(m, c))
-		return false;
 	struct expr *a = inst(m, c->args[0]);
 	if (!a)
 		return false;
@@ -528,11 +534,38 @@ static struct expr *wrap_root(struct match *m, struct expr *r)
 	return e;
 }
 
+/* Whether condition c tests a variable whose value is at hand (a node, not a
+ * run still to build): cheap to test before the others. */
+static bool cond_cheap(struct match *m, const struct rule_cond *c)
+{
+	for (int a = 0; a < c->nargs; a++) {
+		if (c->args[a]->op != OP_PVAR)
+			return false;
+		int slot = slot_of(m, c->args[a]->name);
+		if (slot < 0 || !m->vals[slot])
+			return false;
+	}
+	return true;
+}
+
 static bool finish(struct match *m, void *arg)
 {
 	(void)arg;
+	/* all the conditions must hold: those decided without building a node
+	 * first (scalar(A (B ⊙ C)) builds a product; hasdiff(C) reads a flag) */
+	uint64_t tested = 0;
+	for (int i = 0; i < m->rule->nconds && i < 64; i++) {
+		const struct rule_cond *c = &m->rule->conds[i];
+		if (run_refutes(m, c))
+			return false;
+		if (cond_cheap(m, c)) {
+			if (!cond_holds(m, c))
+				return false;
+			tested |= (uint64_t)1 << i;
+		}
+	}
 	for (int i = 0; i < m->rule->nconds; i++)
-		if (!cond_holds(m, &m->rule->conds[i]))
+		if (!(i < 64 && (tested >> i & 1)) && !cond_holds(m, &m->rule->conds[i]))
 			return false;
 	struct expr *r = inst(m, m->rule->rhs);
 	if (!r)
