@@ -1193,6 +1193,12 @@ static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, 
 		struct expr *solo[1];
 		fterm_of(one, &ft, solo);
 		inner[j] = fterm_build(s, ft.c, prefix ? ft.f + 1 : ft.f, ft.n - 1, one);
+		/* q B without B is q I, not q: a scalar added to the other matrices of the
+		 * sum would be broadcast (added to every entry) */
+		int rr = prefix ? f->cols : one->rows, rc = prefix ? one->cols : f->rows;
+		if (inner[j] && expr_is_scalar(s->mc, inner[j]) &&
+		    !(dim_is_one(s->mc, rr) && dim_is_one(s->mc, rc)))
+			inner[j] = mk2(s, OP_MUL, inner[j], expr_ident(s->mc, DIM_ANY));
 		if (!inner[j]) {
 			free(inner);
 			return NULL;

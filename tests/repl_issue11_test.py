@@ -13,6 +13,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import repl_test as rt  # noqa: E402
 
 
+def reset_then(t, line, pattern, what):
+    """:reset, then a statement whose output must match pattern."""
+    t.send(":reset\r")
+    t.expect(r"every name forgotten", ":reset says so")
+    t.prompt("after :reset")
+    t.send(line + "\r")
+    t.expect(pattern, what)
+    t.prompt("after " + line)
+
+
 def session(exe, tmp):
     t = rt.Term(exe, rt.make_env(tmp))
     try:
@@ -44,12 +54,8 @@ def session(exe, tmp):
         t.expect(r":reset", "help lists :reset")
         t.prompt("after help")
         # :reset forgets A (A becomes an undeclared, non-symmetric matrix again)
-        t.send(":reset\r")
-        t.expect(r"every name forgotten", ":reset says so")
-        t.prompt("after :reset")
-        t.send("grad(tr(X^T A X), X)\r")
-        t.expect(r"^A X \+ A(\^T|ᵀ) X$", "after :reset A is not symmetric")
-        t.prompt("after the gradient")
+        reset_then(t, "grad(tr(X^T A X), X)", r"^A X \+ A(\^T|ᵀ) X$",
+                   "after :reset A is not symmetric")
         t.send("exit\r")
         rt.check(t.wait() == 0, "exit leaves with status 0", t)
     finally:
@@ -94,12 +100,7 @@ def session_interrupt(exe, tmp):
         t.send("eval(sum(A - A))\r")
         t.expect(r"^0$", "the session keeps its values")
         t.prompt("after eval")
-        t.send(":reset\r")
-        t.expect(r"every name forgotten", ":reset says so")
-        t.prompt("after :reset")
-        t.send("grad(x^T x, x)\r")
-        t.expect(r"^2 x$", "the rules are still found after :reset")
-        t.prompt("after the gradient")
+        reset_then(t, "grad(x^T x, x)", r"^2 x$", "the rules are still found after :reset")
         t.send("quit\r")
         rt.check(t.wait() == 0, "quit after an interrupt leaves with status 0", t)
     finally:

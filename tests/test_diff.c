@@ -57,6 +57,27 @@ START_TEST(test_gradient_cases)
 }
 END_TEST
 
+/* The printed answer means what the engine derived: read back and checked
+ * against the derivation on random numbers (check). A printed form that
+ * reads as something else (a scalar in a sum of matrices is broadcast, not
+ * a multiple of I) fails here though the derivation itself is right. */
+START_TEST(test_printed_answer_reads_back)
+{
+	const struct gcase *c = &cases[_i];
+	char decl[512], expr[512];
+	ts_split_case(c->input, decl, expr, sizeof decl);
+	size_t n = strlen(decl) + strlen(expr) + strlen(c->want) + 32;
+	char *text = malloc(n);
+	snprintf(text, n, "%s%scheck(%s = %s)", decl, decl[0] ? "\n" : "", expr, c->want);
+	bool ok;
+	char *out = ts_eval(text, &ok);
+	ck_assert_msg(ok && strcmp(out, "equal") == 0, "%s: the printed %s reads as something else:\n%s",
+		      c->input, c->want, out);
+	free(out);
+	free(text);
+}
+END_TEST
+
 /* Skipping the factoring search where its bound says it cannot win changes no
  * result: an expanded answer stays expanded when the search runs anyway. */
 START_TEST(test_factor_bound_changes_nothing)
@@ -287,6 +308,7 @@ static Suite *diff_suite(void)
 	Suite *s = suite_create("diff");
 	TCase *tc = tcase_create("gradients");
 	tcase_add_loop_test(tc, test_gradient_cases, 0, NCASES);
+	tcase_add_loop_test(tc, test_printed_answer_reads_back, 0, NCASES);
 	tcase_add_loop_test(tc, test_table_agrees_with_differentials, 0, NCASES);
 	tcase_add_test(tc, test_every_table_rule_covered_and_short);
 	tcase_add_loop_test(tc, test_factor_bound_changes_nothing, 0, NCASES);
