@@ -266,9 +266,13 @@ int dim_named(struct mc *mc, const char *name)
 {
 	struct mc_name *info = mc_name_info(mc, name);
 	if (info->dim < 0) {
-		int d = dim_new(mc, -1, info->str, false);
-		info = mc_name_info(mc, name); /* dim_new may have grown the name table */
-		info->dim = d;
+		/* one lookup: the name is interned already, and its entry's index
+		 * stays (every new symbol names two sizes here) */
+		size_t i = (size_t)(info - mc->names);
+		int d = dim_new(mc, -1, NULL, false);
+		mc->dims[d].name = mc->names[i].str;
+		mc->names[i].dim = d;
+		return d;
 	}
 	return info->dim;
 }
