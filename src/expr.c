@@ -217,12 +217,18 @@ struct expr *expr_num(struct mc *mc, double v)
 {
 	if (v == 0)
 		return expr_zero(mc, DIM_ANY, DIM_ANY);
+	int pm = v == -1 ? 0 : v == 1 ? 1 : -1;
+	if (pm >= 0 && mc->num_pm1[pm])
+		return mc->num_pm1[pm];
 	struct expr p = {0};
 	p.op = OP_NUM;
 	p.num = v;
 	p.rows = p.cols = mc->dim_one;
 	p.flags = EF_SYMMETRIC;
-	return intern(mc, &p, 0, NULL);
+	struct expr *e = intern(mc, &p, 0, NULL);
+	if (pm >= 0)
+		mc->num_pm1[pm] = e;
+	return e;
 }
 
 struct expr *expr_ident(struct mc *mc, int dim)

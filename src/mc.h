@@ -63,6 +63,7 @@ struct mc {
 	/* hash-consed nodes */
 	struct expr **table;
 	size_t tabsize, nnodes;
+	struct expr *num_pm1[2]; /* expr_num(-1), expr_num(1) once built (the most made) */
 	/* dimensions */
 	struct dim *dims;
 	int ndims, capdims;
