@@ -1330,115 +1330,113 @@ static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, i
 	memcpy(t, t0, (size_t)n * sizeof *t);
 	int *idx = mc_xmalloc((size_t)n * sizeof *idx);
 	/* the best grouping: the greatest gain, the first of equal ones */
-	{
-		long best_gain = 0;
-		struct expr *best = NULL;
-		int *best_idx = mc_xmalloc((size_t)n * sizeof *best_idx), best_k = 0;
-		for (int i = 0; i < n; i++)
-			for (int side = 0; side < 2; side++) {
-				struct fterm fi;
-				struct expr *solo[1];
-				fterm_of(t[i], &fi, solo);
-				if (fi.op != OP_MUL || fi.n < 2)
-					continue;
-				struct expr *f = side == 0 ? fi.f[0] : fi.f[fi.n - 1];
-				int k = 0;
-				long before = 0;
-				for (int j = 0; j < n; j++) {
-					struct fterm fj;
-					struct expr *sj[1];
-					fterm_of(t[j], &fj, sj);
-					if (fj.op == OP_MUL && fj.n >= 2 &&
-					    same_factor(side == 0 ? fj.f[0] : fj.f[fj.n - 1], f)) {
-						idx[k++] = j;
-						before += expr_leaves(t[j]);
-					}
-				}
-				if (k < 2 || idx[0] != i)
-					continue;
-				struct expr *g = group(fs, t, idx, k, f, side == 0, depth, sp);
-				if (!g) {
-					mc_clear_error(s->mc);
-					continue;
-				}
-				long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
-				if (gain > best_gain) {
-					best_gain = gain;
-					best = g;
-					memcpy(best_idx, idx, (size_t)k * sizeof *idx);
-					best_k = k;
-				}
-			}
-		/* entrywise: an operand of a Hadamard product shared with other terms */
-		for (int i = 0; i < n; i++) {
+	long best_gain = 0;
+	struct expr *best = NULL;
+	int *best_idx = mc_xmalloc((size_t)n * sizeof *best_idx), best_k = 0;
+	for (int i = 0; i < n; i++)
+		for (int side = 0; side < 2; side++) {
 			struct fterm fi;
 			struct expr *solo[1];
 			fterm_of(t[i], &fi, solo);
-			if (fi.op != OP_HAD)
+			if (fi.op != OP_MUL || fi.n < 2)
 				continue;
-			for (int q = 0; q < fi.n; q++) {
-				struct expr *f = fi.f[q];
-				int k = 0;
-				long before = 0;
-				for (int j = 0; j < n; j++) {
-					struct fterm fj;
-					struct expr *sj[1];
-					fterm_of(t[j], &fj, sj);
-					bool has = false;
-					for (int r = 0; r < fj.n && !has; r++)
-						has = same_factor(fj.f[r], f) && (fj.op == OP_HAD || fj.n == 1);
-					if (has) {
-						idx[k++] = j;
-						before += expr_leaves(t[j]);
-					}
-				}
-				if (k < 2)
-					continue;
-				struct expr *g = group_had(fs, t, idx, k, f, depth, sp);
-				if (!g) {
-					mc_clear_error(s->mc);
-					continue;
-				}
-				long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
-				if (gain > best_gain) {
-					best_gain = gain;
-					best = g;
-					memcpy(best_idx, idx, (size_t)k * sizeof *idx);
-					best_k = k;
+			struct expr *f = side == 0 ? fi.f[0] : fi.f[fi.n - 1];
+			int k = 0;
+			long before = 0;
+			for (int j = 0; j < n; j++) {
+				struct fterm fj;
+				struct expr *sj[1];
+				fterm_of(t[j], &fj, sj);
+				if (fj.op == OP_MUL && fj.n >= 2 &&
+				    same_factor(side == 0 ? fj.f[0] : fj.f[fj.n - 1], f)) {
+					idx[k++] = j;
+					before += expr_leaves(t[j]);
 				}
 			}
-		}
-		if (!best) {
-			free(best_idx);
-			struct expr *r = mk(s, OP_ADD, n, t);
-			free(t);
-			free(idx);
-			return r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
-		}
-		/* replace the grouped terms by the group */
-		int m = 0;
-		for (int j = 0, g = 0; j < n; j++) {
-			if (g < best_k && best_idx[g] == j) {
-				if (g++ == 0)
-					t[m++] = best;
+			if (k < 2 || idx[0] != i)
+				continue;
+			struct expr *g = group(fs, t, idx, k, f, side == 0, depth, sp);
+			if (!g) {
+				mc_clear_error(s->mc);
 				continue;
 			}
-			t[m++] = t[j];
+			long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
+			if (gain > best_gain) {
+				best_gain = gain;
+				best = g;
+				memcpy(best_idx, idx, (size_t)k * sizeof *idx);
+				best_k = k;
+			}
 		}
+	/* entrywise: an operand of a Hadamard product shared with other terms */
+	for (int i = 0; i < n; i++) {
+		struct fterm fi;
+		struct expr *solo[1];
+		fterm_of(t[i], &fi, solo);
+		if (fi.op != OP_HAD)
+			continue;
+		for (int q = 0; q < fi.n; q++) {
+			struct expr *f = fi.f[q];
+			int k = 0;
+			long before = 0;
+			for (int j = 0; j < n; j++) {
+				struct fterm fj;
+				struct expr *sj[1];
+				fterm_of(t[j], &fj, sj);
+				bool has = false;
+				for (int r = 0; r < fj.n && !has; r++)
+					has = same_factor(fj.f[r], f) && (fj.op == OP_HAD || fj.n == 1);
+				if (has) {
+					idx[k++] = j;
+					before += expr_leaves(t[j]);
+				}
+			}
+			if (k < 2)
+				continue;
+			struct expr *g = group_had(fs, t, idx, k, f, depth, sp);
+			if (!g) {
+				mc_clear_error(s->mc);
+				continue;
+			}
+			long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
+			if (gain > best_gain) {
+				best_gain = gain;
+				best = g;
+				memcpy(best_idx, idx, (size_t)k * sizeof *idx);
+				best_k = k;
+			}
+		}
+	}
+	if (!best) {
 		free(best_idx);
-		/* the rest is the search of the new terms at this depth, which the
-		 * look-ahead has often made already (one level down: when its span
-		 * holds this depth too, it is found in the memo) */
-		struct span sub = {INT_MIN, INT_MAX};
-		struct expr *r = factor_terms(fs, t, m, depth, &sub);
-		if (sub.lo != INT_MIN && sp->lo < sub.lo + 1)
-			sp->lo = sub.lo + 1;
-		if (sub.hi != INT_MAX && sp->hi > sub.hi + 1)
-			sp->hi = sub.hi + 1;
+		struct expr *r = mk(s, OP_ADD, n, t);
 		free(t);
 		free(idx);
-		return r;
+		return r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
 	}
+	/* replace the grouped terms by the group */
+	int m = 0;
+	for (int j = 0, g = 0; j < n; j++) {
+		if (g < best_k && best_idx[g] == j) {
+			if (g++ == 0)
+				t[m++] = best;
+			continue;
+		}
+		t[m++] = t[j];
+	}
+	free(best_idx);
+	/* the rest is the search of the new terms at this depth, which the
+	 * look-ahead has often made already (one level down: when its span
+	 * holds this depth too, it is found in the memo) */
+	struct span sub = {INT_MIN, INT_MAX};
+	struct expr *r = factor_terms(fs, t, m, depth, &sub);
+	if (sub.lo != INT_MIN && sp->lo < sub.lo + 1)
+		sp->lo = sub.lo + 1;
+	if (sub.hi != INT_MAX && sp->hi > sub.hi + 1)
+		sp->hi = sub.hi + 1;
+	free(t);
+	free(idx);
+	return r;
 }
 
 static struct expr *factor_terms(struct fsearch *fs, struct expr **t, int n, int depth,
