@@ -407,9 +407,8 @@ static bool is_matrix_factor(struct mc *mc, const struct expr *f)
  * refutes: when in doubt the run is built and the condition tested as usual. */
 static bool run_refutes(struct match *m, const struct rule_cond *c)
 {
-	if (c->args[0]->op != OP_PVAR ||
-	    (c->kind != COND_SCALAR && c->kind != COND_CONST && c->kind != COND_NODIFF &&
-	     c->kind != COND_HASDIFF))
+	if (c->args[0]->op != OP_PVAR || (c->kind != COND_SCALAR && c->kind != COND_CONST &&
+					  c->kind != COND_NODIFF && c->kind != COND_HASDIFF))
 		return false;
 	int slot = slot_of(m, c->args[0]->name);
 	if (slot < 0 || m->vals[slot] || !m->run[slot])

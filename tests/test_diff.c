@@ -97,7 +97,8 @@ START_TEST(test_factor_bound_changes_nothing)
 	struct expr *full = diff_prefer_shorter(t.s, r, true);
 	ck_assert_ptr_eq(diff_prefer_shorter(t.s, r, false), r);
 	if (full != r) {
-		char *a = print_str(t.s->mc, r, PRINT_PLAIN), *b = print_str(t.s->mc, full, PRINT_PLAIN);
+		char *a = print_str(t.s->mc, r, PRINT_PLAIN),
+		     *b = print_str(t.s->mc, full, PRINT_PLAIN);
 		ck_abort_msg("%s: the bound skipped the search, which finds %s for %s", c->input, b,
 			     a);
 	}

@@ -760,8 +760,8 @@ static bool check_one(struct prop *p, struct gen *g)
 	}
 	/* the factoring search is skipped only where it cannot shorten the sum */
 	if (diff_prefer_shorter(p->s, grad, false) != diff_prefer_shorter(p->s, grad, true))
-		failure(p, text, f, x, "the factoring bound skipped a search that shortens it", grad,
-			NULL, NULL);
+		failure(p, text, f, x, "the factoring bound skipped a search that shortens it",
+			grad, NULL, NULL);
 	struct value *gv = evaluate(p, grad, fd->rows, fd->cols);
 	if (!gv) {
 		failure(p, text, f, x, "the gradient does not evaluate", grad, NULL, fd);
