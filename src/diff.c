@@ -1288,6 +1288,23 @@ static struct expr *group_had(struct fsearch *fs, struct expr **t, int *idx, int
 	return g && sign < 0 ? mk2(s, OP_MUL, expr_num(s->mc, -1), g) : g;
 }
 
+/* The terms t with the group g in place of its members t[idx[0..k)] (idx
+ * ascending) into out (which may be t): their number. */
+static int with_group(struct expr **t, int n, const int *idx, int k, struct expr *g,
+		      struct expr **out)
+{
+	int m = 0;
+	for (int j = 0, q = 0; j < n; j++) {
+		if (q < k && idx[q] == j) {
+			if (q++ == 0)
+				out[m++] = g;
+			continue;
+		}
+		out[m++] = t[j];
+	}
+	return m;
+}
+
 /* With few terms, a grouping is judged by the best the rest then allows (one
  * step of greedy grouping can block the best one: x x^T - x μ^T - μ x^T + μ μ^T). */
 static long judged_gain(struct fsearch *fs, struct expr **t, int n, int *idx, int k,
@@ -1298,15 +1315,7 @@ static long judged_gain(struct fsearch *fs, struct expr **t, int n, int *idx, in
 	if (n > 4 || deeper(sp, depth, 3))
 		return gain;
 	struct expr *rest[4];
-	int m = 0;
-	for (int j = 0, q = 0; j < n; j++) {
-		if (q < k && idx[q] == j) {
-			if (q++ == 0)
-				rest[m++] = g;
-			continue;
-		}
-		rest[m++] = t[j];
-	}
+	int m = with_group(t, n, idx, k, g, rest);
 	long all = 0;
 	for (int j = 0; j < n; j++)
 		all += expr_leaves(t[j]);
@@ -1316,6 +1325,31 @@ static long judged_gain(struct fsearch *fs, struct expr **t, int n, int *idx, in
 		return gain;
 	}
 	return all - expr_leaves(r);
+}
+
+/* The best grouping so far: the greatest gain, the first of equal ones. */
+struct grouping {
+	long gain;
+	struct expr *g;
+	int *idx, k; /* the grouped terms */
+};
+
+/* Keeps the group g of the terms t[idx[0..k)] when it gains more than b's
+ * (NULL: it could not be built). */
+static void consider(struct fsearch *fs, struct expr **t, int n, int *idx, int k, struct expr *g,
+		     long before, int depth, struct span *sp, struct grouping *b)
+{
+	if (!g) {
+		mc_clear_error(fs->s->mc);
+		return;
+	}
+	long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
+	if (gain > b->gain) {
+		b->gain = gain;
+		b->g = g;
+		memcpy(b->idx, idx, (size_t)k * sizeof *idx);
+		b->k = k;
+	}
 }
 
 /* Greedily groups terms by a shared first or last factor while that makes the
@@ -1329,10 +1363,7 @@ static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, i
 	struct expr **t = mc_xmalloc((size_t)n * sizeof *t);
 	memcpy(t, t0, (size_t)n * sizeof *t);
 	int *idx = mc_xmalloc((size_t)n * sizeof *idx);
-	/* the best grouping: the greatest gain, the first of equal ones */
-	long best_gain = 0;
-	struct expr *best = NULL;
-	int *best_idx = mc_xmalloc((size_t)n * sizeof *best_idx), best_k = 0;
+	struct grouping best = {0, NULL, mc_xmalloc((size_t)n * sizeof *best.idx), 0};
 	for (int i = 0; i < n; i++)
 		for (int side = 0; side < 2; side++) {
 			struct fterm fi;
@@ -1355,18 +1386,8 @@ static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, i
 			}
 			if (k < 2 || idx[0] != i)
 				continue;
-			struct expr *g = group(fs, t, idx, k, f, side == 0, depth, sp);
-			if (!g) {
-				mc_clear_error(s->mc);
-				continue;
-			}
-			long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
-			if (gain > best_gain) {
-				best_gain = gain;
-				best = g;
-				memcpy(best_idx, idx, (size_t)k * sizeof *idx);
-				best_k = k;
-			}
+			consider(fs, t, n, idx, k, group(fs, t, idx, k, f, side == 0, depth, sp),
+				 before, depth, sp, &best);
 		}
 	/* entrywise: an operand of a Hadamard product shared with other terms */
 	for (int i = 0; i < n; i++) {
@@ -1393,38 +1414,20 @@ static struct expr *factor_search(struct fsearch *fs, struct expr **t0, int n, i
 			}
 			if (k < 2)
 				continue;
-			struct expr *g = group_had(fs, t, idx, k, f, depth, sp);
-			if (!g) {
-				mc_clear_error(s->mc);
-				continue;
-			}
-			long gain = judged_gain(fs, t, n, idx, k, g, before, depth, sp);
-			if (gain > best_gain) {
-				best_gain = gain;
-				best = g;
-				memcpy(best_idx, idx, (size_t)k * sizeof *idx);
-				best_k = k;
-			}
+			consider(fs, t, n, idx, k, group_had(fs, t, idx, k, f, depth, sp), before,
+				 depth, sp, &best);
 		}
 	}
-	if (!best) {
-		free(best_idx);
+	if (!best.g) {
+		free(best.idx);
 		struct expr *r = mk(s, OP_ADD, n, t);
 		free(t);
 		free(idx);
 		return r && r->op == OP_ADD ? expr_sorted(s->mc, r) : r;
 	}
 	/* replace the grouped terms by the group */
-	int m = 0;
-	for (int j = 0, g = 0; j < n; j++) {
-		if (g < best_k && best_idx[g] == j) {
-			if (g++ == 0)
-				t[m++] = best;
-			continue;
-		}
-		t[m++] = t[j];
-	}
-	free(best_idx);
+	int m = with_group(t, n, best.idx, best.k, best.g, t);
+	free(best.idx);
 	/* the rest is the search of the new terms at this depth, which the
 	 * look-ahead has often made already (one level down: when its span
 	 * holds this depth too, it is found in the memo) */

@@ -401,9 +401,9 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 		return NULL;
 	}
 	/* a size that is not also a symbol (n of `let x : vector(n)`) is that size as a
-	 * number */
-	int dim = mc_name_info(s->mc, mc_intern(s->mc, name))->dim;
-	if (dim >= 0)
+	 * number; written bold (\mathbf{m}) it is a vector or a matrix, as before */
+	int dim = mc_name_info(s->mc, name)->dim;
+	if (dim >= 0 && style != STYLE_BOLD)
 		return expr_size(s->mc, dim);
 	if (glued_name(s, n))
 		return NULL;
