@@ -24,12 +24,16 @@ struct parse_block {
 	max_align_t data[];
 };
 
+/* Everything a parse allocates (nodes, pointers, doubles, strings) needs at
+ * most 8-byte alignment; a node is 72 bytes. */
+enum { PARSE_ALIGN = 8 };
+_Static_assert(_Alignof(struct syn) <= PARSE_ALIGN, "parse_alloc's alignment");
+
 enum { PARSE_BLOCK_MIN = 4096, PARSE_BLOCK_MAX = 256 * 1024 };
 
 void *parse_alloc(struct parse *p, size_t size)
 {
-	const size_t align = sizeof(max_align_t);
-	size = (size + align - 1) / align * align;
+	size = (size + PARSE_ALIGN - 1) / PARSE_ALIGN * PARSE_ALIGN;
 	struct parse_block *b = p->blocks;
 	if (!b || b->size - b->used < size) {
 		/* blocks double up to a bound: a short statement takes 4 KB, a long text
@@ -139,9 +143,10 @@ void syn_push(struct parse *p, struct syn *s, struct syn *kid)
 {
 	struct syn ***v = s ? &s->kids : &p->items;
 	int *n = s ? &s->n : &p->nitems;
-	/* capacity: powers of two, so the size is derivable from n */
-	if ((*n & (*n - 1)) == 0) {
-		size_t cap = *n ? 2 * (size_t)*n : 4;
+	/* capacity: powers of two from 2 (most nodes have one or two kids), so
+	 * the size is derivable from n */
+	if (*n == 0 || (*n >= 2 && (*n & (*n - 1)) == 0)) {
+		size_t cap = *n ? 2 * (size_t)*n : 2;
 		struct syn **nv = parse_alloc(p, cap * sizeof **v);
 		if (*n)
 			memcpy(nv, *v, (size_t)*n * sizeof **v);
