@@ -1719,12 +1719,17 @@ struct expr *diff_prefer_shorter(struct session *s, struct expr *e, bool exhaust
 	return 4 * expr_leaves(f) < 3 * leaves ? f : e;
 }
 
-struct expr *diff_derive(struct session *s, struct expr *e)
+struct expr *diff_derive_expanded(struct session *s, struct expr *e)
 {
 	if (!rules_load(s))
 		return NULL;
 	struct expr *r = derive(s, e);
-	r = r ? diff_simplify(s, r) : NULL;
+	return r ? diff_simplify(s, r) : NULL;
+}
+
+struct expr *diff_derive(struct session *s, struct expr *e)
+{
+	struct expr *r = diff_derive_expanded(s, e);
 	if (r && (e->op == OP_GRAD || e->op == OP_HESS || e->op == OP_JAC))
 		r = diff_prefer_shorter(s, r, false);
 	return r;
