@@ -1335,6 +1335,60 @@ static struct expr *make_node(struct mc *mc, enum expr_op op, int rows, int cols
 	return intern(mc, &p, n, kids);
 }
 
+/* The sums and products made lately: the same ones are made again and again
+ * (a rule's right side rebuilt at every match, the factoring search building
+ * each candidate's terms), and normalising them (flattening, collecting,
+ * ordering) is most of the cost of making them. An entry holds the result of
+ * make_add/make_mul/make_had for the operator and operands, while the classes
+ * of sizes stay as they were (mc->dim_epoch): they are all those functions
+ * read besides the operands. A direct-mapped table: a new entry replaces the
+ * one in its slot. */
+#define MAKE_MEMO_SLOTS 512
+#define MAKE_MEMO_KIDS 4
+struct make_memo {
+	struct make_entry {
+		uint32_t hash;
+		unsigned epoch;
+		unsigned char op, n, unify;
+		struct expr *kids[MAKE_MEMO_KIDS];
+		struct expr *r;
+	} slot[MAKE_MEMO_SLOTS];
+};
+
+void expr_make_forget(struct mc *mc) { mc->dim_epoch++; }
+
+static struct expr *make_nary(struct mc *mc, enum expr_op op, int n, struct expr **kids,
+			      bool unify)
+{
+	struct expr *(*make)(struct mc *, int, struct expr **, bool) =
+	    op == OP_ADD ? make_add : op == OP_MUL ? make_mul : make_had;
+	if (n > MAKE_MEMO_KIDS)
+		return make(mc, n, kids, unify);
+	uint32_t h = mix((uint32_t)op * 2 + unify, (uint64_t)n);
+	for (int i = 0; i < n; i++)
+		h = mix(h, kids[i]->id);
+	if (!mc->make_memo)
+		mc->make_memo = mc_xcalloc(1, sizeof *mc->make_memo);
+	struct make_entry *m = &mc->make_memo->slot[h & (MAKE_MEMO_SLOTS - 1)];
+	if (m->r && m->hash == h && m->epoch == mc->dim_epoch && m->op == op && m->n == n &&
+	    m->unify == unify && memcmp(m->kids, kids, (size_t)n * sizeof *kids) == 0)
+		return m->r;
+	unsigned epoch = mc->dim_epoch;
+	struct expr *r = make(mc, n, kids, unify);
+	/* kept only when nothing else changed meanwhile: the sizes (a unification
+	 * the next call would not repeat) or a limit (the statement is stopping) */
+	if (r && epoch == mc->dim_epoch && !mc_failed(mc)) {
+		m->hash = h;
+		m->epoch = epoch;
+		m->op = (unsigned char)op;
+		m->n = (unsigned char)n;
+		m->unify = unify;
+		memcpy(m->kids, kids, (size_t)n * sizeof *kids);
+		m->r = r;
+	}
+	return r;
+}
+
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify)
 {
 	if (mc->lim.halt_msg)
@@ -1347,11 +1401,9 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 	char sa[128], sb[128];
 	switch (op) {
 	case OP_ADD:
-		return make_add(mc, n, kids, unify);
 	case OP_MUL:
-		return make_mul(mc, n, kids, unify);
 	case OP_HAD:
-		return make_had(mc, n, kids, unify);
+		return make_nary(mc, op, n, kids, unify);
 	case OP_EDIV: {
 		if (a->op == OP_ZERO)
 			return a;

@@ -96,6 +96,7 @@ void mc_free(struct mc *mc)
 	free(mc->names);
 	free(mc->name_hash);
 	free(mc->table);
+	free(mc->make_memo);
 	free(mc->dims);
 	free(mc->prod_dims);
 	free(mc->err.msg);
@@ -355,6 +356,7 @@ bool dim_unify(struct mc *mc, int a, int b)
 	if (a == b)
 		return true;
 	bool not_one = mc->dims[a].not_one || mc->dims[b].not_one;
+	mc->dim_epoch++;
 	if ((mc->dims[a].value < 0) != (mc->dims[b].value < 0))
 		mc->dim_valued++; /* a class takes a value */
 	if (dim_rank(&mc->dims[b]) > dim_rank(&mc->dims[a])) {
@@ -496,6 +498,7 @@ bool dim_assign(struct mc *mc, int d, long value)
 	int c = dim_const(mc, value);
 	mc->dims[r].parent = c;
 	mc->dim_valued++;
+	mc->dim_epoch++;
 	mc->dims[c].not_one = mc->dims[c].not_one || mc->dims[r].not_one;
 	return true;
 }

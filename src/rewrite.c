@@ -869,6 +869,7 @@ void rewrite_memo_clear(struct session *s)
 	free(s->memos);
 	s->memos = NULL;
 	s->nmemos = 0;
+	expr_make_forget(s->mc);
 }
 
 static size_t memo_slot(const struct rw_memo *m, const struct expr *e)
