@@ -647,6 +647,17 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 	struct list bases = {0};
 	double *coefs = NULL;
 	int cap = 0;
+	/* a long sum finds its bases in a table (searched one by one, a sum of n
+	 * terms split a term at a time, tr(A + B) -> tr(A) + tr(B), was O(n^3)) */
+	int *slot = NULL;
+	size_t mask = 0;
+	if (flat.n > 16) {
+		size_t ns = 64;
+		while (ns < 2 * (size_t)flat.n)
+			ns *= 2;
+		slot = mc_xcalloc(ns, sizeof *slot);
+		mask = ns - 1;
+	}
 	for (int i = 0; i < flat.n; i++) {
 		struct expr *t = flat.v[i];
 		if (t->op == OP_ZERO)
@@ -661,9 +672,18 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 		double c;
 		struct expr *b = split_coef(mc, t, &c);
 		int j;
-		for (j = 0; j < bases.n; j++)
-			if (bases.v[j] == b)
-				break;
+		if (slot) {
+			size_t q = (size_t)b->hash & mask;
+			while (slot[q] && bases.v[slot[q] - 1] != b)
+				q = (q + 1) & mask;
+			if (!slot[q])
+				slot[q] = bases.n + 1;
+			j = slot[q] - 1;
+		} else {
+			for (j = 0; j < bases.n; j++)
+				if (bases.v[j] == b)
+					break;
+		}
 		if (j == bases.n) {
 			list_push(&bases, b);
 			if (bases.n > cap) {
@@ -686,6 +706,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 	}
 	list_free(&bases);
 	free(coefs);
+	free(slot);
 	list_free(&flat);
 	struct expr *res;
 	if (terms.n == 0 && nonscalar && rows >= 0 && cols >= 0) {
@@ -719,6 +740,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 fail:
 	list_free(&bases);
 	free(coefs);
+	free(slot);
 	list_free(&flat);
 	list_free(&terms);
 	return NULL;
@@ -1085,6 +1107,13 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 	int acc_r = DIM_ANY, acc_c = DIM_ANY;
 	bool pattern = false;
 	struct expr *res = NULL;
+	/* a 0 of no size is 0 of the size that fits: the product is 0 whatever its
+	 * neighbours (in A 0 X C, made of A dB X C, A and X need not fit) */
+	for (int i = 0; i < atoms.n && !unify; i++)
+		if (atoms.v[i]->op == OP_ZERO && atoms.v[i]->rows < 0 && atoms.v[i]->cols < 0) {
+			res = expr_zero(mc, DIM_ANY, DIM_ANY);
+			goto out;
+		}
 	for (int i = 0; i < atoms.n; i++) {
 		struct expr *a = atoms.v[i];
 		if (a->op == OP_NUM) {
