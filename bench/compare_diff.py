@@ -65,9 +65,10 @@ def parse(text):
     return times
 
 
-def run(prog, reps, clock):
+def run(prog, reps, clock, filt=None):
     env = dict(os.environ, OPENBLAS_NUM_THREADS='1', BENCH_CLOCK=clock)
-    out = subprocess.run([prog, str(reps)], capture_output=True, text=True, env=env, check=True)
+    argv = [prog, str(reps)] + ([filt] if filt else [])
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
     return parse(out.stdout)
 
 
@@ -88,6 +89,7 @@ def main():
     ap.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
                     help='cpu: BENCH_CLOCK=cpu, the thread\'s CPU time (both programs must '
                     'know it: bench_diff.c since issue 12)')
+    ap.add_argument('--filter', help='only the cases whose text contains it (bench_diff FILTER)')
     a = ap.parse_args()
 
     print('load before:', uptime())
@@ -95,7 +97,7 @@ def main():
     for r in range(a.rounds):
         order = [(a.old, old_runs), (a.new, new_runs)]
         for prog, runs in (order if r % 2 == 0 else order[::-1]):
-            runs.append(run(prog, a.reps, a.clock))
+            runs.append(run(prog, a.reps, a.clock, a.filter))
         print('round %d of %d done' % (r + 1, a.rounds), file=sys.stderr)
     print('load after: ', uptime())
 

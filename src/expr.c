@@ -647,6 +647,17 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 	struct list bases = {0};
 	double *coefs = NULL;
 	int cap = 0;
+	/* a long sum finds its bases in a table (searched one by one, a sum of n
+	 * terms split a term at a time, tr(A + B) -> tr(A) + tr(B), was O(n^3)) */
+	int *slot = NULL;
+	size_t mask = 0;
+	if (flat.n > 16) {
+		size_t ns = 64;
+		while (ns < 2 * (size_t)flat.n)
+			ns *= 2;
+		slot = mc_xcalloc(ns, sizeof *slot);
+		mask = ns - 1;
+	}
 	for (int i = 0; i < flat.n; i++) {
 		struct expr *t = flat.v[i];
 		if (t->op == OP_ZERO)
@@ -661,9 +672,18 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 		double c;
 		struct expr *b = split_coef(mc, t, &c);
 		int j;
-		for (j = 0; j < bases.n; j++)
-			if (bases.v[j] == b)
-				break;
+		if (slot) {
+			size_t q = (size_t)b->hash & mask;
+			while (slot[q] && bases.v[slot[q] - 1] != b)
+				q = (q + 1) & mask;
+			if (!slot[q])
+				slot[q] = bases.n + 1;
+			j = slot[q] - 1;
+		} else {
+			for (j = 0; j < bases.n; j++)
+				if (bases.v[j] == b)
+					break;
+		}
 		if (j == bases.n) {
 			list_push(&bases, b);
 			if (bases.n > cap) {
@@ -686,6 +706,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 	}
 	list_free(&bases);
 	free(coefs);
+	free(slot);
 	list_free(&flat);
 	struct expr *res;
 	if (terms.n == 0 && nonscalar && rows >= 0 && cols >= 0) {
@@ -719,6 +740,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 fail:
 	list_free(&bases);
 	free(coefs);
+	free(slot);
 	list_free(&flat);
 	list_free(&terms);
 	return NULL;
@@ -1085,6 +1107,13 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 	int acc_r = DIM_ANY, acc_c = DIM_ANY;
 	bool pattern = false;
 	struct expr *res = NULL;
+	/* a 0 of no size is 0 of the size that fits: the product is 0 whatever its
+	 * neighbours (in A 0 X C, made of A dB X C, A and X need not fit) */
+	for (int i = 0; i < atoms.n && !unify; i++)
+		if (atoms.v[i]->op == OP_ZERO && atoms.v[i]->rows < 0 && atoms.v[i]->cols < 0) {
+			res = expr_zero(mc, DIM_ANY, DIM_ANY);
+			goto out;
+		}
 	for (int i = 0; i < atoms.n; i++) {
 		struct expr *a = atoms.v[i];
 		if (a->op == OP_NUM) {
@@ -1306,6 +1335,65 @@ static struct expr *make_node(struct mc *mc, enum expr_op op, int rows, int cols
 	return intern(mc, &p, n, kids);
 }
 
+/* The sums and products made lately: the same ones are made again and again
+ * (a rule's right side rebuilt at every match, the factoring search building
+ * each candidate's terms), and normalising them (flattening, collecting,
+ * ordering) is most of the cost of making them. An entry holds the result of
+ * make_add/make_mul/make_had for the operator and operands, while the classes
+ * of sizes stay as they were (mc->dim_epoch): they are all those functions
+ * read besides the operands. A direct-mapped table: a new entry replaces the
+ * one in its slot. */
+#define MAKE_MEMO_SLOTS 512
+#define MAKE_MEMO_KIDS 4
+struct make_memo {
+	struct make_entry {
+		uint32_t hash;
+		unsigned epoch;
+		unsigned char op, n, unify;
+		struct expr *kids[MAKE_MEMO_KIDS];
+		struct expr *r;
+	} slot[MAKE_MEMO_SLOTS];
+	/* expr_sorted's results (the same sums are sorted again and again) */
+	struct sorted_entry {
+		unsigned epoch;
+		struct expr *e, *r;
+	} sorted[MAKE_MEMO_SLOTS / 2];
+};
+
+void expr_make_forget(struct mc *mc) { mc->dim_epoch++; }
+
+static struct expr *make_nary(struct mc *mc, enum expr_op op, int n, struct expr **kids,
+			      bool unify)
+{
+	struct expr *(*make)(struct mc *, int, struct expr **, bool) =
+	    op == OP_ADD ? make_add : op == OP_MUL ? make_mul : make_had;
+	if (n > MAKE_MEMO_KIDS)
+		return make(mc, n, kids, unify);
+	uint32_t h = mix((uint32_t)op * 2 + unify, (uint64_t)n);
+	for (int i = 0; i < n; i++)
+		h = mix(h, kids[i]->id);
+	if (!mc->make_memo)
+		mc->make_memo = mc_xcalloc(1, sizeof *mc->make_memo);
+	struct make_entry *m = &mc->make_memo->slot[h & (MAKE_MEMO_SLOTS - 1)];
+	if (m->r && m->hash == h && m->epoch == mc->dim_epoch && m->op == op && m->n == n &&
+	    m->unify == unify && memcmp(m->kids, kids, (size_t)n * sizeof *kids) == 0)
+		return m->r;
+	unsigned epoch = mc->dim_epoch;
+	struct expr *r = make(mc, n, kids, unify);
+	/* kept only when nothing else changed meanwhile: the sizes (a unification
+	 * the next call would not repeat) or a limit (the statement is stopping) */
+	if (r && epoch == mc->dim_epoch && !mc_failed(mc)) {
+		m->hash = h;
+		m->epoch = epoch;
+		m->op = (unsigned char)op;
+		m->n = (unsigned char)n;
+		m->unify = unify;
+		memcpy(m->kids, kids, (size_t)n * sizeof *kids);
+		m->r = r;
+	}
+	return r;
+}
+
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify)
 {
 	if (mc->lim.halt_msg)
@@ -1318,11 +1406,9 @@ struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids
 	char sa[128], sb[128];
 	switch (op) {
 	case OP_ADD:
-		return make_add(mc, n, kids, unify);
 	case OP_MUL:
-		return make_mul(mc, n, kids, unify);
 	case OP_HAD:
-		return make_had(mc, n, kids, unify);
+		return make_nary(mc, op, n, kids, unify);
 	case OP_EDIV: {
 		if (a->op == OP_ZERO)
 			return a;
@@ -1545,6 +1631,14 @@ struct expr *expr_sorted(struct mc *mc, struct expr *e)
 {
 	if (e->op != OP_ADD && e->op != OP_HAD)
 		return e;
+	/* the order depends on the nodes alone: a result holds for good (it is
+	 * forgotten with make_memo, between statements) */
+	struct sorted_entry *m = NULL;
+	if (mc->make_memo) {
+		m = &mc->make_memo->sorted[(e->id * 2654435761u) >> 24 & (MAKE_MEMO_SLOTS / 2 - 1)];
+		if (m->e == e && m->epoch == mc->dim_epoch)
+			return m->r;
+	}
 	struct expr **k = mc_xmalloc((size_t)e->nkids * sizeof *k);
 	memcpy(k, e->kids, (size_t)e->nkids * sizeof *k);
 	qsort(k, (size_t)e->nkids, sizeof *k, e->op == OP_ADD ? cmp_terms : cmp_qsort);
@@ -1552,6 +1646,8 @@ struct expr *expr_sorted(struct mc *mc, struct expr *e)
 	p.next = NULL;
 	struct expr *r = intern(mc, &p, e->nkids, k);
 	free(k);
+	if (m)
+		*m = (struct sorted_entry){mc->dim_epoch, e, r};
 	return r;
 }
 

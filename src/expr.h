@@ -129,6 +129,9 @@ struct expr *expr_size(struct mc *mc, int d);
 /* The general constructor: op applied to kids, normalised (flattened, numbers
  * folded) and shape-checked. */
 struct expr *expr_make(struct mc *mc, enum expr_op op, int n, struct expr **kids, bool unify);
+/* Forgets the sums and products expr_make keeps (between statements, as the
+ * rewriting memo is; mc_free frees the table). */
+void expr_make_forget(struct mc *mc);
 struct expr *expr_make1(struct mc *mc, enum expr_op op, struct expr *a, bool unify);
 struct expr *expr_make2(struct mc *mc, enum expr_op op, struct expr *a, struct expr *b, bool unify);
 

@@ -107,6 +107,7 @@ void mc_free(struct mc *mc)
 	free(mc->names);
 	free(mc->name_hash);
 	free(mc->table);
+	free(mc->make_memo);
 	free(mc->dims);
 	free(mc->prod_dims);
 	free(mc->err.msg);
@@ -359,11 +360,15 @@ long dim_value(struct mc *mc, int d)
 	return mc->dims[dim_find(mc, d)].value;
 }
 
-bool dim_is_one(struct mc *mc, int d) { return dim_value(mc, d) == 1; }
+bool dim_is_one(struct mc *mc, int d)
+{
+	/* most sizes asked about are the 1 of a vector or a scalar itself */
+	return d == mc->dim_one || dim_value(mc, d) == 1;
+}
 
 bool dim_same(struct mc *mc, int a, int b)
 {
-	if (a < 0 || b < 0)
+	if (a < 0 || b < 0 || a == b)
 		return true;
 	a = dim_find(mc, a);
 	b = dim_find(mc, b);
@@ -411,6 +416,7 @@ bool dim_unify(struct mc *mc, int a, int b)
 	if (a == b)
 		return true;
 	bool not_one = mc->dims[a].not_one || mc->dims[b].not_one;
+	mc->dim_epoch++;
 	if ((mc->dims[a].value < 0) != (mc->dims[b].value < 0))
 		mc->dim_valued++; /* a class takes a value */
 	if (dim_rank(&mc->dims[b]) > dim_rank(&mc->dims[a])) {
@@ -552,6 +558,7 @@ bool dim_assign(struct mc *mc, int d, long value)
 	int c = dim_const(mc, value);
 	mc->dims[r].parent = c;
 	mc->dim_valued++;
+	mc->dim_epoch++;
 	mc->dims[c].not_one = mc->dims[c].not_one || mc->dims[r].not_one;
 	return true;
 }

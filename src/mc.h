@@ -76,6 +76,11 @@ struct mc {
 	 * while it stays, nodes built earlier would be normalised the same again
 	 * (expr_sum relies on it) */
 	unsigned dim_valued;
+	/* how many times the classes of sizes changed at all (dim_unify merged two,
+	 * dim_assign gave one a value): results of expr_make kept in make_memo
+	 * hold only while it stays */
+	unsigned dim_epoch;
+	struct make_memo *make_memo; /* expr.c: recent sums and products, or NULL */
 	uint32_t next_id;
 	bool ascii;    /* print Greek as ASCII names */
 	int precision; /* significant digits for numbers */

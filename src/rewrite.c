@@ -416,9 +416,9 @@ static bool run_refutes(struct match *m, const struct rule_cond *c)
 	struct expr **v = m->run[slot];
 	int n = m->runlen[slot];
 	struct mc *mc = m->rw->s->mc;
-	for (int i = 0; i < n; i++)
-		if (v[i]->op == OP_ZERO)
-			return false; /* the product is 0, of any shape, constant */
+	/* (no factor is 0, which would make the product 0 of any shape: make_mul
+	 * makes a product with a 0 factor 0; not scanned for, as that made each
+	 * attempt O(m) again) */
 	if (c->kind == COND_SCALAR) {
 		/* the product's rows are its first matrix factor's, its columns its
 		 * last's (make_mul: scalars and I aside) */
@@ -630,9 +630,88 @@ struct expr *rewrite_apply(struct rewriter *rw, const struct rule *r, struct exp
 	return res;
 }
 
+/* ---- rules linear in each factor ---- */
+
+/* Whether t is the product op of u and v, in this order (or either order for ⊙). */
+static bool is_pair(const struct expr *t, enum expr_op op, const struct expr *u,
+		    const struct expr *v)
+{
+	if (t->op != op || t->nkids != 2)
+		return false;
+	return (t->kids[0] == u && t->kids[1] == v) ||
+	       (op == OP_HAD && t->kids[0] == v && t->kids[1] == u);
+}
+
+/* Whether t is U(a): the operator of the rule's left side around a alone. */
+static bool is_wrapped(const struct expr *t, const struct expr *lhs, const struct expr *a)
+{
+	return t->op == lhs->op && t->nkids == 1 && t->kids[0] == a;
+}
+
+/* Whether rule r is U(A ∘ B) -> U(A) ∘ B + A ∘ U(B) without conditions, ∘ the
+ * matrix product or ⊙ (associative, distributing over +): a U linear in each
+ * factor, such as d(A B) (MC (37)) and d(A ⊙ B). */
+static bool leibniz_form(const struct rule *r)
+{
+	const struct expr *l = r->lhs, *rhs = r->rhs;
+	if (r->nconds || l->nkids != 1 || l->op == OP_PVAR || rhs->op != OP_ADD || rhs->nkids != 2)
+		return false;
+	const struct expr *p = l->kids[0];
+	if ((p->op != OP_MUL && p->op != OP_HAD) || p->nkids != 2 || p->kids[0]->op != OP_PVAR ||
+	    p->kids[1]->op != OP_PVAR || p->kids[0]->name == p->kids[1]->name)
+		return false;
+	const struct expr *a = p->kids[0], *b = p->kids[1];
+	for (int first = 0; first < 2; first++) {
+		const struct expr *s1 = rhs->kids[first], *s2 = rhs->kids[1 - first];
+		if (s1->op != p->op || s2->op != p->op || s1->nkids != 2 || s2->nkids != 2)
+			continue;
+		/* U(A) ∘ B and A ∘ U(B) (for ⊙ the operands in either order) */
+		const struct expr *ua = s1->kids[s1->kids[0] == b],
+				  *ub = s2->kids[s2->kids[0] == a];
+		if (is_wrapped(ua, l, a) && is_wrapped(ub, l, b) && is_pair(s1, p->op, ua, b) &&
+		    is_pair(s2, p->op, a, ub))
+			return true;
+	}
+	return false;
+}
+
+/* U(F1 ∘ ... ∘ Fn) for n > 2 by a rule of the Leibniz form, at every split at
+ * once: Σ_i F1 ∘ ... ∘ U(Fi) ∘ ... ∘ Fn. The rule at the split F1 | F2 ... Fn,
+ * again at U(F2 ... Fn) and so on, with F1 ∘ (P + Q) = F1 ∘ P + F1 ∘ Q, gives
+ * the same sum; that way a chain of n factors nests n deep and distributing it
+ * builds O(n^3) factors (grad(tr(A1 X ... Ak X), X)), this way n^2. The
+ * distribution is algebra C does: docs/design.md. */
+static struct expr *leibniz_apply(struct rewriter *rw, struct expr *e)
+{
+	struct mc *mc = rw->s->mc;
+	struct expr *p = e->kids[0];
+	int n = p->nkids;
+	struct expr **k = mc_xmalloc((size_t)n * sizeof *k);
+	struct expr **terms = mc_xmalloc((size_t)n * sizeof *terms);
+	struct expr *res = NULL;
+	for (int i = 0; i < n; i++) {
+		memcpy(k, p->kids, (size_t)n * sizeof *k);
+		k[i] = expr_make(mc, e->op, 1, &p->kids[i], false);
+		terms[i] = k[i] ? expr_make(mc, p->op, n, k, false) : NULL;
+		if (!terms[i])
+			goto out;
+	}
+	res = expr_make(mc, OP_ADD, n, terms, false);
+out:
+	if (!res)
+		mc_clear_error(mc);
+	free(k);
+	free(terms);
+	return res;
+}
+
 static struct expr *apply_rule(struct rewriter *rw, const struct rule *r, struct expr *e)
 {
 	struct expr *p = r->lhs;
+	if (e->nkids == 1 && e->op == p->op &&
+	    (e->kids[0]->op == OP_MUL || e->kids[0]->op == OP_HAD) && e->kids[0]->nkids > 2 &&
+	    e->kids[0]->op == p->kids[0]->op && leibniz_form(r))
+		return leibniz_apply(rw, e);
 	if ((p->op == OP_MUL || p->op == OP_ADD || p->op == OP_HAD) && e->op == p->op &&
 	    !anchors_present(p, e))
 		return NULL;
@@ -790,6 +869,7 @@ void rewrite_memo_clear(struct session *s)
 	free(s->memos);
 	s->memos = NULL;
 	s->nmemos = 0;
+	expr_make_forget(s->mc);
 }
 
 static size_t memo_slot(const struct rw_memo *m, const struct expr *e)

@@ -178,11 +178,13 @@ static const struct decl *implicit_decl_id(struct session *s, const char *name, 
 		int r = dim_named(s->mc, auto1), cc = dim_named(s->mc, auto2);
 		s->mc->dims[r].auto_named = s->mc->dims[cc].auto_named = true;
 		s->mc->dims[r].not_one = s->mc->dims[cc].not_one = true;
+		s->mc->dim_epoch++; /* sizes changed (expr_make's memo) */
 		d = add_decl_id(s, id, KIND_MATRIX, r, cc, true);
 	} else {
 		int r = dim_named(s->mc, auto1);
 		s->mc->dims[r].auto_named = true;
 		s->mc->dims[r].not_one = true; /* a vector by its name stays a vector */
+		s->mc->dim_epoch++;
 		d = add_decl_id(s, id, KIND_VECTOR, r, s->mc->dim_one, true);
 	}
 	d->styled = sk >= 0;

@@ -399,10 +399,14 @@ static void fold_lines(struct printer *p)
 		if (s->kind == STEP_BEGIN) {
 			if (pfirst >= 0 && onto_readoff(p, pfirst, i - 1, &pending)) {
 				pfirst = -1;
-			} else if (pfirst >= 0 && st->v[i - 1].after == s->fn) {
-				/* what the bookkeeping made is differentiated next (a
-				 * gradient, for its Hessian): it is shown first */
-				struct line *l = new_line(p, pfirst, i - 1, s->fn);
+			} else if (pfirst >= 0 &&
+				   (st->v[i - 1].after == s->fn ||
+				    (p->n && st->v[pfirst].before == p->chain_shown))) {
+				/* what the bookkeeping made is shown before the next
+				 * derivation starts when it is differentiated next (a
+				 * gradient, for its Hessian) or ends the derivation shown
+				 * last (d(x^T) A x + x^T A d(x) = dx^T A x + x^T A dx) */
+				struct line *l = new_line(p, pfirst, i - 1, st->v[i - 1].after);
 				l->cites = pending;
 				memset(&pending, 0, sizeof pending);
 				pfirst = -1;

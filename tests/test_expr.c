@@ -652,6 +652,31 @@ START_TEST(test_nan_folded)
 }
 END_TEST
 
+/* expr_make keeps the sums and products it made (src/expr.c make_memo): what it
+ * returns again must be what it would make now. A size that becomes 1 makes
+ * S a scalar, which a product puts first. */
+START_TEST(test_make_memo_follows_sizes)
+{
+	struct tsession t;
+	open_with(&t, "let A : matrix(p, k); let S : matrix(k, k)");
+	struct mc *mc = t.s->mc;
+	struct expr *A = must(&t, "A"), *S = must(&t, "S");
+	struct expr *before = expr_make2(mc, OP_MUL, A, S, false);
+	ck_assert_ptr_nonnull(before);
+	ck_assert_ptr_eq(expr_make2(mc, OP_MUL, A, S, false), before);
+	char *p = print_str(mc, before, PRINT_PLAIN);
+	ck_assert_str_eq(p, "A S");
+	free(p);
+	ck_assert(dim_assign(mc, S->rows, 1));
+	struct expr *after = expr_make2(mc, OP_MUL, A, S, false);
+	ck_assert_ptr_nonnull(after);
+	p = print_str(mc, after, PRINT_PLAIN);
+	ck_assert_str_eq(p, "S A");
+	free(p);
+	ts_close(&t);
+}
+END_TEST
+
 static Suite *expr_suite(void)
 {
 	Suite *s = suite_create("expr");
@@ -675,6 +700,7 @@ static Suite *expr_suite(void)
 	tcase_add_test(tc, test_division_by_zero_message);
 	tcase_add_test(tc, test_hadamard_outer_product);
 	tcase_add_test(tc, test_nan_folded);
+	tcase_add_test(tc, test_make_memo_follows_sizes);
 	suite_add_tcase(s, tc);
 	return s;
 }
