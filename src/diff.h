@@ -14,6 +14,8 @@ struct expr *diff_gradient(struct session *s, struct expr *f, struct expr *x);
 
 /* Works out every grad/hess/jacobian/d inside e and simplifies the result. */
 struct expr *diff_derive(struct session *s, struct expr *e);
+/* The same before the shorter of expanded and factored is chosen (tests). */
+struct expr *diff_derive_expanded(struct session *s, struct expr *e);
 
 /* The shorter of the sum e and its factored form (shared first, last or
  * entrywise factors taken out, x - μ kept whole): the factored one when it has

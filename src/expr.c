@@ -1353,6 +1353,11 @@ struct make_memo {
 		struct expr *kids[MAKE_MEMO_KIDS];
 		struct expr *r;
 	} slot[MAKE_MEMO_SLOTS];
+	/* expr_sorted's results (the same sums are sorted again and again) */
+	struct sorted_entry {
+		unsigned epoch;
+		struct expr *e, *r;
+	} sorted[MAKE_MEMO_SLOTS / 2];
 };
 
 void expr_make_forget(struct mc *mc) { mc->dim_epoch++; }
@@ -1626,6 +1631,14 @@ struct expr *expr_sorted(struct mc *mc, struct expr *e)
 {
 	if (e->op != OP_ADD && e->op != OP_HAD)
 		return e;
+	/* the order depends on the nodes alone: a result holds for good (it is
+	 * forgotten with make_memo, between statements) */
+	struct sorted_entry *m = NULL;
+	if (mc->make_memo) {
+		m = &mc->make_memo->sorted[(e->id * 2654435761u) >> 24 & (MAKE_MEMO_SLOTS / 2 - 1)];
+		if (m->e == e && m->epoch == mc->dim_epoch)
+			return m->r;
+	}
 	struct expr **k = mc_xmalloc((size_t)e->nkids * sizeof *k);
 	memcpy(k, e->kids, (size_t)e->nkids * sizeof *k);
 	qsort(k, (size_t)e->nkids, sizeof *k, e->op == OP_ADD ? cmp_terms : cmp_qsort);
@@ -1633,6 +1646,8 @@ struct expr *expr_sorted(struct mc *mc, struct expr *e)
 	p.next = NULL;
 	struct expr *r = intern(mc, &p, e->nkids, k);
 	free(k);
+	if (m)
+		*m = (struct sorted_entry){mc->dim_epoch, e, r};
 	return r;
 }
 

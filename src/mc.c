@@ -304,11 +304,15 @@ long dim_value(struct mc *mc, int d)
 	return mc->dims[dim_find(mc, d)].value;
 }
 
-bool dim_is_one(struct mc *mc, int d) { return dim_value(mc, d) == 1; }
+bool dim_is_one(struct mc *mc, int d)
+{
+	/* most sizes asked about are the 1 of a vector or a scalar itself */
+	return d == mc->dim_one || dim_value(mc, d) == 1;
+}
 
 bool dim_same(struct mc *mc, int a, int b)
 {
-	if (a < 0 || b < 0)
+	if (a < 0 || b < 0 || a == b)
 		return true;
 	a = dim_find(mc, a);
 	b = dim_find(mc, b);
