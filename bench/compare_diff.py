@@ -10,6 +10,7 @@ characters); cases only one program has (added or removed since OLD) are listed
 apart. The load (uptime) is printed before and after: the numbers mean little on
 a busy machine, and a ratio is only fair when both ran under the same load;
 --clock cpu (BENCH_CLOCK=cpu) leaves out the time the program was preempted.
+--stat min takes each case's fastest round instead of the median of the rounds.
 Exit status 0; the verdict (cases slower by more than --limit) is printed.
 """
 import argparse
@@ -90,6 +91,10 @@ def main():
                     help='cpu: BENCH_CLOCK=cpu, the thread\'s CPU time (both programs must '
                     'know it: bench_diff.c since issue 12)')
     ap.add_argument('--filter', help='only the cases whose text contains it (bench_diff FILTER)')
+    ap.add_argument('--stat', choices=('median', 'min'), default='median',
+                    help='per case over the rounds: min takes the fast level of a machine '
+                    'whose speed flips between two (here: 8 or 13 µs for one case, whole '
+                    'stretches of cases at a time, whichever build runs)')
     a = ap.parse_args()
 
     print('load before:', uptime())
@@ -106,15 +111,17 @@ def main():
         for t in runs:
             for k, v in t.items():
                 names.setdefault(k, []).append(v)
-        return {k: statistics.median(v) for k, v in names.items()}
+        stat = min if a.stat == 'min' else statistics.median
+        return {k: stat(v) for k, v in names.items()}
 
     old, new = med(old_runs), med(new_runs)
     both = [k for k in new if k in old]
     only_new = [k for k in new if k not in old]
     only_old = [k for k in old if k not in new]
 
-    print('\n%d rounds of %d repetitions, %s clock; medians in µs; ratio = new / old\n'
-          % (a.rounds, a.reps, a.clock))
+    print('\n%d rounds of %d repetitions, %s clock; per case the %s over the rounds of '
+          'bench_diff\'s median, in µs; ratio = new / old\n' % (a.rounds, a.reps, a.clock,
+                                                                a.stat))
     print('%-72s %10s %10s %7s' % ('case', 'old', 'new', 'ratio'))
     ratios = []
     for k in both:
