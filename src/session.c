@@ -153,8 +153,11 @@ static const struct decl *implicit_decl_id(struct session *s, const char *name, 
 	/* made-up sizes are named after the ASCII name (n_theta), so they can be typed */
 	struct sbuf b = {0};
 	const char *ascii = name;
-	if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") <
-	    strlen(name)) {
+	const char *q = name;
+	while ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+	       *q == '_')
+		q++;
+	if (*q) {
 		/* a Greek letter (or another byte print_name might change) */
 		bool was_ascii = s->mc->ascii;
 		s->mc->ascii = true;

@@ -53,6 +53,14 @@ void *parse_alloc(struct parse *p, size_t size)
 	return m;
 }
 
+size_t parse_memory(const struct parse *p)
+{
+	size_t n = 0;
+	for (const struct parse_block *b = p->blocks; b; b = b->next)
+		n += b->used;
+	return n;
+}
+
 char *parse_strndup(struct parse *p, const char *s, size_t n)
 {
 	char *d = parse_alloc(p, n + 1);
@@ -265,6 +273,8 @@ bool syn_known_call(const char *name)
 	};
 	if (expr_op_by_name(name) >= 0)
 		return true;
+	if (!(name[0] >= 'a' && name[0] <= 'z'))
+		return false; /* every command is lowercase (XA, a glued word, asks here) */
 	for (int i = 0; commands[i]; i++)
 		if (strcmp(commands[i], name) == 0)
 			return true;

@@ -129,6 +129,8 @@ void parse_add_name(struct parse *p, const char *name);
 bool parse_knows_name(struct parse *p, const char *name);
 void parse_free(struct parse *p);
 
+/* The bytes the parse holds (its syntax tree and strings), for tests. */
+size_t parse_memory(const struct parse *p);
 /* Allocation inside a parse (freed by parse_free). */
 void *parse_alloc(struct parse *p, size_t size);
 char *parse_strndup(struct parse *p, const char *s, size_t n);

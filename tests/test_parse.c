@@ -844,6 +844,53 @@ START_TEST(test_long_sum_linear)
 }
 END_TEST
 
+/* Reading a LaTeX word of several letters asks the session whether it is a
+ * declared name (parse_text_names): asking adds no name to the session's
+ * table (it did: every glued word, XAB, AB, WH, was interned). */
+START_TEST(test_parse_asks_add_no_name)
+{
+	struct tsession t;
+	ts_open(&t);
+	ck_assert(ts_run(&t, "let rate : scalar"));
+	static const char text[] =
+	    "\\operatorname{tr}(XAB^\\top) + \\mathbf{WH}\\mathbf{x} + x^TAy + QRS + \\mathrm{rate}";
+	size_t before = t.s->mc->nnames;
+	struct parse p;
+	bool ok = parse_text_names(&p, t.s->mc, text, strlen(text), false, session_knows_name, t.s);
+	ck_assert_msg(ok, "%s", p.err ? p.err : "");
+	ck_assert_uint_eq(t.s->mc->nnames, before);
+	parse_free(&p);
+	ts_close(&t);
+}
+END_TEST
+
+/* The syntax tree of a long LaTeX formula (bench/bench_read's `norms`) takes
+ * under 16 bytes per byte read: a node is 64 bytes (with 128-byte nodes it
+ * took 34 bytes a byte). Counted, not timed. */
+START_TEST(test_parse_memory)
+{
+	struct sbuf b = {0};
+	for (int k = 0; b.len < 20000; k++) {
+		sbuf_add(&b, k % 40 ? " + " : k ? "\\right) + \\left(" : "\\left(");
+		if (k % 2)
+			sbuf_printf(&b, "\\operatorname{tr}(XA_{%d}X^\\top)", k);
+		else
+			sbuf_printf(&b, "\\tfrac{1}{2}\\left\\|\\mathbf{W}_{%d}\\mathbf{x} - "
+				       "\\mathbf{y}\\right\\|_2^2", k);
+	}
+	sbuf_add(&b, "\\right)");
+	struct mc *mc = mc_new();
+	struct parse p;
+	bool ok = parse_text(&p, mc, b.s, b.len, false);
+	ck_assert_msg(ok, "%s", p.err ? p.err : "");
+	size_t bytes = parse_memory(&p);
+	ck_assert_msg(bytes < 16 * b.len, "%zu bytes of syntax for %zu bytes read", bytes, b.len);
+	parse_free(&p);
+	mc_free(mc);
+	sbuf_free(&b);
+}
+END_TEST
+
 static Suite *parse_suite(void)
 {
 	Suite *s = suite_create("parse");
@@ -859,6 +906,8 @@ static Suite *parse_suite(void)
 	tcase_add_test(tc, test_statements_print);
 	tcase_add_test(tc, test_error_keeps_session);
 	tcase_add_test(tc, test_long_sum_linear);
+	tcase_add_test(tc, test_parse_asks_add_no_name);
+	tcase_add_test(tc, test_parse_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }
