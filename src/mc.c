@@ -444,7 +444,7 @@ void dim_print(struct mc *mc, int d, char *buf, size_t n)
 		snprintf(buf, n, "k%d", dim_find(mc, d));
 }
 
-void sbuf_addn(struct sbuf *b, const char *s, size_t n)
+void sbuf_reserve(struct sbuf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 64;
@@ -453,12 +453,7 @@ void sbuf_addn(struct sbuf *b, const char *s, size_t n)
 		b->s = mc_xrealloc(b->s, cap);
 		b->cap = cap;
 	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
 }
-
-void sbuf_add(struct sbuf *b, const char *s) { sbuf_addn(b, s, strlen(s)); }
 
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {

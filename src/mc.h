@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "limit.h"
 
@@ -157,8 +158,19 @@ struct sbuf {
 	char *s;
 	size_t len, cap;
 };
-void sbuf_add(struct sbuf *b, const char *s);
-void sbuf_addn(struct sbuf *b, const char *s, size_t n);
+/* Makes room for n more bytes and the NUL (the slow path of sbuf_addn). */
+void sbuf_reserve(struct sbuf *b, size_t n);
+/* Appends n bytes of s (inline: the printers append a few bytes at a time,
+ * often a literal whose length the compiler knows). */
+static inline void sbuf_addn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+		sbuf_reserve(b, n);
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+static inline void sbuf_add(struct sbuf *b, const char *s) { sbuf_addn(b, s, strlen(s)); }
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap);
 char *sbuf_take(struct sbuf *b); /* returns the owned string, leaves b empty */

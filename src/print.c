@@ -262,7 +262,7 @@ static void pr_sum(struct printer *p, const struct expr *e)
 	/* the shorthand needs a term that gives the sum its shape: a sum of
 	 * broadcast scalars alone would read back as a scalar */
 	bool shaped = false;
-	for (int i = 0; i < e->nkids; i++) {
+	for (int i = 0; i < e->nkids && !shaped; i++) {
 		double c;
 		const struct expr *s;
 		if (!is_ones_term(p->mc, e->kids[i], &c, &s))
