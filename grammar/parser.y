@@ -375,7 +375,7 @@ static struct syn *mat_new(struct parse *p, YYLTYPE loc)
 
 static void mat_push(struct parse *p, struct syn *m, double v)
 {
-	size_t used = (size_t)((m->vr - 1) * m->vc) + (size_t)m->n;
+	size_t used = (size_t)(m->vr - 1) * (size_t)m->vc + (size_t)m->n;
 	/* capacity: powers of two from 16, so it is derivable from the count */
 	if (used >= 16 && (used & (used - 1)) == 0) {
 		double *nv = parse_alloc(p, 2 * used * sizeof *nv);
@@ -395,7 +395,7 @@ static bool mat_row_end(struct parse *p, struct syn *m, YYLTYPE at, bool more)
 		m->vc = m->n;
 	else if (m->n != m->vc)
 		return syn_error(p, (struct loc){m->sub, at.first},
-				 "row %ld has %d entr%s, but row 1 has %ld", m->vr, m->n,
+				 "row %d has %d entr%s, but row 1 has %d", m->vr, m->n,
 				 m->n == 1 ? "y" : "ies", m->vc);
 	if (more) {
 		m->vr++;

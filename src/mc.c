@@ -14,6 +14,14 @@ struct arena_block {
 	_Alignas(16) unsigned char data[];
 };
 
+/* The interned strings' bytes: blocks carved from the front (a name costs no
+ * malloc of its own, and names met together lie together). */
+struct mc_strblock {
+	struct mc_strblock *next;
+	size_t used, size;
+	char data[];
+};
+
 static void default_oom(size_t size)
 {
 	/* stdio may need memory itself: write(2) a fixed message */
@@ -91,8 +99,11 @@ void mc_free(struct mc *mc)
 		free(b);
 		b = n;
 	}
-	for (size_t i = 0; i < mc->nnames; i++)
-		free(mc->names[i].str);
+	while (mc->strings) {
+		struct mc_strblock *sb = mc->strings;
+		mc->strings = sb->next;
+		free(sb);
+	}
 	free(mc->names);
 	free(mc->name_hash);
 	free(mc->table);
@@ -138,37 +149,71 @@ char *mc_strdup(struct mc *mc, const char *s)
 	return d;
 }
 
-static size_t str_hash(const char *s)
+enum { STRBLOCK_MIN = 4096, STRBLOCK_MAX = 64 * 1024 };
+
+static char *str_store(struct mc *mc, const char *s, size_t n)
 {
-	size_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	struct mc_strblock *b = mc->strings;
+	if (!b || b->size - b->used < n + 1) {
+		size_t want = b ? (b->size < STRBLOCK_MAX ? 2 * b->size : b->size) : STRBLOCK_MIN;
+		if (want < n + 1)
+			want = n + 1;
+		b = mc_xmalloc(sizeof *b + want);
+		b->size = want;
+		b->used = 0;
+		b->next = mc->strings;
+		mc->strings = b;
+	}
+	char *d = b->data + b->used;
+	memcpy(d, s, n + 1);
+	b->used += n + 1;
+	return d;
+}
+
+/* A slot of the name hash: the name's hash beside its index, so a probe
+ * compares strings only when the hashes agree. */
+struct mc_name_slot {
+	uint32_t hash;
+	int idx; /* into mc->names, or -1 */
+};
+
+/* FNV-1a of s; *len is set to its length. */
+static uint32_t str_hash(const char *s, size_t *len)
+{
+	uint32_t h = 2166136261u;
+	const char *p = s;
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	*len = (size_t)(p - s);
 	return h;
 }
 
-static void name_hash_insert(struct mc *mc, int idx)
+static void name_hash_insert(struct mc *mc, uint32_t h, int idx)
 {
 	size_t mask = mc->name_hash_size - 1;
-	size_t i = str_hash(mc->names[idx].str) & mask;
-	while (mc->name_hash[i] >= 0)
+	size_t i = h & mask;
+	while (mc->name_hash[i].idx >= 0)
 		i = (i + 1) & mask;
-	mc->name_hash[i] = idx;
+	mc->name_hash[i] = (struct mc_name_slot){h, idx};
 }
 
-static int name_find(struct mc *mc, const char *s)
+static int name_find(struct mc *mc, const char *s, uint32_t h, size_t len)
 {
 	if (!mc->name_hash_size)
 		return -1;
 	size_t mask = mc->name_hash_size - 1;
-	for (size_t i = str_hash(s) & mask; mc->name_hash[i] >= 0; i = (i + 1) & mask)
-		if (strcmp(mc->names[mc->name_hash[i]].str, s) == 0)
-			return mc->name_hash[i];
+	for (size_t i = h & mask; mc->name_hash[i].idx >= 0; i = (i + 1) & mask)
+		if (mc->name_hash[i].hash == h &&
+		    memcmp(mc->names[mc->name_hash[i].idx].str, s, len + 1) == 0)
+			return mc->name_hash[i].idx;
 	return -1;
 }
 
-static int name_index(struct mc *mc, const char *s)
+int mc_name_id(struct mc *mc, const char *s)
 {
-	int i = name_find(mc, s);
+	size_t len;
+	uint32_t h = str_hash(s, &len);
+	int i = name_find(mc, s, h, len);
 	if (i >= 0)
 		return i;
 	if (mc->nnames == mc->capnames) {
@@ -176,30 +221,41 @@ static int name_index(struct mc *mc, const char *s)
 		mc->names = mc_xrealloc(mc->names, mc->capnames * sizeof *mc->names);
 	}
 	if (2 * (mc->nnames + 1) > mc->name_hash_size) {
-		free(mc->name_hash);
-		mc->name_hash_size = mc->name_hash_size ? 2 * mc->name_hash_size : 128;
+		size_t old = mc->name_hash_size;
+		struct mc_name_slot *ot = mc->name_hash;
+		mc->name_hash_size = old ? 2 * old : 128;
 		mc->name_hash = mc_xmalloc(mc->name_hash_size * sizeof *mc->name_hash);
 		for (size_t k = 0; k < mc->name_hash_size; k++)
-			mc->name_hash[k] = -1;
-		for (size_t k = 0; k < mc->nnames; k++)
-			name_hash_insert(mc, (int)k);
+			mc->name_hash[k].idx = -1;
+		for (size_t k = 0; k < old; k++)
+			if (ot[k].idx >= 0)
+				name_hash_insert(mc, ot[k].hash, ot[k].idx);
+		free(ot);
 	}
 	i = (int)mc->nnames++;
-	mc->names[i] = (struct mc_name){mc_xstrdup(s), NULL, -1, 0, 0};
-	name_hash_insert(mc, i);
+	mc->names[i] = (struct mc_name){str_store(mc, s, len), NULL, -1, 0, 0};
+	name_hash_insert(mc, h, i);
 	return i;
 }
 
 const char *mc_intern(struct mc *mc, const char *s)
 {
-	int i = name_index(mc, s); /* may move mc->names */
+	int i = mc_name_id(mc, s); /* may move mc->names */
 	return mc->names[i].str;
 }
 
 struct mc_name *mc_name_info(struct mc *mc, const char *s)
 {
-	int i = name_index(mc, s);
+	int i = mc_name_id(mc, s);
 	return &mc->names[i];
+}
+
+struct mc_name *mc_name_lookup(struct mc *mc, const char *s)
+{
+	size_t len;
+	uint32_t h = str_hash(s, &len);
+	int i = name_find(mc, s, h, len);
+	return i >= 0 ? &mc->names[i] : NULL;
 }
 
 static bool vfail(struct mc *mc, enum mc_errkind kind, const struct loc *loc, const char *fmt,

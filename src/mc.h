@@ -58,8 +58,9 @@ struct mc {
 	/* interned strings, with what the session knows under each name */
 	struct mc_name *names;
 	size_t nnames, capnames;
-	int *name_hash; /* open addressing: index into names, or -1 */
+	struct mc_name_slot *name_hash; /* open addressing: hash and index into names (-1: free) */
 	size_t name_hash_size;
+	struct mc_strblock *strings; /* the interned strings' bytes (not arena: not node memory) */
 	/* hash-consed nodes */
 	struct expr **table;
 	size_t tabsize, nnodes;
@@ -106,6 +107,11 @@ void *mc_alloc(struct mc *mc, size_t size); /* zeroed, arena-owned */
 char *mc_strdup(struct mc *mc, const char *s);
 const char *mc_intern(struct mc *mc, const char *s);	    /* equal strings, equal pointers */
 struct mc_name *mc_name_info(struct mc *mc, const char *s); /* the entry of an interned name */
+/* The index of s's entry in mc->names, interning s if new (an index stays
+ * valid when names are added; a pointer into mc->names may not). */
+int mc_name_id(struct mc *mc, const char *s);
+/* The entry of s if interned already, else NULL (and nothing is added). */
+struct mc_name *mc_name_lookup(struct mc *mc, const char *s);
 
 /* The one allocation hook for owned buffers. When memory runs out it calls the
  * out-of-memory handler, which must not return: the default prints

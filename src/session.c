@@ -10,7 +10,9 @@
 
 const struct decl *session_decl(struct session *s, const char *name)
 {
-	return mc_name_info(s->mc, name)->decl;
+	/* asking adds no name: the parser asks about every word it may split */
+	const struct mc_name *info = mc_name_lookup(s->mc, name);
+	return info ? info->decl : NULL;
 }
 
 const struct def *session_def(struct session *s, const char *name)
@@ -78,15 +80,13 @@ const struct binding *session_binding(struct session *s, const struct decl *d)
 	return NULL;
 }
 
-struct decl *session_add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
-			      int cols, bool implicit)
+/* session_add_decl for the name of entry idx of mc->names (its index stays
+ * valid, as nothing below interns a name). */
+static struct decl *add_decl_id(struct session *s, int idx, enum decl_kind kind, int rows,
+				int cols, bool implicit)
 {
-	/* one lookup of the name (every new symbol comes here): its entry's index
-	 * stays valid, as nothing below interns a name */
-	struct mc_name *info = mc_name_info(s->mc, name);
-	size_t idx = (size_t)(info - s->mc->names);
-	const char *in = info->str;
-	if (info->decl)
+	const char *in = s->mc->names[idx].str;
+	if (s->mc->names[idx].decl)
 		drop_decl(s, in);
 	drop_def(s, in);
 	struct decl *d = mc_alloc(s->mc, sizeof *d);
@@ -103,6 +103,12 @@ struct decl *session_add_decl(struct session *s, const char *name, enum decl_kin
 	s->decls[s->ndecls++] = d;
 	s->mc->names[idx].decl = d;
 	return d;
+}
+
+struct decl *session_add_decl(struct session *s, const char *name, enum decl_kind kind, int rows,
+			      int cols, bool implicit)
+{
+	return add_decl_id(s, mc_name_id(s->mc, name), kind, rows, cols, implicit);
 }
 
 const struct decl *session_declare_scalar(struct session *s, const char *name)
@@ -131,13 +137,15 @@ static int style_kind(int style, const char *name)
 }
 
 /* The kind a name has when nobody declared it: from the typography, else
- * from its initial (SPEC 2). */
-static const struct decl *implicit_decl(struct session *s, const char *name, int style)
+ * from its initial (SPEC 2). id: the name's index in mc->names, or -1. */
+static const struct decl *implicit_decl_id(struct session *s, const char *name, int id, int style)
 {
 	char auto1[300], auto2[300];
 	int sk = style_kind(style, name);
+	if (id < 0)
+		id = mc_name_id(s->mc, name);
 	if (sk == KIND_SCALAR || (sk < 0 && greek_is_scalar(name))) {
-		struct decl *d = session_add_decl(s, name, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
+		struct decl *d = add_decl_id(s, id, KIND_SCALAR, s->mc->dim_one, s->mc->dim_one, true);
 		d->styled = sk >= 0;
 		return d;
 	}
@@ -171,16 +179,21 @@ static const struct decl *implicit_decl(struct session *s, const char *name, int
 		s->mc->dims[r].auto_named = s->mc->dims[cc].auto_named = true;
 		s->mc->dims[r].not_one = s->mc->dims[cc].not_one = true;
 		s->mc->dim_epoch++; /* sizes changed (expr_make's memo) */
-		d = session_add_decl(s, name, KIND_MATRIX, r, cc, true);
+		d = add_decl_id(s, id, KIND_MATRIX, r, cc, true);
 	} else {
 		int r = dim_named(s->mc, auto1);
 		s->mc->dims[r].auto_named = true;
 		s->mc->dims[r].not_one = true; /* a vector by its name stays a vector */
 		s->mc->dim_epoch++;
-		d = session_add_decl(s, name, KIND_VECTOR, r, s->mc->dim_one, true);
+		d = add_decl_id(s, id, KIND_VECTOR, r, s->mc->dim_one, true);
 	}
 	d->styled = sk >= 0;
 	return d;
+}
+
+static const struct decl *implicit_decl(struct session *s, const char *name, int style)
+{
+	return implicit_decl_id(s, name, -1, style);
 }
 
 /* ---- suggestions ---- */
@@ -297,14 +310,6 @@ static const struct decl *lookup_symbol(struct session *s, const char *name, int
 	return d ? d : implicit_decl(s, name, style);
 }
 
-/* The style a name is read with in this statement: bold anywhere in it wins. */
-static int stmt_style(struct session *s, const struct syn *n)
-{
-	if (n->style != STYLE_NONE && mc_name_info(s->mc, n->name)->stmt_bold == s->stmt_serial)
-		return STYLE_BOLD;
-	return n->style;
-}
-
 /* The byte length of the symbol at the start of s: a letter (1 byte ASCII, 2
  * Greek) and the digits after it (W1), or 0. */
 static size_t letter_len(const char *s)
@@ -346,9 +351,8 @@ static bool glued_name(struct session *s, const struct syn *n)
 		if ((name[i] >= 'A' && name[i] <= 'Z') ||
 		    ((unsigned char)name[i] == 0xCE && (unsigned char)name[i + 1] <= 0xA9))
 			capitals++;
-		const char *in = mc_intern(s->mc, one);
-		struct mc_name *info = mc_name_info(s->mc, in);
-		if (info->stmt_seen == s->stmt_serial || info->decl || session_def(s, in))
+		struct mc_name *info = mc_name_info(s->mc, one);
+		if (info->stmt_seen == s->stmt_serial || info->decl || session_def(s, info->str))
 			related = true;
 		nletters++;
 		i += k;
@@ -372,31 +376,37 @@ static bool glued_name(struct session *s, const struct syn *n)
 
 static struct expr *resolve_ident(struct session *s, const struct syn *n)
 {
+	struct mc *mc = s->mc;
 	const char *name = n->name;
 	const struct def *df = session_def(s, name);
 	if (df)
 		return df->e;
-	const struct decl *d = session_decl(s, name);
-	int style = stmt_style(s, n);
+	/* one lookup for the name (its index stays valid while names are added) */
+	int id = mc_name_id(mc, name);
+	const struct decl *d = mc->names[id].decl;
+	/* the style it is read with in this statement: bold anywhere in it wins */
+	int style = n->style != STYLE_NONE && mc->names[id].stmt_bold == s->stmt_serial
+			? STYLE_BOLD
+			: n->style;
 	/* the typography overrides a kind taken from the default */
 	if (d && d->implicit && style_kind(style, name) >= 0 && (int)d->kind != style_kind(style, name))
-		d = implicit_decl(s, name, style);
+		d = implicit_decl_id(s, name, id, style);
 	if (d)
-		return expr_sym(s->mc, d);
+		return expr_sym(mc, d);
 	if (strcmp(name, "I") == 0)
-		return expr_ident(s->mc, DIM_ANY);
+		return expr_ident(mc, DIM_ANY);
 	/* \mathrm{d}X: the differential of X, whether X is known or not */
 	if (n->diff) {
 		const struct decl *x = lookup_symbol(s, name + 1, n->style);
-		return x ? expr_diff(s->mc, expr_sym(s->mc, x)) : NULL;
+		return x ? expr_diff(mc, expr_sym(mc, x)) : NULL;
 	}
 	/* dX: the differential of a known symbol, or of one named in this statement */
 	if (name[0] == 'd' && name[1]) {
 		const struct decl *x = session_decl(s, name + 1);
-		if (!x && mc_name_info(s->mc, mc_intern(s->mc, name + 1))->stmt_seen == s->stmt_serial)
+		if (!x && mc_name_info(mc, mc_intern(mc, name + 1))->stmt_seen == s->stmt_serial)
 			x = lookup_symbol(s, name + 1, STYLE_NONE);
 		if (x)
-			return expr_diff(s->mc, expr_sym(s->mc, x));
+			return expr_diff(mc, expr_sym(mc, x));
 	}
 	if (strlen(name) > 1 && expr_op_by_name(name) >= 0) {
 		fail_at(s, n, MC_ERR_NAME, "%s is a function: write %s(...)", name, name);
@@ -404,13 +414,13 @@ static struct expr *resolve_ident(struct session *s, const struct syn *n)
 	}
 	/* a size that is not also a symbol (n of `let x : vector(n)`) is that size as a
 	 * number; written bold (\mathbf{m}) it is a vector or a matrix, as before */
-	int dim = mc_name_info(s->mc, name)->dim;
+	int dim = mc->names[id].dim;
 	if (dim >= 0 && style != STYLE_BOLD)
-		return expr_size(s->mc, dim);
+		return expr_size(mc, dim);
 	if (glued_name(s, n))
 		return NULL;
 	/* not declared (asked above): its kind by default */
-	return expr_sym(s->mc, implicit_decl(s, name, style));
+	return expr_sym(mc, implicit_decl_id(s, name, id, style));
 }
 
 /* Marks the names of a statement (and which are bold) before it is resolved. */

@@ -24,12 +24,17 @@ struct parse_block {
 	max_align_t data[];
 };
 
+/* Everything a parse allocates (nodes, pointers, doubles, strings) needs at
+ * most 8-byte alignment; a node is 64 bytes. */
+enum { PARSE_ALIGN = 8 };
+_Static_assert(_Alignof(struct syn) <= PARSE_ALIGN, "parse_alloc's alignment");
+_Static_assert(sizeof(struct syn) <= 64, "a syntax node fits a cache line");
+
 enum { PARSE_BLOCK_MIN = 4096, PARSE_BLOCK_MAX = 256 * 1024 };
 
 void *parse_alloc(struct parse *p, size_t size)
 {
-	const size_t align = sizeof(max_align_t);
-	size = (size + align - 1) / align * align;
+	size = (size + PARSE_ALIGN - 1) / PARSE_ALIGN * PARSE_ALIGN;
 	struct parse_block *b = p->blocks;
 	if (!b || b->size - b->used < size) {
 		/* blocks double up to a bound: a short statement takes 4 KB, a long text
@@ -139,9 +144,10 @@ void syn_push(struct parse *p, struct syn *s, struct syn *kid)
 {
 	struct syn ***v = s ? &s->kids : &p->items;
 	int *n = s ? &s->n : &p->nitems;
-	/* capacity: powers of two, so the size is derivable from n */
-	if ((*n & (*n - 1)) == 0) {
-		size_t cap = *n ? 2 * (size_t)*n : 4;
+	/* capacity: powers of two from 2 (most nodes have one or two kids), so
+	 * the size is derivable from n */
+	if (*n == 0 || (*n >= 2 && (*n & (*n - 1)) == 0)) {
+		size_t cap = *n ? 2 * (size_t)*n : 2;
 		struct syn **nv = parse_alloc(p, cap * sizeof **v);
 		if (*n)
 			memcpy(nv, *v, (size_t)*n * sizeof **v);
@@ -192,8 +198,13 @@ bool parse_knows_name(struct parse *p, const char *name)
 	return p->known_name && p->known_name(p->known_ctx, name);
 }
 
-bool parse_text_names(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode,
-		      bool (*known)(void *ctx, const char *name), void *ctx)
+/* The same parser generated without LAC (grammar/meson.build). */
+int mc_parse_nolac(struct parse *p, void *scanner);
+
+/* One parse of the text with parser (yyparse or mc_parse_nolac). */
+static bool parse_with(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode,
+		       bool (*known)(void *ctx, const char *name), void *ctx,
+		       int (*parser)(struct parse *p, void *scanner))
 {
 	memset(p, 0, sizeof *p);
 	p->known_name = known;
@@ -209,12 +220,28 @@ bool parse_text_names(struct parse *p, struct mc *mc, const char *src, size_t le
 	if (yylex_init_extra(p, &scanner) != 0)
 		return syn_error(p, (struct loc){0, 0}, "cannot start the lexer");
 	yy_scan_bytes(src, (int)len, scanner);
-	int rc = yyparse(p, scanner);
+	int rc = parser(p, scanner);
 	yylex_destroy(scanner);
 	if (rc != 0 && !p->err)
 		syn_error(p, (struct loc){(int)len, (int)len},
 			  rc == 2 ? "expression nested too deeply" : "syntax error");
 	return rc == 0 && !p->err;
+}
+
+bool parse_text_names(struct parse *p, struct mc *mc, const char *src, size_t len, bool rules_mode,
+		      bool (*known)(void *ctx, const char *name), void *ctx)
+{
+	/* LAC (parse.lac full) costs a tenth of parsing and matters only for a
+	 * text with an error: its messages list exactly the tokens expected, and
+	 * it runs no action past the wrong token. So the text is parsed without
+	 * it first (the same tables: on a text it accepts, the same actions in
+	 * the same order, and the parse only reads the session), and a text it
+	 * refuses is parsed again from the start with LAC, which gives the result
+	 * and the message as before. */
+	if (parse_with(p, mc, src, len, rules_mode, known, ctx, mc_parse_nolac))
+		return true;
+	parse_free(p);
+	return parse_with(p, mc, src, len, rules_mode, known, ctx, yyparse);
 }
 
 void parse_free(struct parse *p)
@@ -224,6 +251,8 @@ void parse_free(struct parse *p)
 		p->blocks = b->next;
 		free(b);
 	}
+	for (int i = 0; i < 3; i++)
+		sbuf_free(&p->scratch[i]);
 	free(p->err);
 	memset(p, 0, sizeof *p);
 }

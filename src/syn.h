@@ -48,25 +48,33 @@ enum syn_style {
 	STYLE_ITALIC, /* a non-bold Latin lowercase letter in a statement that uses bold: a scalar */
 };
 
+/* A node of the syntax tree: 64 bytes, as a long text makes tens of thousands
+ * (the fields one kind alone uses share their room). */
 struct syn {
-	enum syn_kind kind;
-	int op;
+	unsigned char kind;  /* enum syn_kind */
+	signed char op;	     /* enum syn_op */
+	unsigned char style; /* SYN_IDENT: enum syn_style */
+	bool bare;	     /* a function applied without parentheses (\det X): nothing may follow it */
+	bool grouped;	     /* written in parentheses */
+	bool diff;	     /* SYN_IDENT "dX" written \mathrm{d}X: the differential of X, style X's */
 	int sub;
-	const char *name; /* owned by the parse */
-	double num;
-	struct loc loc;
 	int n;
-	struct syn **kids;
-	int ntype;
-	struct syn **tkids; /* STMT_LET: words of the type (SYN_IDENT), last may be a SYN_CALL */
-	double *vals;
-	long vr, vc;
 	int depth;
-	long terms; /* a sum: its terms down the left chain (bounded by --max-terms) */
-	int style;     /* SYN_IDENT: enum syn_style */
-	bool bare;     /* a function applied without parentheses (\det X): nothing may follow it */
-	bool grouped;  /* written in parentheses */
-	bool diff;     /* SYN_IDENT "dX" written \mathrm{d}X: the differential of X, style X's */
+	struct loc loc;
+	const char *name; /* owned by the parse */
+	struct syn **kids;
+	union {
+		double num; /* SYN_NUM */
+		long terms; /* SYN_OP, a sum: its terms down the left chain (bounded by --max-terms) */
+		struct {    /* STMT_LET: words of the type (SYN_IDENT), last may be a SYN_CALL */
+			struct syn **tkids;
+			int ntype;
+		};
+		struct { /* SYN_MATRIX: rows and columns (a text is under 2 GB, so are they) */
+			double *vals;
+			int vr, vc;
+		};
+	};
 };
 
 /* The result of parsing one text: its statements (or rules), or an error. */
@@ -101,6 +109,8 @@ struct parse {
 	/* names declared or defined earlier in this text (a LaTeX word that is one stays whole) */
 	const char **names;
 	int nnames, capnames;
+	/* scratch buffers of the lexer (a token's name is built in them) */
+	struct sbuf scratch[3];
 	/* the session's names, asked through this hook (NULL: none) */
 	bool (*known_name)(void *ctx, const char *name);
 	void *known_ctx;
