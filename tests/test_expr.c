@@ -405,6 +405,54 @@ START_TEST(test_hash_consing)
 }
 END_TEST
 
+/* A sum of many terms collects like terms as a short one does (past 16 terms
+ * make_add finds them in a table), the bases in the order first seen. */
+START_TEST(test_long_sum_collects)
+{
+	struct tsession t;
+	struct sbuf decl = {0}, want = {0};
+	sbuf_add(&decl, "let x1");
+	for (int i = 2; i <= 20; i++)
+		sbuf_printf(&decl, ", x%d", i);
+	sbuf_add(&decl, " : vector(n)");
+	open_with(&t, decl.s);
+	/* x1 + ... + x20 + 3 x1 - x20 + x7, made at once by the constructor */
+	struct mc *mc = t.s->mc;
+	struct expr *k[23];
+	for (int i = 1; i <= 20; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "x%d", i);
+		k[i - 1] = must(&t, name);
+	}
+	k[20] = expr_make2(mc, OP_MUL, expr_num(mc, 3), k[0], false);
+	k[21] = expr_make2(mc, OP_MUL, expr_num(mc, -1), k[19], false);
+	k[22] = k[6];
+	sbuf_add(&want, "4 x1");
+	for (int i = 2; i <= 19; i++)
+		sbuf_printf(&want, i == 7 ? " + 2 x%d" : " + x%d", i);
+	ck_assert_ptr_eq(expr_make(mc, OP_ADD, 23, k, false), must(&t, want.s));
+	sbuf_free(&decl);
+	sbuf_free(&want);
+	ts_close(&t);
+}
+END_TEST
+
+/* A 0 of no size in a product makes it 0, whatever its neighbours: A 0 X C
+ * (A dB X C with B constant) though A and X do not fit one another. */
+START_TEST(test_zero_factor_fits_any)
+{
+	struct tsession t;
+	open_with(&t, "let A : matrix(n, m); let X : matrix(p, q); let C : matrix(q, r)");
+	struct mc *mc = t.s->mc;
+	struct expr *k[4] = {must(&t, "A"), expr_zero(mc, DIM_ANY, DIM_ANY), must(&t, "X"),
+			     must(&t, "C")};
+	struct expr *r = expr_make(mc, OP_MUL, 4, k, false);
+	ck_assert_msg(r != NULL, "%s", mc->err.msg ? mc->err.msg : "?");
+	ck_assert_int_eq(r->op, OP_ZERO);
+	ts_close(&t);
+}
+END_TEST
+
 /* The node table grows: many distinct nodes stay distinct and findable. */
 START_TEST(test_many_nodes)
 {
@@ -691,6 +739,8 @@ static Suite *expr_suite(void)
 	tcase_add_test(tc, test_declared_dims_stay_apart);
 	tcase_add_test(tc, test_identity_and_zero);
 	tcase_add_test(tc, test_hash_consing);
+	tcase_add_test(tc, test_long_sum_collects);
+	tcase_add_test(tc, test_zero_factor_fits_any);
 	tcase_add_test(tc, test_many_nodes);
 	tcase_add_test(tc, test_order_total);
 	tcase_add_test(tc, test_order_structural);
