@@ -78,6 +78,9 @@ bool greek_is_scalar(const char *name)
 {
 	static const char *const scalars[] = {"α", "β", "γ", "δ", "ε", "η",
 					      "κ", "λ", "ρ", "σ", "τ", "ω"};
+	/* each is two bytes, 0xCE or 0xCF first: every new symbol asks */
+	if ((unsigned char)name[0] != 0xCE && (unsigned char)name[0] != 0xCF)
+		return false;
 	for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) {
 		size_t n = strlen(scalars[i]);
 		if (strncmp(name, scalars[i], n) == 0) {

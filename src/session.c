@@ -823,7 +823,11 @@ static struct expr *resolve_sum(struct session *s, const struct syn *n)
 	}
 	if (!limit_check_terms(&mc->lim, len))
 		return NULL;
-	const struct syn **chain = mc_xmalloc((size_t)len * sizeof *chain);
+	/* short sums (most: W x - y) keep the chain on the stack (a few words:
+	 * resolve recurses as deep as the text nests) */
+	const struct syn *chain_small[4];
+	const struct syn **chain =
+	    len <= 4 ? chain_small : mc_xmalloc((size_t)len * sizeof *chain);
 	long k = len;
 	for (const struct syn *c = n; is_sum(c); c = c->kids[0])
 		chain[--k] = c;
@@ -865,7 +869,8 @@ static struct expr *resolve_sum(struct session *s, const struct syn *n)
 			acc = now;
 	}
 	expr_sum_free(sum);
-	free(chain);
+	if (chain != chain_small)
+		free(chain);
 	return acc;
 }
 

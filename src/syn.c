@@ -43,16 +43,13 @@ void *parse_alloc(struct parse *p, size_t size)
 		    b ? (b->size < PARSE_BLOCK_MAX ? 2 * b->size : b->size) : PARSE_BLOCK_MIN;
 		if (want < size)
 			want = size;
-		/* not calloc: the unused end of the last block is never touched */
-		b = mc_xmalloc(sizeof *b + want);
-		b->used = 0;
+		b = mc_xcalloc(1, sizeof *b + want); /* zeroed: parse_alloc's memory is */
 		b->size = want;
 		b->next = p->blocks;
 		p->blocks = b;
 	}
 	void *m = (char *)b->data + b->used;
 	b->used += size;
-	memset(m, 0, size); /* parse_alloc's memory is zeroed */
 	return m;
 }
 
