@@ -1152,13 +1152,49 @@ static void hidx_add(struct hidx *x, uint32_t h, int e)
 	x->n++;
 }
 
+/* A search's memo keyed by a node and a tag: a node and a number for each. */
+struct nmemo {
+	struct hidx ix; /* by the key's id */
+	struct nment {
+		struct expr *key, *val;
+		double num;
+		int tag;
+	} *v;
+	int n, cap;
+};
+
+static const struct nment *nmemo_get(const struct nmemo *m, const struct expr *key, int tag)
+{
+	size_t at = 0;
+	for (int i; (i = hidx_next(&m->ix, key->id, &at)) >= 0;)
+		if (m->v[i].key == key && m->v[i].tag == tag)
+			return &m->v[i];
+	return NULL;
+}
+
+static void nmemo_put(struct nmemo *m, struct expr *key, int tag, struct expr *val, double num)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 16;
+		m->v = mc_xrealloc(m->v, (size_t)m->cap * sizeof *m->v);
+	}
+	hidx_add(&m->ix, key->id, m->n);
+	m->v[m->n++] = (struct nment){key, val, num, tag};
+}
+
+static void nmemo_free(struct nmemo *m)
+{
+	free(m->v);
+	free(m->ix.v);
+}
+
 /* The most terms a search takes (a longer sum stays expanded): every sum it
  * builds has at most as many, so its arrays live on the stack. */
 #define FS_MAX 16
 
 struct fsearch {
 	struct session *s;
-	struct hidx iv, isg, iro, isp; /* v, sg, ro and sp by hash */
+	struct hidx iv; /* v by hash */
 	struct fmemo {
 		uint32_t hash;
 		int n, lo, hi;	 /* the depths it holds for (struct span) */
@@ -1166,24 +1202,13 @@ struct fsearch {
 		struct expr *r;	 /* NULL: the search failed */
 	} *v;
 	int nv, cap;
-	/* canonical_sign of the inner sums built so far (the same sum comes
-	 * out of many groupings): sum, its canonical form, the sign */
-	struct signed_sum {
-		struct expr *sum, *canon;
-		double sign;
-	} *sg;
-	int nsg, capsg;
-	/* a term without its first (prefix) or last factor, as group builds it */
-	struct rest_of {
-		struct expr *term, *rest;
-		bool prefix;
-	} *ro;
-	int nro, capro;
-	/* a term of an inner sum and its simplified form */
-	struct simplified {
-		struct expr *term, *simple;
-	} *sp;
-	int nsp, capsp;
+	/* canonical_sign of the inner sums built so far (the same sum comes out
+	 * of many groupings): sum -> its canonical form and the sign */
+	struct nmemo signs;
+	/* a term without its first (tag 1) or last (tag 0) factor, as group builds it */
+	struct nmemo rests;
+	/* a term of an inner sum -> its simplified form */
+	struct nmemo simple;
 };
 
 /* The depths at which a search gives the result it gave (it consults the
@@ -1214,19 +1239,13 @@ static struct expr *signed_sum(struct fsearch *fs, struct expr *sum, double *sig
 {
 	if (!sum || sum->op != OP_ADD)
 		return canonical_sign(fs->s, sum, sign);
-	size_t at = 0;
-	for (int i; (i = hidx_next(&fs->isg, sum->id, &at)) >= 0;)
-		if (fs->sg[i].sum == sum) {
-			*sign = fs->sg[i].sign;
-			return fs->sg[i].canon;
-		}
-	struct expr *c = canonical_sign(fs->s, sum, sign);
-	if (fs->nsg == fs->capsg) {
-		fs->capsg = fs->capsg ? 2 * fs->capsg : 16;
-		fs->sg = mc_xrealloc(fs->sg, (size_t)fs->capsg * sizeof *fs->sg);
+	const struct nment *m = nmemo_get(&fs->signs, sum, 0);
+	if (m) {
+		*sign = m->num;
+		return m->val;
 	}
-	hidx_add(&fs->isg, sum->id, fs->nsg);
-	fs->sg[fs->nsg++] = (struct signed_sum){sum, c, *sign};
+	struct expr *c = canonical_sign(fs->s, sum, sign);
+	nmemo_put(&fs->signs, sum, 0, c, *sign);
 	return c;
 }
 
@@ -1234,18 +1253,12 @@ static struct expr *signed_sum(struct fsearch *fs, struct expr *sum, double *sig
  * that fails) */
 static struct expr *simplified(struct fsearch *fs, struct expr *t)
 {
-	size_t at = 0;
-	for (int i; (i = hidx_next(&fs->isp, t->id, &at)) >= 0;)
-		if (fs->sp[i].term == t)
-			return fs->sp[i].simple;
+	const struct nment *m = nmemo_get(&fs->simple, t, 0);
+	if (m)
+		return m->val;
 	struct expr *c = diff_simplify(fs->s, t);
 	c = c ? c : t;
-	if (fs->nsp == fs->capsp) {
-		fs->capsp = fs->capsp ? 2 * fs->capsp : 16;
-		fs->sp = mc_xrealloc(fs->sp, (size_t)fs->capsp * sizeof *fs->sp);
-	}
-	hidx_add(&fs->isp, t->id, fs->nsp);
-	fs->sp[fs->nsp++] = (struct simplified){t, c};
+	nmemo_put(&fs->simple, t, 0, c, 0);
 	return c;
 }
 
@@ -1258,13 +1271,11 @@ static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, 
 	struct expr *inner[FS_MAX];
 	for (int j = 0; j < k; j++) {
 		struct expr *one = t[idx[j]];
-		inner[j] = NULL;
-		size_t at = 0;
-		for (int q; !inner[j] && (q = hidx_next(&fs->iro, one->id, &at)) >= 0;)
-			if (fs->ro[q].term == one && fs->ro[q].prefix == prefix)
-				inner[j] = fs->ro[q].rest;
-		if (inner[j])
+		const struct nment *m = nmemo_get(&fs->rests, one, prefix);
+		if (m) {
+			inner[j] = m->val;
 			continue;
+		}
 		struct fterm ft;
 		struct expr *solo[1];
 		fterm_of(one, &ft, solo);
@@ -1277,12 +1288,7 @@ static struct expr *group(struct fsearch *fs, struct expr **t, int *idx, int k, 
 			inner[j] = mk2(s, OP_MUL, inner[j], expr_ident(s->mc, DIM_ANY));
 		if (!inner[j])
 			return NULL;
-		if (fs->nro == fs->capro) {
-			fs->capro = fs->capro ? 2 * fs->capro : 16;
-			fs->ro = mc_xrealloc(fs->ro, (size_t)fs->capro * sizeof *fs->ro);
-		}
-		hidx_add(&fs->iro, one->id, fs->nro);
-		fs->ro[fs->nro++] = (struct rest_of){one, inner[j], prefix};
+		nmemo_put(&fs->rests, one, prefix, inner[j], 0);
 	}
 	/* a sum of diagonals is the diagonal of the sum */
 	bool diags = true;
@@ -1691,13 +1697,10 @@ static struct expr *factored(struct session *s, struct expr *e)
 	for (int i = 0; i < fs.nv; i++)
 		free(fs.v[i].t);
 	free(fs.v);
-	free(fs.sg);
-	free(fs.ro);
 	free(fs.iv.v);
-	free(fs.isg.v);
-	free(fs.iro.v);
-	free(fs.sp);
-	free(fs.isp.v);
+	nmemo_free(&fs.signs);
+	nmemo_free(&fs.rests);
+	nmemo_free(&fs.simple);
 	if (f && f->op != OP_ADD)
 		f = sign_into_difference(s, f);
 	return f;

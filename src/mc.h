@@ -78,8 +78,9 @@ struct mc {
 	 * (expr_sum relies on it) */
 	unsigned dim_valued;
 	/* how many times the classes of sizes changed at all (dim_unify merged two,
-	 * dim_assign gave one a value): results of expr_make kept in make_memo
-	 * hold only while it stays */
+	 * dim_assign gave one a value, session.c marked one "not 1"), and
+	 * expr_make_forget: results of expr_make kept in make_memo hold only while
+	 * it stays */
 	unsigned dim_epoch;
 	struct make_memo *make_memo; /* expr.c: recent sums and products, or NULL */
 	uint32_t next_id;
