@@ -115,7 +115,7 @@ void mc_free(struct mc *mc)
 	free(mc);
 }
 
-void *mc_alloc(struct mc *mc, size_t size)
+void *mc_alloc_uninit(struct mc *mc, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;
 	struct arena_block *b = mc->arena;
@@ -137,6 +137,12 @@ void *mc_alloc(struct mc *mc, size_t size)
 	}
 	void *p = b->data + b->used;
 	b->used += size;
+	return p;
+}
+
+void *mc_alloc(struct mc *mc, size_t size)
+{
+	void *p = mc_alloc_uninit(mc, size);
 	memset(p, 0, size);
 	return p;
 }
@@ -360,11 +366,7 @@ long dim_value(struct mc *mc, int d)
 	return mc->dims[dim_find(mc, d)].value;
 }
 
-bool dim_is_one(struct mc *mc, int d)
-{
-	/* most sizes asked about are the 1 of a vector or a scalar itself */
-	return d == mc->dim_one || dim_value(mc, d) == 1;
-}
+bool dim_is_one_slow(struct mc *mc, int d) { return dim_value(mc, d) == 1; }
 
 bool dim_same(struct mc *mc, int a, int b)
 {

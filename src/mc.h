@@ -65,7 +65,11 @@ struct mc {
 	/* hash-consed nodes */
 	struct expr **table;
 	size_t tabsize, nnodes;
-	struct expr *num_pm1[2]; /* expr_num(-1), expr_num(1) once built (the most made) */
+	/* numbers built lately, by their bits (expr_num: -1, 1, 2, 1/2 are made all the time) */
+	struct mc_num_cache {
+		uint64_t bits;
+		struct expr *e;
+	} num_cache[32];
 	/* dimensions */
 	struct dim *dims;
 	int ndims, capdims;
@@ -106,6 +110,7 @@ struct mc *mc_new(void);
 void mc_free(struct mc *mc);
 
 void *mc_alloc(struct mc *mc, size_t size); /* zeroed, arena-owned */
+void *mc_alloc_uninit(struct mc *mc, size_t size); /* the same, not zeroed */
 char *mc_strdup(struct mc *mc, const char *s);
 const char *mc_intern(struct mc *mc, const char *s);	    /* equal strings, equal pointers */
 struct mc_name *mc_name_info(struct mc *mc, const char *s); /* the entry of an interned name */
@@ -144,7 +149,9 @@ bool dim_same(struct mc *mc, int a, int b);  /* DIM_ANY is the same as anything 
 bool dim_unify(struct mc *mc, int a, int b); /* false when two different sizes */
 bool dim_unifiable(struct mc *mc, int a, int b); /* dim_unify would succeed (no change) */
 long dim_value(struct mc *mc, int d);	     /* -1 when symbolic */
-bool dim_is_one(struct mc *mc, int d);
+bool dim_is_one_slow(struct mc *mc, int d);
+/* most sizes asked about are the 1 of a vector or a scalar itself */
+static inline bool dim_is_one(struct mc *mc, int d) { return d == mc->dim_one || dim_is_one_slow(mc, d); }
 int dim_product(struct mc *mc, int a, int b); /* the dimension a*b */
 /* Gives d the size value (a numeric binding fixed it). Works on declared names
  * too, unlike dim_unify: d joins the class of the constant, so later
