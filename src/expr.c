@@ -138,7 +138,7 @@ static bool node_eq(const struct expr *a, const struct expr *b, struct expr *con
 
 static void table_grow(struct mc *mc)
 {
-	size_t ns = mc->tabsize * 2;
+	size_t ns = mc->tabsize * 4;
 	struct expr **nt = mc_xcalloc(ns, sizeof *nt);
 	for (size_t i = 0; i < mc->tabsize; i++) {
 		struct expr *e = mc->table[i];
