@@ -72,7 +72,7 @@ static void norm_sub_error(struct parse *p, YYLTYPE at, double k);
 %token NORM_OPEN "||" NORM_CLOSE "closing ||"
 %token HAD "⊙" EDIV "./" KRON "⊗"
 
-%type <syn> stmt expr sum term product unary postfix primary exponent arg args
+%type <syn> stmt expr term nabla product unary postfix exponent args
 %type <syn> matrix mrows norm names typewords rule conds condlist eqchain fapp dimsize dimword
 
 %%
@@ -154,26 +154,41 @@ condlist:
 | condlist ',' CALLNAME '(' args ')' { $$ = $1; struct syn *c = $5; c->kind = SYN_CALL; c->name = $3; c->loc = @3; syn_push(p, $$, c); }
 ;
 
-expr:
-  sum
-;
+/* The expression levels are written so that an operand climbs to a sum in
+ * as few reductions as the language allows (a LaTeX formula of 100 kB is
+ * tens of thousands of operands): a primary is a postfix, a unary is a
+ * product's first factor, a product is a sum's term, without the unit steps
+ * primary -> postfix -> unary -> product -> term -> sum -> expr. The language
+ * is the same (each unit rule substituted into the rules that used it), so
+ * the same actions run in the same order and LAC finds the same expected
+ * tokens. */
 
-/* sum -> term { (+|-) term } */
-sum:
-  term
-| sum '+' term { $$ = sum2(p, SOP_ADD, $1, $3, @$); CHECK($$); }
-| sum '-' term { $$ = sum2(p, SOP_SUB, $1, $3, @$); CHECK($$); }
+/* expr -> term { (+|-) term } */
+expr:
+  product
+| nabla
+| expr '+' product { $$ = sum2(p, SOP_ADD, $1, $3, @$); CHECK($$); }
+| expr '+' nabla { $$ = sum2(p, SOP_ADD, $1, $3, @$); CHECK($$); }
+| expr '-' product { $$ = sum2(p, SOP_SUB, $1, $3, @$); CHECK($$); }
+| expr '-' nabla { $$ = sum2(p, SOP_SUB, $1, $3, @$); CHECK($$); }
 ;
 
 /* term -> ∇_sub term | product */
 term:
   product
-| NABLA '_' postfix term { $$ = op2(p, 0, $3, $4, @$); CHECK($$); $$->kind = SYN_NABLA; }
+| nabla
 ;
 
-/* product -> unary { [*|/|⊙|./|⊗] unary | postfix } */
+nabla:
+  NABLA '_' postfix term { $$ = op2(p, 0, $3, $4, @$); CHECK($$); $$->kind = SYN_NABLA; }
+;
+
+/* product -> unary { [*|/|⊙|./|⊗] unary | postfix }, its first factor written out */
 product:
-  unary
+  postfix
+| '-' unary { $$ = op1(p, SOP_NEG, $2, @$); CHECK($$); }
+| '+' unary { $$ = $2; }
+| fapp
 | product '*' unary { $$ = op2(p, SOP_MUL, $1, $3, @$); CHECK($$); }
 | product '/' unary { $$ = op2(p, SOP_DIV, $1, $3, @$); CHECK($$); }
 | product HAD unary { $$ = op2(p, SOP_HAD, $1, $3, @$); CHECK($$); }
@@ -197,26 +212,8 @@ unary:
 | fapp
 ;
 
-/* postfix -> primary { ^T | ^-1 | ^-T | ^ exponent } */
+/* postfix -> primary { ^T | ^-1 | ^-T | ^ exponent }, a primary written out */
 postfix:
-  primary
-| postfix TRANSPOSE { $$ = op1(p, SOP_T, $1, @$); CHECK($$); }
-| postfix INVERSE { $$ = op1(p, SOP_INV, $1, @$); CHECK($$); }
-| postfix INVTRANS { $$ = op1(p, SOP_INVT, $1, @$); CHECK($$); }
-| postfix CARET exponent { $$ = op2(p, SOP_POW, $1, $3, @$); CHECK($$); }
-| postfix SUPNUM { struct syn *k = syn_new(p, SYN_NUM, @2); k->num = $2; $$ = op2(p, SOP_POW, $1, k, @$); CHECK($$); }
-| postfix EPOW exponent { $$ = op2(p, SOP_EPOW, $1, $3, @$); CHECK($$); }
-;
-
-exponent:
-  NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = $1; }
-| '-' NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = -$2; }
-| IDENT { $$ = syn_new(p, SYN_IDENT, @$); $$->name = $1; }
-| '(' expr ')' { $$ = $2; }
-| '{' expr '}' { $$ = $2; }
-;
-
-primary:
   IDENT { $$ = ident(p, $1, STYLE_NONE, @$); }
 | BIDENT { $$ = ident(p, $1, STYLE_BOLD, @$); }
 | SIDENT { $$ = ident(p, $1, STYLE_ITALIC, @$); }
@@ -256,6 +253,20 @@ primary:
 | CALLNAME '(' ')' { $$ = syn_new(p, SYN_CALL, @$); $$->name = $1; }
 | norm
 | matrix
+| postfix TRANSPOSE { $$ = op1(p, SOP_T, $1, @$); CHECK($$); }
+| postfix INVERSE { $$ = op1(p, SOP_INV, $1, @$); CHECK($$); }
+| postfix INVTRANS { $$ = op1(p, SOP_INVT, $1, @$); CHECK($$); }
+| postfix CARET exponent { $$ = op2(p, SOP_POW, $1, $3, @$); CHECK($$); }
+| postfix SUPNUM { struct syn *k = syn_new(p, SYN_NUM, @2); k->num = $2; $$ = op2(p, SOP_POW, $1, k, @$); CHECK($$); }
+| postfix EPOW exponent { $$ = op2(p, SOP_EPOW, $1, $3, @$); CHECK($$); }
+;
+
+exponent:
+  NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = $1; }
+| '-' NUMBER { $$ = syn_new(p, SYN_NUM, @$); $$->num = -$2; }
+| IDENT { $$ = syn_new(p, SYN_IDENT, @$); $$->name = $1; }
+| '(' expr ')' { $$ = $2; }
+| '{' expr '}' { $$ = $2; }
 ;
 
 /* the size of \mathbf{1}_{n \times m}: n, {n} or {n \times m} */
@@ -303,14 +314,12 @@ norm:
   }
 ;
 
+/* args -> arg { , arg },  arg -> expr | eqchain (written out: no unit step) */
 args:
-  arg { $$ = syn_new(p, SYN_CALL, @$); syn_push(p, $$, $1); }
-| args ',' arg { $$ = $1; syn_push(p, $$, $3); }
-;
-
-arg:
-  expr
-| eqchain
+  expr { $$ = syn_new(p, SYN_CALL, @$); syn_push(p, $$, $1); }
+| eqchain { $$ = syn_new(p, SYN_CALL, @$); syn_push(p, $$, $1); }
+| args ',' expr { $$ = $1; syn_push(p, $$, $3); }
+| args ',' eqchain { $$ = $1; syn_push(p, $$, $3); }
 ;
 
 /* eqchain -> expr = expr { = expr }: check(a = b = c) checks each link */

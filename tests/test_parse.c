@@ -891,6 +891,49 @@ START_TEST(test_parse_memory)
 }
 END_TEST
 
+/* A text of 64 kB or more gets a first block of its own mapping, sized for
+ * 16 bytes of tree per byte read (2 MB here); a sum of one-letter names needs
+ * far more, so its tree runs on into the ordinary blocks. Every name must
+ * read back in order. */
+START_TEST(test_parse_long_text_blocks)
+{
+	struct sbuf b = {0};
+	int ngroups = 0;
+	for (; b.len < 80000; ngroups++) {
+		sbuf_add(&b, ngroups ? "+(" : "(");
+		for (char c = 'a'; c <= 'z'; c++)
+			sbuf_printf(&b, "%s%c", c > 'a' ? "+" : "", c);
+		sbuf_add(&b, ")");
+	}
+	struct mc *mc = mc_new();
+	struct parse p;
+	bool ok = parse_text(&p, mc, b.s, b.len, false);
+	ck_assert_msg(ok, "%s", p.err ? p.err : "");
+	ck_assert_int_gt(parse_memory(&p), 32 * b.len);
+	ck_assert_int_eq(p.nitems, 1);
+	const struct syn *s = p.items[0]->kids[0];
+	for (int g = ngroups - 1; g >= 0; g--) {
+		const struct syn *t = g ? s->kids[1] : s;
+		ck_assert(t->grouped);
+		ck_assert_int_eq(t->terms, 26);
+		for (char c = 'z'; c >= 'a'; c--) {
+			const struct syn *x = c > 'a' ? t->kids[1] : t;
+			ck_assert_int_eq(x->kind, SYN_IDENT);
+			ck_assert_int_eq(x->name[0], c);
+			ck_assert_int_eq(x->name[1], '\0');
+			ck_assert_int_eq(x->loc.first, (int)(g * 54 + 1 + 2 * (c - 'a')));
+			if (c > 'a')
+				t = t->kids[0];
+		}
+		if (g)
+			s = s->kids[0];
+	}
+	parse_free(&p);
+	mc_free(mc);
+	sbuf_free(&b);
+}
+END_TEST
+
 static Suite *parse_suite(void)
 {
 	Suite *s = suite_create("parse");
@@ -908,6 +951,7 @@ static Suite *parse_suite(void)
 	tcase_add_test(tc, test_long_sum_linear);
 	tcase_add_test(tc, test_parse_asks_add_no_name);
 	tcase_add_test(tc, test_parse_memory);
+	tcase_add_test(tc, test_parse_long_text_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }
