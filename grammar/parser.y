@@ -580,21 +580,33 @@ static struct syn *depth_check(struct parse *p, struct syn *s)
 	return s;
 }
 
+/* An operator node with its kids' array in one allocation: room for two
+ * kids, as syn_push gives (so syn_push may add more). */
+static struct syn *op_node(struct parse *p, int op, YYLTYPE loc)
+{
+	struct syn *s = parse_alloc(p, sizeof *s + 2 * sizeof(struct syn *));
+	s->kind = SYN_OP;
+	s->loc = loc;
+	s->op = op;
+	s->kids = (struct syn **)(s + 1);
+	return s;
+}
+
 static struct syn *op1(struct parse *p, int op, struct syn *a, YYLTYPE loc)
 {
-	struct syn *s = syn_new(p, SYN_OP, loc);
-	s->op = op;
-	syn_push(p, s, a);
+	struct syn *s = op_node(p, op, loc);
+	s->kids[0] = a;
+	s->n = 1;
 	s->depth = a->depth + 1;
 	return depth_check(p, s);
 }
 
 static struct syn *op2(struct parse *p, int op, struct syn *a, struct syn *b, YYLTYPE loc)
 {
-	struct syn *s = syn_new(p, SYN_OP, loc);
-	s->op = op;
-	syn_push(p, s, a);
-	syn_push(p, s, b);
+	struct syn *s = op_node(p, op, loc);
+	s->kids[0] = a;
+	s->kids[1] = b;
+	s->n = 2;
 	s->depth = (a->depth > b->depth ? a->depth : b->depth) + 1;
 	return depth_check(p, s);
 }
@@ -607,10 +619,10 @@ static struct syn *sum2(struct parse *p, int op, struct syn *a, struct syn *b, Y
 {
 	if (p->rules_mode || a->kind != SYN_OP || (a->op != SOP_ADD && a->op != SOP_SUB))
 		return op2(p, op, a, b, loc);
-	struct syn *s = syn_new(p, SYN_OP, loc);
-	s->op = op;
-	syn_push(p, s, a);
-	syn_push(p, s, b);
+	struct syn *s = op_node(p, op, loc);
+	s->kids[0] = a;
+	s->kids[1] = b;
+	s->n = 2;
 	s->depth = a->depth > b->depth + 1 ? a->depth : b->depth + 1;
 	s->terms = (a->terms ? a->terms : 2) + 1;
 	long lim = p->mc->lim.bounds.terms;

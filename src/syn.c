@@ -30,7 +30,6 @@ struct parse_block {
 
 /* Everything a parse allocates (nodes, pointers, doubles, strings) needs at
  * most 8-byte alignment; a node is 64 bytes. */
-enum { PARSE_ALIGN = 8 };
 _Static_assert(_Alignof(struct syn) <= PARSE_ALIGN, "parse_alloc's alignment");
 _Static_assert(sizeof(struct syn) <= 64, "a syntax node fits a cache line");
 
@@ -67,10 +66,13 @@ static struct parse_block *parse_big_block(size_t len)
 #endif
 }
 
-void *parse_alloc(struct parse *p, size_t size)
+/* parse_alloc's slow path (syn.h): the first block, or a new one when the
+ * current one has no room for size bytes (a multiple of PARSE_ALIGN). */
+void *parse_alloc_block(struct parse *p, size_t size)
 {
-	size = (size + PARSE_ALIGN - 1) / PARSE_ALIGN * PARSE_ALIGN;
 	struct parse_block *b = p->blocks;
+	if (b)
+		b->used = (size_t)(p->alloc_at - (char *)b->data);
 	if (!b && p->len >= PARSE_BIG_TEXT && (b = parse_big_block(p->len)) != NULL)
 		p->blocks = b;
 	if (!b || b->size - b->used < size) {
@@ -85,8 +87,9 @@ void *parse_alloc(struct parse *p, size_t size)
 		b->next = p->blocks;
 		p->blocks = b;
 	}
-	void *m = (char *)b->data + b->used;
-	b->used += size;
+	char *m = (char *)b->data + b->used;
+	p->alloc_at = m + size;
+	p->alloc_end = (char *)b->data + b->size;
 	return m;
 }
 
@@ -94,7 +97,7 @@ size_t parse_memory(const struct parse *p)
 {
 	size_t n = 0;
 	for (const struct parse_block *b = p->blocks; b; b = b->next)
-		n += b->used;
+		n += b == p->blocks ? (size_t)(p->alloc_at - (const char *)b->data) : b->used;
 	return n;
 }
 
@@ -174,14 +177,6 @@ void syn_plain(struct sbuf *b, const struct syn *s)
 		sbuf_add(b, "(...)");
 		return;
 	}
-}
-
-struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc)
-{
-	struct syn *s = parse_alloc(p, sizeof *s);
-	s->kind = kind;
-	s->loc = loc;
-	return s;
 }
 
 /* Appends kid to s's kids (or, with s NULL, to the parse's items). */
@@ -305,7 +300,7 @@ void parse_free(struct parse *p)
 	memset(p, 0, sizeof *p);
 }
 
-bool syn_known_call(const char *name)
+static bool known_call_uncached(const char *name)
 {
 	static const char *const commands[] = {
 		"grad", "hess", "jacobian", "d", "eval", "check", "gradcheck", "solve", "factor", "ones",
@@ -319,6 +314,30 @@ bool syn_known_call(const char *name)
 		if (strcmp(commands[i], name) == 0)
 			return true;
 	return false;
+}
+
+/* A LaTeX text asks about the same few words again and again (tr, every
+ * glued word): the answers (which never change) are kept by a hash of the
+ * word, for words of up to 15 bytes. */
+bool syn_known_call(const char *name)
+{
+	static _Thread_local struct {
+		char name[16];
+		signed char known; /* 1 or -1; 0: an empty slot */
+	} memo[64];
+	uint32_t h = 2166136261u;
+	size_t n = 0;
+	for (; name[n] && n < 16; n++)
+		h = (h ^ (unsigned char)name[n]) * 16777619u;
+	if (n == 16)
+		return known_call_uncached(name);
+	h = (h ^ (h >> 15)) & 63;
+	if (memo[h].known && memcmp(memo[h].name, name, n + 1) == 0)
+		return memo[h].known > 0;
+	bool known = known_call_uncached(name);
+	memcpy(memo[h].name, name, n + 1);
+	memo[h].known = known ? 1 : -1;
+	return known;
 }
 
 /* ---- locations ---- */

@@ -85,8 +85,10 @@ struct parse {
 	bool rules_mode;
 	struct syn **items;
 	int nitems, capitems;
-	/* every allocation of the parse, in blocks freed by parse_free */
+	/* every allocation of the parse, in blocks freed by parse_free; the
+	 * free room of the current block (the first in the list) */
 	struct parse_block *blocks;
+	char *alloc_at, *alloc_end;
 	/* the first error: message and location; eof_error when the input ended early */
 	char *err;
 	struct loc errloc;
@@ -131,13 +133,31 @@ void parse_free(struct parse *p);
 
 /* The bytes the parse holds (its syntax tree and strings), for tests. */
 size_t parse_memory(const struct parse *p);
-/* Allocation inside a parse (freed by parse_free). */
-void *parse_alloc(struct parse *p, size_t size);
+/* Allocation inside a parse (freed by parse_free): zeroed, aligned to
+ * PARSE_ALIGN (a node, pointers, doubles, strings need no more). A syntax
+ * node costs one per token or so, so the common case is inline. */
+enum { PARSE_ALIGN = 8 };
+void *parse_alloc_block(struct parse *p, size_t size);
+static inline void *parse_alloc(struct parse *p, size_t size)
+{
+	size = (size + PARSE_ALIGN - 1) / PARSE_ALIGN * PARSE_ALIGN;
+	if (!p->alloc_at || size > (size_t)(p->alloc_end - p->alloc_at))
+		return parse_alloc_block(p, size);
+	void *m = p->alloc_at;
+	p->alloc_at += size;
+	return m;
+}
 char *parse_strndup(struct parse *p, const char *s, size_t n);
 char *parse_strcat(struct parse *p, const char *a, const char *b);
 /* A short plain form of a syntax tree, for messages. */
 void syn_plain(struct sbuf *b, const struct syn *s);
-struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc);
+static inline struct syn *syn_new(struct parse *p, enum syn_kind kind, struct loc loc)
+{
+	struct syn *s = parse_alloc(p, sizeof *s);
+	s->kind = (unsigned char)kind;
+	s->loc = loc;
+	return s;
+}
 void syn_push(struct parse *p, struct syn *s, struct syn *kid);
 bool syn_error(struct parse *p, struct loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
