@@ -114,13 +114,13 @@ int main(int argc, char **argv)
 		struct session *s = session_new(stdout, stderr);
 		double w[T_N], c[T_N];
 		w[0] = now(), c[0] = cpu();
-		struct parse p;
-		if (!parse_text_names(&p, s->mc, text, len, false, session_knows_name, s)) {
-			fprintf(stderr, "bench_read: %s\n", p.err);
+		/* read as the CLI reads a text (session_parse), then the statement's
+		 * expression resolved */
+		struct session_text t;
+		if (!session_parse(s, &t, "bench", text, len, NULL))
 			return 2;
-		}
 		w[1] = now(), c[1] = cpu();
-		struct expr *e = session_resolve(s, p.items[0]->kids[0]);
+		struct expr *e = session_resolve(s, t.p.items[0]->kids[0]);
 		if (!e) {
 			fprintf(stderr, "bench_read: %s\n", s->mc->err.msg);
 			return 2;
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 		out = strlen(latex) + strlen(plain);
 		free(latex);
 		free(plain);
-		parse_free(&p);
+		session_text_free(&t);
 		session_free(s);
 		for (int i = 0; i < T_ALL; i++) {
 			wall[i][r] = w[i + 1] - w[i];

@@ -87,27 +87,32 @@ static uint32_t mix(uint32_t h, uint64_t v)
 }
 
 /* The hash of node e with the kids given apart (a prototype has no room for
- * them). */
+ * them). Each field is multiplied by its own odd constant and the products
+ * are combined (independent multiplies, not a chain: every construction
+ * hashes), then the kids polynomially (their order matters), then one
+ * finaliser spreads the bits: the table takes the low ones. */
 static uint32_t node_hash(const struct expr *e, struct expr *const *kids)
 {
-	uint32_t h = 2166136261u;
-	h = mix(h, (uint64_t)e->op);
-	h = mix(h, (uint64_t)(uintptr_t)e->name);
-	h = mix(h, (uint64_t)(uintptr_t)e->decl);
 	uint64_t bits;
 	memcpy(&bits, &e->num, sizeof bits);
-	h = mix(h, bits);
-	h = mix(h, (uint64_t)(uint32_t)e->rows << 32 | (uint32_t)e->cols);
+	uint64_t h = ((uint64_t)e->op + 1) * 0x9e3779b97f4a7c15ULL;
+	h ^= (uint64_t)(uintptr_t)e->name * 0xc2b2ae3d27d4eb4fULL;
+	h ^= (uint64_t)(uintptr_t)e->decl * 0x165667b19e3779f9ULL;
+	h ^= bits * 0x27d4eb2f165667c5ULL;
+	h ^= ((uint64_t)(uint32_t)e->rows << 32 | (uint32_t)e->cols) * 0x94d049bb133111ebULL;
 	for (int i = 0; i < e->nkids; i++)
-		h = mix(h, kids[i]->hash + (uint64_t)i);
+		h = (h ^ kids[i]->hash) * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
 	if (e->op == OP_COMM || e->op == OP_SIZE)
-		h = mix(h, (uint64_t)e->vrows << 32 | (uint32_t)e->vcols);
+		h = (h ^ ((uint64_t)e->vrows << 32 | (uint32_t)e->vcols)) * 0xff51afd7ed558ccdULL;
 	if (e->op == OP_MATRIX)
 		for (long i = 0; i < e->vrows * e->vcols; i++) {
 			memcpy(&bits, &e->vals[i], sizeof bits);
-			h = mix(h, bits);
+			h = (h ^ bits) * 0xff51afd7ed558ccdULL;
 		}
-	return h;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (uint32_t)h ^ (uint32_t)(h >> 32);
 }
 
 /* Whether node a equals the node b would make with bkids. */
@@ -131,9 +136,8 @@ static bool node_eq(const struct expr *a, const struct expr *b, struct expr *con
 	return true;
 }
 
-static void table_grow(struct mc *mc)
+static void table_resize(struct mc *mc, size_t ns)
 {
-	size_t ns = mc->tabsize * 2;
 	struct expr **nt = mc_xcalloc(ns, sizeof *nt);
 	for (size_t i = 0; i < mc->tabsize; i++) {
 		struct expr *e = mc->table[i];
@@ -148,6 +152,22 @@ static void table_grow(struct mc *mc)
 	free(mc->table);
 	mc->table = nt;
 	mc->tabsize = ns;
+}
+
+void expr_expect_text(struct mc *mc, size_t len)
+{
+	if (len < EXPR_LONG_TEXT)
+		return;
+	/* 100 kB of the reading benchmark makes about 9,500 nodes in 1.1 MB: room
+	 * for 12 bytes and a table slot per 8 bytes of text covers it */
+	mc_arena_reserve(mc, 12 * len);
+	size_t want = mc->nnodes + len / 8;
+	if (mc->tabsize < want) {
+		size_t ns = mc->tabsize;
+		while (ns < want)
+			ns *= 2;
+		table_resize(mc, ns);
+	}
 }
 
 /* Interns the node described by proto (with n kids): returns the existing
@@ -165,7 +185,8 @@ static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr
 		if (e->hash == proto->hash && node_eq(e, proto, kids))
 			return e;
 	size_t sz = sizeof(struct expr) + (size_t)n * sizeof(struct expr *);
-	struct expr *e = mc_alloc(mc, sz);
+	/* every byte is written below: the prototype, then the kids */
+	struct expr *e = mc_alloc_uninit(mc, sz);
 	memcpy(e, proto, sizeof(struct expr));
 	for (int i = 0; i < n; i++)
 		e->kids[i] = kids[i];
@@ -178,8 +199,10 @@ static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr
 		e->ops |= kids[i]->ops;
 	e->next = mc->table[slot];
 	mc->table[slot] = e;
+	/* quadrupled, not doubled: each growth visits every node (a cache miss
+	 * each), and a long text's growths were most of its misses */
 	if (++mc->nnodes > mc->tabsize)
-		table_grow(mc);
+		table_resize(mc, mc->tabsize * 4);
 	/* a node too wide, or one built past a limit, stops the statement: the
 	 * node is still returned (leaf constructors never fail), expr_make fails next */
 	limit_check_terms(&mc->lim, n);
@@ -217,17 +240,19 @@ struct expr *expr_num(struct mc *mc, double v)
 {
 	if (v == 0)
 		return expr_zero(mc, DIM_ANY, DIM_ANY);
-	int pm = v == -1 ? 0 : v == 1 ? 1 : -1;
-	if (pm >= 0 && mc->num_pm1[pm])
-		return mc->num_pm1[pm];
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof bits);
+	struct mc_num_cache *c = &mc->num_cache[(bits * 0x9e3779b97f4a7c15ULL) >> 59];
+	if (c->e && c->bits == bits)
+		return c->e;
 	struct expr p = {0};
 	p.op = OP_NUM;
 	p.num = v;
 	p.rows = p.cols = mc->dim_one;
 	p.flags = EF_SYMMETRIC;
 	struct expr *e = intern(mc, &p, 0, NULL);
-	if (pm >= 0)
-		mc->num_pm1[pm] = e;
+	c->bits = bits;
+	c->e = e;
 	return e;
 }
 
@@ -467,28 +492,36 @@ int expr_cmp(const struct expr *a, const struct expr *b)
 
 /* The first few entries live in the list itself: most lists of a constructor
  * are short, and a malloc for each was a tenth of the time of reading. A list
- * starts as {0}, is never copied, and is freed with list_free. */
+ * starts as {0} or LIST_INIT(itself), is never copied, and is freed with
+ * list_free. */
 struct list {
 	struct expr **v;
 	int n, cap;
 	struct expr *small[8];
 };
 
-static void list_push(struct list *l, struct expr *e)
+/* a list ready for its first eight entries (no call to list_grow before the ninth) */
+#define LIST_INIT(l) {.v = (l).small, .cap = (int)(sizeof(l).small / sizeof *(l).small)}
+
+static void list_grow(struct list *l)
 {
-	if (l->n == l->cap) {
-		if (!l->v) {
-			l->v = l->small;
-			l->cap = (int)(sizeof l->small / sizeof *l->small);
-		} else if (l->v == l->small) {
-			l->v = mc_xmalloc(2 * (size_t)l->cap * sizeof *l->v);
-			memcpy(l->v, l->small, (size_t)l->n * sizeof *l->v);
-			l->cap *= 2;
-		} else {
-			l->cap *= 2;
-			l->v = mc_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
-		}
+	if (!l->v) {
+		l->v = l->small;
+		l->cap = (int)(sizeof l->small / sizeof *l->small);
+	} else if (l->v == l->small) {
+		l->v = mc_xmalloc(2 * (size_t)l->cap * sizeof *l->v);
+		memcpy(l->v, l->small, (size_t)l->n * sizeof *l->v);
+		l->cap *= 2;
+	} else {
+		l->cap *= 2;
+		l->v = mc_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
 	}
+}
+
+static inline void list_push(struct list *l, struct expr *e)
+{
+	if (l->n == l->cap)
+		list_grow(l);
 	l->v[l->n++] = e;
 }
 
@@ -582,12 +615,12 @@ static struct expr *sum_term(struct mc *mc, double c, struct expr *b)
 
 static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unify)
 {
-	struct list terms = {0};
+	struct list terms = LIST_INIT(terms);
 	int rows = DIM_ANY, cols = DIM_ANY;
 	bool nonscalar = false;
 	struct expr *first = NULL;
 	/* flatten and find the shape: the first term that is not a broadcast scalar */
-	struct list flat = {0};
+	struct list flat = LIST_INIT(flat);
 	for (int i = 0; i < n; i++) {
 		if (kids[i]->op == OP_ADD)
 			for (int j = 0; j < kids[i]->nkids; j++)
@@ -644,7 +677,7 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 		}
 	/* collect like terms: coefficient arithmetic */
 	bool regroup = false;
-	struct list bases = {0};
+	struct list bases = LIST_INIT(bases);
 	double *coefs = NULL;
 	int cap = 0;
 	/* a long sum finds its bases in a table (searched one by one, a sum of n
@@ -1099,7 +1132,7 @@ static void kron_vec_sizes(struct mc *mc, const struct expr *l, const struct exp
 
 static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unify)
 {
-	struct list atoms = {0}, scalars = {0}, run = {0};
+	struct list atoms = LIST_INIT(atoms), scalars = LIST_INIT(scalars), run = LIST_INIT(run);
 	for (int i = 0; i < n; i++)
 		flatten_mul(mc, &atoms, kids[i], n == 1);
 	double coef = 1;
@@ -1203,7 +1236,7 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 	}
 	if (scalars.n > 1)
 		qsort(scalars.v, (size_t)scalars.n, sizeof *scalars.v, cmp_qsort);
-	struct list all = {0};
+	struct list all = LIST_INIT(all);
 	if (coef != 1)
 		list_push(&all, expr_num(mc, coef));
 	for (int i = 0; i < scalars.n; i++)
@@ -1233,7 +1266,7 @@ out:
 
 static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unify)
 {
-	struct list flat = {0};
+	struct list flat = LIST_INIT(flat);
 	for (int i = 0; i < n; i++) {
 		if (kids[i]->op == OP_HAD)
 			for (int j = 0; j < kids[i]->nkids; j++)
@@ -1242,7 +1275,7 @@ static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unif
 			list_push(&flat, kids[i]);
 	}
 	int rows = DIM_ANY, cols = DIM_ANY;
-	struct list scal = {0}, rest = {0};
+	struct list scal = LIST_INIT(scal), rest = LIST_INIT(rest);
 	struct expr *res = NULL;
 	for (int i = 0; i < flat.n; i++) {
 		struct expr *t = flat.v[i];

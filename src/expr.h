@@ -110,6 +110,12 @@ const struct op_info *expr_op_info(enum expr_op op);
 /* The op of a function name (tr, trace, Tr, det, ...), or -1. */
 int expr_op_by_name(const char *name);
 
+/* A text of len bytes is about to be read and resolved: from EXPR_LONG_TEXT
+ * bytes on, room for its nodes at once (node memory in huge pages, a node
+ * table that will not grow while it is read). Only speed depends on it. */
+#define EXPR_LONG_TEXT (64 * 1024)
+void expr_expect_text(struct mc *mc, size_t len);
+
 /* Construction. All return a node owned by the session, or NULL with an error
  * set in mc (a shape mismatch, say). When mc->... `unify` is true the shapes are
  * unified (parsing); otherwise they must already agree (rewriting). */

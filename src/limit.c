@@ -169,6 +169,13 @@ bool limit_poll_now(struct limit_state *l)
 	return !limit_check_memory(l);
 }
 
+bool limit_node_bytes_fit(const struct limit_state *l, size_t bytes)
+{
+	size_t lim = l->bounds.memory;
+	long v = value_bytes;
+	return !lim || l->node_bytes + (size_t)(v > 0 ? v : 0) + bytes <= lim / 8;
+}
+
 bool limit_add_node_bytes(struct limit_state *l, size_t bytes)
 {
 	l->node_bytes += bytes;

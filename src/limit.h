@@ -74,6 +74,9 @@ bool limit_poll_now(struct limit_state *l);
  * limit hit, when the total is over it. */
 void limit_value_bytes(long delta);
 bool limit_add_node_bytes(struct limit_state *l, size_t bytes);
+/* Whether bytes more would keep the memory in use within an eighth of the
+ * limit: far enough from it that a block that large decides no outcome. */
+bool limit_node_bytes_fit(const struct limit_state *l, size_t bytes);
 bool limit_check_memory(struct limit_state *l);
 
 /* Checks a count of operands against --max-terms: false with the limit hit

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define ARENA_BLOCK (64 * 1024)
@@ -11,8 +12,31 @@
 struct arena_block {
 	struct arena_block *next;
 	size_t used, size;
+	void *map;     /* a block of its own mapping (mc_map_huge): the mapping, */
+	size_t mapped; /* and its length; else 0 */
 	_Alignas(16) unsigned char data[];
 };
+
+void *mc_map_huge(size_t bytes, void **map, size_t *maplen)
+{
+#ifdef MADV_HUGEPAGE
+	size_t want = (bytes + MC_HUGE_PAGE - 1) / MC_HUGE_PAGE * MC_HUGE_PAGE;
+	/* one huge page more, to start at a 2 MB boundary */
+	size_t len = want + MC_HUGE_PAGE;
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	uintptr_t a = ((uintptr_t)m + MC_HUGE_PAGE - 1) & ~(uintptr_t)(MC_HUGE_PAGE - 1);
+	/* a request: where the system has no transparent huge pages, 4 KB pages serve */
+	madvise((void *)a, want, MADV_HUGEPAGE);
+	*map = m;
+	*maplen = len;
+	return (void *)a;
+#else
+	(void)bytes, (void)map, (void)maplen;
+	return NULL;
+#endif
+}
 
 /* The interned strings' bytes: blocks carved from the front (a name costs no
  * malloc of its own, and names met together lie together). */
@@ -96,7 +120,10 @@ void mc_free(struct mc *mc)
 	struct arena_block *b = mc->arena;
 	while (b) {
 		struct arena_block *n = b->next;
-		free(b);
+		if (b->mapped)
+			munmap(b->map, b->mapped);
+		else
+			free(b);
 		b = n;
 	}
 	while (mc->strings) {
@@ -115,7 +142,7 @@ void mc_free(struct mc *mc)
 	free(mc);
 }
 
-void *mc_alloc(struct mc *mc, size_t size)
+void *mc_alloc_uninit(struct mc *mc, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;
 	struct arena_block *b = mc->arena;
@@ -124,6 +151,7 @@ void *mc_alloc(struct mc *mc, size_t size)
 		struct arena_block *nb = mc_xmalloc(sizeof *nb + bs);
 		limit_add_node_bytes(&mc->lim, sizeof *nb + bs);
 		nb->size = bs;
+		nb->mapped = 0;
 		nb->used = 0;
 		/* keep the partly used block at the head when the new one is a one-off */
 		if (b && size > ARENA_BLOCK) {
@@ -137,6 +165,34 @@ void *mc_alloc(struct mc *mc, size_t size)
 	}
 	void *p = b->data + b->used;
 	b->used += size;
+	return p;
+}
+
+bool mc_arena_reserve(struct mc *mc, size_t bytes)
+{
+	/* far from the memory limit only: a block this large must not be what
+	 * stops a statement */
+	if (!limit_node_bytes_fit(&mc->lim, bytes + MC_HUGE_PAGE))
+		return false;
+	void *map;
+	size_t maplen;
+	struct arena_block *b = mc_map_huge(sizeof *b + bytes, &map, &maplen);
+	if (!b)
+		return false;
+	b->size = maplen - MC_HUGE_PAGE - sizeof *b;
+	b->used = 0;
+	b->map = map;
+	b->mapped = maplen;
+	limit_add_node_bytes(&mc->lim, b->size + sizeof *b);
+	/* the block in use before is left with its rest: mc_alloc takes from the head */
+	b->next = mc->arena;
+	mc->arena = b;
+	return true;
+}
+
+void *mc_alloc(struct mc *mc, size_t size)
+{
+	void *p = mc_alloc_uninit(mc, size);
 	memset(p, 0, size);
 	return p;
 }
@@ -360,11 +416,7 @@ long dim_value(struct mc *mc, int d)
 	return mc->dims[dim_find(mc, d)].value;
 }
 
-bool dim_is_one(struct mc *mc, int d)
-{
-	/* most sizes asked about are the 1 of a vector or a scalar itself */
-	return d == mc->dim_one || dim_value(mc, d) == 1;
-}
+bool dim_is_one_slow(struct mc *mc, int d) { return dim_value(mc, d) == 1; }
 
 bool dim_same(struct mc *mc, int a, int b)
 {

@@ -211,8 +211,10 @@ bool session_parse(struct session *s, struct session_text *t, const char *where,
 {
 	memset(t, 0, sizeof *t);
 	set_text(s, where, src, len);
-	if (parse_text_names(&t->p, s->mc, src, len, false, session_knows, s))
+	if (parse_text_names(&t->p, s->mc, src, len, false, session_knows, s)) {
+		expr_expect_text(s->mc, len);
 		return true;
+	}
 	t->stopped = true;
 	if (incomplete && t->p.eof_error && t->p.depth > 0) {
 		*incomplete = true;

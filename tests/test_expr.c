@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "print.h"
 #include "testlib.h"
 
@@ -725,6 +726,63 @@ START_TEST(test_make_memo_follows_sizes)
 }
 END_TEST
 
+/* A long text read through session_parse: room for its nodes is made at
+ * once (node memory counted, a node table that does not grow while it is
+ * resolved), and the expression is the one a session without that room
+ * (refused near a memory limit) reads. */
+static char *read_long(struct tsession *t, const char *text, size_t *bytes_before, size_t *bytes_after,
+		       size_t *tab_parsed, size_t *tab_resolved)
+{
+	struct mc *mc = t->s->mc;
+	*bytes_before = mc->lim.node_bytes;
+	struct session_text st;
+	ck_assert(session_parse(t->s, &st, "test", text, strlen(text), NULL));
+	*bytes_after = mc->lim.node_bytes;
+	*tab_parsed = mc->tabsize;
+	struct expr *e = session_resolve(t->s, st.p.items[0]->kids[0]);
+	ck_assert_ptr_nonnull(e);
+	*tab_resolved = mc->tabsize;
+	char *latex = print_str(mc, e, PRINT_LATEX);
+	session_text_free(&st);
+	return latex;
+}
+
+START_TEST(test_long_text_room)
+{
+	struct sbuf b = {0};
+	for (int k = 0; b.len < 2 * EXPR_LONG_TEXT; k++)
+		sbuf_printf(&b, "%s\\tfrac{1}{2}\\left\\|\\mathbf{W}_{%d}\\mathbf{x} - \\mathbf{y}\\right\\|_2^2",
+			    k ? " + " : "", k);
+	size_t before, after, tab_parsed, tab_resolved;
+	struct tsession t;
+	open_with(&t, NULL);
+	char *roomy = read_long(&t, b.s, &before, &after, &tab_parsed, &tab_resolved);
+	ck_assert_uint_ge(after - before, 12 * b.len);
+	ck_assert_uint_ge(tab_parsed, b.len / 8);
+	ck_assert_uint_eq(tab_resolved, tab_parsed);
+	ts_close(&t);
+	/* 16 MB: an eighth of it is too little for the node memory at once (the
+	 * table, not counted, is made as large), enough for the nodes */
+	open_with(&t, NULL);
+	struct sbuf msg = {0};
+	ck_assert(options_set(t.s, "--max-memory", "16", &msg));
+	sbuf_free(&msg);
+	char *tight = read_long(&t, b.s, &before, &after, &tab_parsed, &tab_resolved);
+	ck_assert_uint_eq(after, before);
+	ck_assert_str_eq(tight, roomy);
+	ts_close(&t);
+	/* a short text: nothing made at once */
+	open_with(&t, NULL);
+	free(read_long(&t, "\\tfrac{1}{2}\\left\\|\\mathbf{W}\\mathbf{x}\\right\\|_2^2", &before, &after,
+		       &tab_parsed, &tab_resolved));
+	ck_assert_uint_eq(after, before);
+	ts_close(&t);
+	free(roomy);
+	free(tight);
+	sbuf_free(&b);
+}
+END_TEST
+
 static Suite *expr_suite(void)
 {
 	Suite *s = suite_create("expr");
@@ -751,6 +809,7 @@ static Suite *expr_suite(void)
 	tcase_add_test(tc, test_hadamard_outer_product);
 	tcase_add_test(tc, test_nan_folded);
 	tcase_add_test(tc, test_make_memo_follows_sizes);
+	tcase_add_test(tc, test_long_text_room);
 	suite_add_tcase(s, tc);
 	return s;
 }
