@@ -158,9 +158,11 @@ void expr_expect_text(struct mc *mc, size_t len)
 {
 	if (len < EXPR_LONG_TEXT)
 		return;
-	/* 100 kB of the reading benchmark makes about 9,500 nodes in 1.1 MB: room
-	 * for 12 bytes and a table slot per 8 bytes of text covers it */
+	/* 100 kB of the reading benchmark makes about 9,500 nodes in 1.1 MB, 5,600
+	 * names and 3,800 sizes: room for 12 bytes, a table slot, a name and a
+	 * size per 8, 16 and 24 bytes of text covers it */
 	mc_arena_reserve(mc, 12 * len);
+	mc_reserve(mc, len / 16, len / 24);
 	size_t want = mc->nnodes + len / 8;
 	if (mc->tabsize < want) {
 		size_t ns = mc->tabsize;

@@ -265,21 +265,23 @@ static int name_find(struct mc *mc, const char *s, uint32_t h, size_t len)
 	return -1;
 }
 
-int mc_name_id(struct mc *mc, const char *s)
+/* Room for n names in all (the array and the hash, kept at most half full). */
+static void names_room(struct mc *mc, size_t n)
 {
-	size_t len;
-	uint32_t h = str_hash(s, &len);
-	int i = name_find(mc, s, h, len);
-	if (i >= 0)
-		return i;
-	if (mc->nnames == mc->capnames) {
-		mc->capnames = mc->capnames ? 2 * mc->capnames : 64;
+	if (n > mc->capnames) {
+		size_t cap = mc->capnames ? mc->capnames : 64;
+		while (cap < n)
+			cap *= 2;
+		mc->capnames = cap;
 		mc->names = mc_xrealloc(mc->names, mc->capnames * sizeof *mc->names);
 	}
-	if (2 * (mc->nnames + 1) > mc->name_hash_size) {
+	if (2 * n > mc->name_hash_size) {
 		size_t old = mc->name_hash_size;
 		struct mc_name_slot *ot = mc->name_hash;
-		mc->name_hash_size = old ? 2 * old : 128;
+		size_t size = old ? old : 128;
+		while (size < 2 * n)
+			size *= 2;
+		mc->name_hash_size = size;
 		mc->name_hash = mc_xmalloc(mc->name_hash_size * sizeof *mc->name_hash);
 		for (size_t k = 0; k < mc->name_hash_size; k++)
 			mc->name_hash[k].idx = -1;
@@ -288,10 +290,32 @@ int mc_name_id(struct mc *mc, const char *s)
 				name_hash_insert(mc, ot[k].hash, ot[k].idx);
 		free(ot);
 	}
+}
+
+int mc_name_id(struct mc *mc, const char *s)
+{
+	size_t len;
+	uint32_t h = str_hash(s, &len);
+	int i = name_find(mc, s, h, len);
+	if (i >= 0)
+		return i;
+	names_room(mc, mc->nnames + 1);
 	i = (int)mc->nnames++;
 	mc->names[i] = (struct mc_name){str_store(mc, s, len), NULL, -1, 0, 0};
 	name_hash_insert(mc, h, i);
 	return i;
+}
+
+void mc_reserve(struct mc *mc, size_t names, size_t dims)
+{
+	names_room(mc, mc->nnames + names);
+	if (mc->ndims + dims > (size_t)mc->capdims) {
+		size_t cap = mc->capdims ? (size_t)mc->capdims : 64;
+		while (cap < mc->ndims + dims)
+			cap *= 2;
+		mc->capdims = (int)cap;
+		mc->dims = mc_xrealloc(mc->dims, cap * sizeof *mc->dims);
+	}
 }
 
 const char *mc_intern(struct mc *mc, const char *s)

@@ -121,6 +121,9 @@ void *mc_map_huge(size_t bytes, void **map, size_t *maplen);
  * is about to be read); false, changing nothing, near the memory limit or
  * when the mapping fails. */
 bool mc_arena_reserve(struct mc *mc, size_t bytes);
+/* Room for that many more names and sizes without growing (a long text is
+ * about to be read). */
+void mc_reserve(struct mc *mc, size_t names, size_t dims);
 char *mc_strdup(struct mc *mc, const char *s);
 const char *mc_intern(struct mc *mc, const char *s);	    /* equal strings, equal pointers */
 struct mc_name *mc_name_info(struct mc *mc, const char *s); /* the entry of an interned name */

@@ -727,21 +727,29 @@ START_TEST(test_make_memo_follows_sizes)
 END_TEST
 
 /* A long text read through session_parse: room for its nodes is made at
- * once (node memory counted, a node table that does not grow while it is
- * resolved), and the expression is the one a session without that room
+ * once (node memory counted; a node table, names and sizes that do not grow
+ * while it is resolved), and the expression is the one a session without that room
  * (refused near a memory limit) reads. */
-static char *read_long(struct tsession *t, const char *text, size_t *bytes_before, size_t *bytes_after,
-		       size_t *tab_parsed, size_t *tab_resolved)
+struct room {
+	size_t bytes_before, bytes_after, tab_parsed, tab_resolved;
+	size_t names_parsed, names_resolved, dims_parsed, dims_resolved;
+};
+
+static char *read_long(struct tsession *t, const char *text, struct room *r)
 {
 	struct mc *mc = t->s->mc;
-	*bytes_before = mc->lim.node_bytes;
+	r->bytes_before = mc->lim.node_bytes;
 	struct session_text st;
 	ck_assert(session_parse(t->s, &st, "test", text, strlen(text), NULL));
-	*bytes_after = mc->lim.node_bytes;
-	*tab_parsed = mc->tabsize;
+	r->bytes_after = mc->lim.node_bytes;
+	r->tab_parsed = mc->tabsize;
+	r->names_parsed = mc->capnames;
+	r->dims_parsed = (size_t)mc->capdims;
 	struct expr *e = session_resolve(t->s, st.p.items[0]->kids[0]);
 	ck_assert_ptr_nonnull(e);
-	*tab_resolved = mc->tabsize;
+	r->tab_resolved = mc->tabsize;
+	r->names_resolved = mc->capnames;
+	r->dims_resolved = (size_t)mc->capdims;
 	char *latex = print_str(mc, e, PRINT_LATEX);
 	session_text_free(&st);
 	return latex;
@@ -753,13 +761,15 @@ START_TEST(test_long_text_room)
 	for (int k = 0; b.len < 2 * EXPR_LONG_TEXT; k++)
 		sbuf_printf(&b, "%s\\tfrac{1}{2}\\left\\|\\mathbf{W}_{%d}\\mathbf{x} - \\mathbf{y}\\right\\|_2^2",
 			    k ? " + " : "", k);
-	size_t before, after, tab_parsed, tab_resolved;
+	struct room r;
 	struct tsession t;
 	open_with(&t, NULL);
-	char *roomy = read_long(&t, b.s, &before, &after, &tab_parsed, &tab_resolved);
-	ck_assert_uint_ge(after - before, 12 * b.len);
-	ck_assert_uint_ge(tab_parsed, b.len / 8);
-	ck_assert_uint_eq(tab_resolved, tab_parsed);
+	char *roomy = read_long(&t, b.s, &r);
+	ck_assert_uint_ge(r.bytes_after - r.bytes_before, 12 * b.len);
+	ck_assert_uint_ge(r.tab_parsed, b.len / 8);
+	ck_assert_uint_eq(r.tab_resolved, r.tab_parsed);
+	ck_assert_uint_eq(r.names_resolved, r.names_parsed);
+	ck_assert_uint_eq(r.dims_resolved, r.dims_parsed);
 	ts_close(&t);
 	/* 16 MB: an eighth of it is too little for the node memory at once (the
 	 * table, not counted, is made as large), enough for the nodes */
@@ -767,15 +777,14 @@ START_TEST(test_long_text_room)
 	struct sbuf msg = {0};
 	ck_assert(options_set(t.s, "--max-memory", "16", &msg));
 	sbuf_free(&msg);
-	char *tight = read_long(&t, b.s, &before, &after, &tab_parsed, &tab_resolved);
-	ck_assert_uint_eq(after, before);
+	char *tight = read_long(&t, b.s, &r);
+	ck_assert_uint_eq(r.bytes_after, r.bytes_before);
 	ck_assert_str_eq(tight, roomy);
 	ts_close(&t);
 	/* a short text: nothing made at once */
 	open_with(&t, NULL);
-	free(read_long(&t, "\\tfrac{1}{2}\\left\\|\\mathbf{W}\\mathbf{x}\\right\\|_2^2", &before, &after,
-		       &tab_parsed, &tab_resolved));
-	ck_assert_uint_eq(after, before);
+	free(read_long(&t, "\\tfrac{1}{2}\\left\\|\\mathbf{W}\\mathbf{x}\\right\\|_2^2", &r));
+	ck_assert_uint_eq(r.bytes_after, r.bytes_before);
 	ts_close(&t);
 	free(roomy);
 	free(tight);
