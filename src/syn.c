@@ -38,32 +38,23 @@ enum { PARSE_BLOCK_MIN = 4096, PARSE_BLOCK_MAX = 256 * 1024 };
 /* A long text's syntax tree is megabytes (about 14 bytes per byte read), and
  * taking it 4 KB page by page costs a page fault each (2-3 us here, a sixth of
  * parsing 100 kB). So a text of PARSE_BIG_TEXT bytes or more gets a first
- * block sized for 16 bytes per byte, in whole 2 MB huge pages where the system
- * grants them (MADV_HUGEPAGE: one fault per 2 MB). Anonymous memory comes
- * zeroed, as parse_alloc's must. NULL when the mapping fails (the blocks
- * below serve). */
-enum { PARSE_BIG_TEXT = 64 * 1024, PARSE_HUGE_PAGE = 2 * 1024 * 1024 };
+ * block sized for 16 bytes per byte, in 2 MB huge pages (mc_map_huge: one
+ * fault per 2 MB, zeroed as parse_alloc's memory must be). NULL when the
+ * mapping fails (the blocks below serve). */
+enum { PARSE_BIG_TEXT = 64 * 1024 };
 
 static struct parse_block *parse_big_block(size_t len)
 {
-#ifdef MADV_HUGEPAGE
-	size_t want = (16 * len + PARSE_HUGE_PAGE - 1) / PARSE_HUGE_PAGE * PARSE_HUGE_PAGE;
-	/* one huge page more, to start at a 2 MB boundary */
-	size_t maplen = want + PARSE_HUGE_PAGE;
-	char *m = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	size_t want = (16 * len + MC_HUGE_PAGE - 1) / MC_HUGE_PAGE * MC_HUGE_PAGE;
+	void *map;
+	size_t maplen;
+	struct parse_block *b = mc_map_huge(want, &map, &maplen);
+	if (!b)
 		return NULL;
-	uintptr_t a = ((uintptr_t)m + PARSE_HUGE_PAGE - 1) & ~(uintptr_t)(PARSE_HUGE_PAGE - 1);
-	madvise((void *)a, want, MADV_HUGEPAGE);
-	struct parse_block *b = (struct parse_block *)a;
 	b->size = want - sizeof *b;
+	b->map = map;
 	b->mapped = maplen;
-	b->map = m;
 	return b;
-#else
-	(void)len;
-	return NULL;
-#endif
 }
 
 /* parse_alloc's slow path (syn.h): the first block, or a new one when the
