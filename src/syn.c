@@ -101,13 +101,6 @@ size_t parse_memory(const struct parse *p)
 	return n;
 }
 
-char *parse_strndup(struct parse *p, const char *s, size_t n)
-{
-	char *d = parse_alloc(p, n + 1);
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
 
 char *parse_strcat(struct parse *p, const char *a, const char *b)
 {

@@ -3,6 +3,7 @@
 #define SYN_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "greek.h"
 #include "mc.h"
@@ -147,7 +148,13 @@ static inline void *parse_alloc(struct parse *p, size_t size)
 	p->alloc_at += size;
 	return m;
 }
-char *parse_strndup(struct parse *p, const char *s, size_t n);
+static inline char *parse_strndup(struct parse *p, const char *s, size_t n)
+{
+	char *d = parse_alloc(p, n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
 char *parse_strcat(struct parse *p, const char *a, const char *b);
 /* A short plain form of a syntax tree, for messages. */
 void syn_plain(struct sbuf *b, const struct syn *s);
