@@ -494,7 +494,7 @@ int expr_cmp(const struct expr *a, const struct expr *b)
 
 /* The first few entries live in the list itself: most lists of a constructor
  * are short, and a malloc for each was a tenth of the time of reading. A list
- * starts as {0} or LIST_INIT(itself), is never copied, and is freed with
+ * starts as {0} or with list_init, is never copied, and is freed with
  * list_free. */
 struct list {
 	struct expr **v;
@@ -502,8 +502,14 @@ struct list {
 	struct expr *small[8];
 };
 
-/* a list ready for its first eight entries (no call to list_grow before the ninth) */
-#define LIST_INIT(l) {.v = (l).small, .cap = (int)(sizeof(l).small / sizeof *(l).small)}
+/* Makes l an empty list ready for its first eight entries (no call to
+ * list_grow before the ninth; the entries' room is not cleared). */
+static inline void list_init(struct list *l)
+{
+	l->v = l->small;
+	l->n = 0;
+	l->cap = (int)(sizeof l->small / sizeof *l->small);
+}
 
 static void list_grow(struct list *l)
 {
@@ -617,12 +623,14 @@ static struct expr *sum_term(struct mc *mc, double c, struct expr *b)
 
 static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unify)
 {
-	struct list terms = LIST_INIT(terms);
+	struct list terms;
+	list_init(&terms);
 	int rows = DIM_ANY, cols = DIM_ANY;
 	bool nonscalar = false;
 	struct expr *first = NULL;
 	/* flatten and find the shape: the first term that is not a broadcast scalar */
-	struct list flat = LIST_INIT(flat);
+	struct list flat;
+	list_init(&flat);
 	for (int i = 0; i < n; i++) {
 		if (kids[i]->op == OP_ADD)
 			for (int j = 0; j < kids[i]->nkids; j++)
@@ -679,7 +687,8 @@ static struct expr *make_add(struct mc *mc, int n, struct expr **kids, bool unif
 		}
 	/* collect like terms: coefficient arithmetic */
 	bool regroup = false;
-	struct list bases = LIST_INIT(bases);
+	struct list bases;
+	list_init(&bases);
 	double *coefs = NULL;
 	int cap = 0;
 	/* a long sum finds its bases in a table (searched one by one, a sum of n
@@ -1134,7 +1143,10 @@ static void kron_vec_sizes(struct mc *mc, const struct expr *l, const struct exp
 
 static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unify)
 {
-	struct list atoms = LIST_INIT(atoms), scalars = LIST_INIT(scalars), run = LIST_INIT(run);
+	struct list atoms, scalars, run;
+	list_init(&atoms);
+	list_init(&scalars);
+	list_init(&run);
 	for (int i = 0; i < n; i++)
 		flatten_mul(mc, &atoms, kids[i], n == 1);
 	double coef = 1;
@@ -1238,7 +1250,8 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 	}
 	if (scalars.n > 1)
 		qsort(scalars.v, (size_t)scalars.n, sizeof *scalars.v, cmp_qsort);
-	struct list all = LIST_INIT(all);
+	struct list all;
+	list_init(&all);
 	if (coef != 1)
 		list_push(&all, expr_num(mc, coef));
 	for (int i = 0; i < scalars.n; i++)
@@ -1268,7 +1281,8 @@ out:
 
 static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unify)
 {
-	struct list flat = LIST_INIT(flat);
+	struct list flat;
+	list_init(&flat);
 	for (int i = 0; i < n; i++) {
 		if (kids[i]->op == OP_HAD)
 			for (int j = 0; j < kids[i]->nkids; j++)
@@ -1277,7 +1291,9 @@ static struct expr *make_had(struct mc *mc, int n, struct expr **kids, bool unif
 			list_push(&flat, kids[i]);
 	}
 	int rows = DIM_ANY, cols = DIM_ANY;
-	struct list scal = LIST_INIT(scal), rest = LIST_INIT(rest);
+	struct list scal, rest;
+	list_init(&scal);
+	list_init(&rest);
 	struct expr *res = NULL;
 	for (int i = 0; i < flat.n; i++) {
 		struct expr *t = flat.v[i];

@@ -110,9 +110,10 @@ const struct op_info *expr_op_info(enum expr_op op);
 /* The op of a function name (tr, trace, Tr, det, ...), or -1. */
 int expr_op_by_name(const char *name);
 
-/* A text of len bytes is about to be read and resolved: from EXPR_LONG_TEXT
+/* A statement of len bytes is about to be resolved: from EXPR_LONG_TEXT
  * bytes on, room for its nodes at once (node memory in huge pages, a node
- * table that will not grow while it is read). Only speed depends on it. */
+ * table, names and sizes that will not grow while it is read). Only speed
+ * depends on it. */
 #define EXPR_LONG_TEXT (64 * 1024)
 void expr_expect_text(struct mc *mc, size_t len);
 

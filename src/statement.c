@@ -212,7 +212,15 @@ bool session_parse(struct session *s, struct session_text *t, const char *where,
 	memset(t, 0, sizeof *t);
 	set_text(s, where, src, len);
 	if (parse_text_names(&t->p, s->mc, src, len, false, session_knows, s)) {
-		expr_expect_text(s->mc, len);
+		/* room for the nodes of its longest statement at once (a file of short
+		 * statements, read in pieces, needs none) */
+		size_t longest = 0;
+		for (int i = 0; i < t->p.nitems; i++) {
+			const struct syn *st = t->p.items[i];
+			if (st && st->loc.last - st->loc.first > (int)longest)
+				longest = (size_t)(st->loc.last - st->loc.first);
+		}
+		expr_expect_text(s->mc, longest);
 		return true;
 	}
 	t->stopped = true;

@@ -726,7 +726,7 @@ START_TEST(test_make_memo_follows_sizes)
 }
 END_TEST
 
-/* A long text read through session_parse: room for its nodes is made at
+/* A long statement read through session_parse: room for its nodes is made at
  * once (node memory counted; a node table, names and sizes that do not grow
  * while it is resolved), and the expression is the one a session without that room
  * (refused near a memory limit) reads. */
@@ -780,6 +780,17 @@ START_TEST(test_long_text_room)
 	char *tight = read_long(&t, b.s, &r);
 	ck_assert_uint_eq(r.bytes_after, r.bytes_before);
 	ck_assert_str_eq(tight, roomy);
+	ts_close(&t);
+	/* a long text of short statements (a statement file read in pieces):
+	 * nothing made at once, or a file's memory would grow by the room of every
+	 * piece */
+	open_with(&t, NULL);
+	struct sbuf many = {0};
+	while (many.len < 2 * EXPR_LONG_TEXT)
+		sbuf_add(&many, "tr(A B)\n");
+	free(read_long(&t, many.s, &r));
+	ck_assert_uint_eq(r.bytes_after, r.bytes_before);
+	sbuf_free(&many);
 	ts_close(&t);
 	/* a short text: nothing made at once */
 	open_with(&t, NULL);
