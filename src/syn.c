@@ -92,7 +92,6 @@ size_t parse_memory(const struct parse *p)
 	return n;
 }
 
-
 char *parse_strcat(struct parse *p, const char *a, const char *b)
 {
 	size_t na = strlen(a), nb = strlen(b);

@@ -622,6 +622,13 @@ static const struct {
     {"{x", "matcalc: -e:1:3: error: unexpected end of statement, expecting '}'\n{x\n  ^"},
     {"||x", "matcalc: -e:1:4: error: unexpected end of statement, expecting closing ||\n||x\n   ^"},
     {"x)", "matcalc: -e:1:2: error: unexpected ')'\nx)\n ^"},
+    /* +, - and -> are read with the spaces around them: the caret is at the operator */
+    {"let x :   + vector(n)", "matcalc: -e:1:11: error: unexpected '+', expecting name or "
+			       "function name\nlet x :   + vector(n)\n          ^"},
+    {"let x :  \u2212  matrix(n, n)", "matcalc: -e:1:10: error: unexpected '-', expecting name "
+				   "or function name\nlet x :  \u2212  matrix(n, n)\n         ^"},
+    {"x  ->  y", "matcalc: -e:1:4: error: unexpected ->\nx  ->  y\n   ^"},
+    {"x^ -  + 2", "matcalc: -e:1:7: error: unexpected '+', expecting number\nx^ -  + 2\n      ^"},
     {"^", "matcalc: -e:1:1: error: unexpected ^\n^\n^"},
     {"x ^ ^", "matcalc: -e:1:5: error: unexpected ^\nx ^ ^\n    ^"},
     {"x + * y", "matcalc: -e:1:5: error: unexpected '*'\nx + * y\n    ^"},
