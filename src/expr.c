@@ -78,14 +78,6 @@ int expr_op_by_name(const char *name)
 
 /* ---- hashing ---- */
 
-static uint32_t mix(uint32_t h, uint64_t v)
-{
-	v ^= v >> 33;
-	v *= 0xff51afd7ed558ccdULL;
-	v ^= v >> 33;
-	return (h ^ (uint32_t)v ^ (uint32_t)(v >> 32)) * 16777619u;
-}
-
 /* The hash of node e with the kids given apart (a prototype has no room for
  * them). Each field is multiplied by its own odd constant and the products
  * are combined (independent multiplies, not a chain: every construction
@@ -174,8 +166,6 @@ void expr_expect_text(struct mc *mc, size_t len)
 
 /* Interns the node described by proto (with n kids): returns the existing
  * equal node or a new copy. proto's shape and flags must be set. */
-static uint32_t count_leaves(const struct expr *e);
-
 static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr **kids)
 {
 	proto->nkids = n;
@@ -190,15 +180,23 @@ static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr
 	/* every byte is written below: the prototype, then the kids */
 	struct expr *e = mc_alloc_uninit(mc, sz);
 	memcpy(e, proto, sizeof(struct expr));
-	for (int i = 0; i < n; i++)
-		e->kids[i] = kids[i];
-	for (int i = 0; i < n; i++)
-		e->flags |= kids[i]->flags & (EF_HAS_DIFF | EF_HAS_PVAR | EF_HAS_OP);
+	/* one pass over the kids: the pointers, the flags and operators that
+	 * rise from them, and the leaves (expr_leaves) */
+	unsigned flags = 0;
+	uint64_t ops = (uint64_t)1 << e->op, leaves = n ? 0 : 1;
+	for (int i = 0; i < n; i++) {
+		struct expr *k = kids[i];
+		e->kids[i] = k;
+		flags |= k->flags;
+		ops |= k->ops;
+		leaves += k->leaves;
+	}
+	e->flags |= flags & (EF_HAS_DIFF | EF_HAS_PVAR | EF_HAS_OP);
+	e->ops = ops;
+	if (e->op == OP_POW && kids[1]->op == OP_NUM)
+		leaves--; /* an exponent is not a leaf of the printed form */
+	e->leaves = leaves < UINT32_MAX ? (uint32_t)leaves : UINT32_MAX;
 	e->id = mc->next_id++;
-	e->leaves = count_leaves(e);
-	e->ops = (uint64_t)1 << e->op;
-	for (int i = 0; i < n; i++)
-		e->ops |= kids[i]->ops;
 	e->next = mc->table[slot];
 	mc->table[slot] = e;
 	/* quadrupled, not doubled: each growth visits every node (a cache miss
@@ -424,18 +422,6 @@ static bool same_dim(struct mc *mc, int a, int b, bool unify)
 
 /* The leaves of a new node from its operands' (a shared operand counts each
  * time, as printed); saturates at UINT32_MAX. */
-static uint32_t count_leaves(const struct expr *e)
-{
-	if (e->nkids == 0)
-		return 1;
-	uint64_t n = 0;
-	for (int i = 0; i < e->nkids; i++)
-		n += e->kids[i]->leaves;
-	if (e->op == OP_POW && e->kids[1]->op == OP_NUM)
-		n--; /* an exponent is not a leaf of the printed form */
-	return n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
-}
-
 long expr_leaves(const struct expr *e)
 {
 	return (long)e->leaves;
@@ -1148,7 +1134,10 @@ static struct expr *make_mul(struct mc *mc, int n, struct expr **kids, bool unif
 	list_init(&scalars);
 	list_init(&run);
 	for (int i = 0; i < n; i++)
-		flatten_mul(mc, &atoms, kids[i], n == 1);
+		if (kids[i]->op != OP_MUL)
+			list_push(&atoms, kids[i]); /* what flatten_mul does with it, without the call */
+		else
+			flatten_mul(mc, &atoms, kids[i], n == 1);
 	double coef = 1;
 	bool zero = false;
 	int acc_r = DIM_ANY, acc_c = DIM_ANY;
@@ -1420,9 +1409,12 @@ static struct expr *make_nary(struct mc *mc, enum expr_op op, int n, struct expr
 	    op == OP_ADD ? make_add : op == OP_MUL ? make_mul : make_had;
 	if (n > MAKE_MEMO_KIDS)
 		return make(mc, n, kids, unify);
-	uint32_t h = mix((uint32_t)op * 2 + unify, (uint64_t)n);
+	/* the operands' ids, multiplied in (the entry is compared exactly below:
+	 * the hash only picks the slot) */
+	uint64_t hh = ((uint64_t)op * 2 + unify + 1) * 0x9e3779b97f4a7c15ULL + (uint64_t)n;
 	for (int i = 0; i < n; i++)
-		h = mix(h, kids[i]->id);
+		hh = (hh ^ kids[i]->id) * 0xff51afd7ed558ccdULL;
+	uint32_t h = (uint32_t)(hh >> 32) ^ (uint32_t)hh;
 	if (!mc->make_memo)
 		mc->make_memo = mc_xcalloc(1, sizeof *mc->make_memo);
 	struct make_entry *m = &mc->make_memo->slot[h & (MAKE_MEMO_SLOTS - 1)];
