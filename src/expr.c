@@ -128,11 +128,16 @@ static bool node_eq(const struct expr *a, const struct expr *b, struct expr *con
 	return true;
 }
 
-static void table_resize(struct mc *mc, size_t ns)
+static void table_resize(struct mc *mc, size_t ns, bool room)
 {
-	struct expr **nt = mc_xcalloc(ns, sizeof *nt);
+	struct expr **old = mc->table;
+	bool old_in_arena = mc->arrays_in_arena & MC_ARR_TABLE;
+	/* nothing kept (the nodes are rehashed below from the old table, freed
+	 * after) */
+	mc->arrays_in_arena |= MC_ARR_TABLE;
+	struct expr **nt = mc_array_move(mc, NULL, 0, ns * sizeof *nt, MC_ARR_TABLE, room);
 	for (size_t i = 0; i < mc->tabsize; i++) {
-		struct expr *e = mc->table[i];
+		struct expr *e = old[i];
 		while (e) {
 			struct expr *n = e->next;
 			size_t j = e->hash & (ns - 1);
@@ -141,7 +146,8 @@ static void table_resize(struct mc *mc, size_t ns)
 			e = n;
 		}
 	}
-	free(mc->table);
+	if (!old_in_arena)
+		free(old);
 	mc->table = nt;
 	mc->tabsize = ns;
 }
@@ -151,17 +157,19 @@ void expr_expect_text(struct mc *mc, size_t len)
 	if (len < EXPR_LONG_TEXT)
 		return;
 	/* 100 kB of the reading benchmark makes about 9,500 nodes in 1.1 MB, 5,600
-	 * names and 3,800 sizes: room for 12 bytes, a table slot, a name and a
-	 * size per 8, 16 and 24 bytes of text covers it */
-	mc_arena_reserve(mc, 12 * len);
-	mc_reserve(mc, len / 16, len / 24);
+	 * names and 3,800 sizes: a table slot, a name and a size per 8, 16 and 24
+	 * bytes of text covers them. The table, the names, their hash and the
+	 * sizes go in the same room as the nodes (0.75 MB there): 20 bytes per
+	 * byte read in all. */
+	mc_arena_reserve(mc, 20 * len);
 	size_t want = mc->nnodes + len / 8;
 	if (mc->tabsize < want) {
 		size_t ns = mc->tabsize;
 		while (ns < want)
 			ns *= 2;
-		table_resize(mc, ns);
+		table_resize(mc, ns, true);
 	}
+	mc_reserve(mc, len / 16, len / 24);
 }
 
 /* Interns the node described by proto (with n kids): returns the existing
@@ -202,7 +210,7 @@ static struct expr *intern(struct mc *mc, struct expr *proto, int n, struct expr
 	/* quadrupled, not doubled: each growth visits every node (a cache miss
 	 * each), and a long text's growths were most of its misses */
 	if (++mc->nnodes > mc->tabsize)
-		table_resize(mc, mc->tabsize * 4);
+		table_resize(mc, mc->tabsize * 4, false);
 	/* a node too wide, or one built past a limit, stops the statement: the
 	 * node is still returned (leaf constructors never fail), expr_make fails next */
 	limit_check_terms(&mc->lim, n);

@@ -131,11 +131,11 @@ void mc_free(struct mc *mc)
 		mc->strings = sb->next;
 		free(sb);
 	}
-	free(mc->names);
-	free(mc->name_hash);
-	free(mc->table);
+	mc_array_free(mc, mc->names, MC_ARR_NAMES);
+	mc_array_free(mc, mc->name_hash, MC_ARR_NAME_HASH);
+	mc_array_free(mc, mc->table, MC_ARR_TABLE);
 	free(mc->make_memo);
-	free(mc->dims);
+	mc_array_free(mc, mc->dims, MC_ARR_DIMS);
 	free(mc->prod_dims);
 	free(mc->err.msg);
 	limit_fini(&mc->lim);
@@ -188,6 +188,50 @@ bool mc_arena_reserve(struct mc *mc, size_t bytes)
 	b->next = mc->arena;
 	mc->arena = b;
 	return true;
+}
+
+/* Never-used memory of the arena's current block when it is a mapping with
+ * that much room left (mc_arena_reserve's): zero, as a fresh mapping is. */
+static void *arena_take(struct mc *mc, size_t bytes)
+{
+	struct arena_block *b = mc->arena;
+	bytes = (bytes + 15) & ~(size_t)15;
+	if (!b || !b->mapped || b->size - b->used < bytes)
+		return NULL;
+	void *p = b->data + b->used;
+	b->used += bytes;
+	return p;
+}
+
+void *mc_array_move(struct mc *mc, void *old, size_t keep, size_t bytes, unsigned which, bool room)
+{
+	bool was_in = mc->arrays_in_arena & which;
+	void *nv = room ? arena_take(mc, bytes) : NULL;
+	if (nv) {
+		if (keep)
+			memcpy(nv, old, keep);
+		if (!was_in)
+			free(old);
+		mc->arrays_in_arena |= which;
+		return nv;
+	}
+	mc->arrays_in_arena &= ~which;
+	if (!was_in && keep == 0) {
+		free(old);
+		return mc_xcalloc(1, bytes);
+	}
+	if (!was_in)
+		return mc_xrealloc(old, bytes);
+	nv = mc_xcalloc(1, bytes);
+	if (keep)
+		memcpy(nv, old, keep);
+	return nv; /* the old one is in the arena: it goes with it */
+}
+
+void mc_array_free(struct mc *mc, void *p, unsigned which)
+{
+	if (!(mc->arrays_in_arena & which))
+		free(p);
 }
 
 void *mc_alloc(struct mc *mc, size_t size)
@@ -265,30 +309,37 @@ static int name_find(struct mc *mc, const char *s, uint32_t h, size_t len)
 	return -1;
 }
 
-/* Room for n names in all (the array and the hash, kept at most half full). */
-static void names_room(struct mc *mc, size_t n)
+/* Room for n names in all (the array and the hash, kept at most half full);
+ * room: in the arena's room for a long statement, if there is some. */
+static void names_room(struct mc *mc, size_t n, bool room)
 {
 	if (n > mc->capnames) {
 		size_t cap = mc->capnames ? mc->capnames : 64;
 		while (cap < n)
 			cap *= 2;
+		mc->names = mc_array_move(mc, mc->names, mc->nnames * sizeof *mc->names,
+					  cap * sizeof *mc->names, MC_ARR_NAMES, room);
 		mc->capnames = cap;
-		mc->names = mc_xrealloc(mc->names, mc->capnames * sizeof *mc->names);
 	}
 	if (2 * n > mc->name_hash_size) {
 		size_t old = mc->name_hash_size;
 		struct mc_name_slot *ot = mc->name_hash;
+		bool ot_in_arena = mc->arrays_in_arena & MC_ARR_NAME_HASH;
 		size_t size = old ? old : 128;
 		while (size < 2 * n)
 			size *= 2;
 		mc->name_hash_size = size;
-		mc->name_hash = mc_xmalloc(mc->name_hash_size * sizeof *mc->name_hash);
+		/* the old table is read below: moved with nothing kept, it is freed after */
+		mc->arrays_in_arena |= MC_ARR_NAME_HASH;
+		mc->name_hash = mc_array_move(mc, NULL, 0, size * sizeof *mc->name_hash,
+					      MC_ARR_NAME_HASH, room);
 		for (size_t k = 0; k < mc->name_hash_size; k++)
 			mc->name_hash[k].idx = -1;
 		for (size_t k = 0; k < old; k++)
 			if (ot[k].idx >= 0)
 				name_hash_insert(mc, ot[k].hash, ot[k].idx);
-		free(ot);
+		if (!ot_in_arena)
+			free(ot);
 	}
 }
 
@@ -299,7 +350,7 @@ int mc_name_id(struct mc *mc, const char *s)
 	int i = name_find(mc, s, h, len);
 	if (i >= 0)
 		return i;
-	names_room(mc, mc->nnames + 1);
+	names_room(mc, mc->nnames + 1, false);
 	i = (int)mc->nnames++;
 	mc->names[i] = (struct mc_name){str_store(mc, s, len), NULL, -1, 0, 0};
 	name_hash_insert(mc, h, i);
@@ -308,13 +359,14 @@ int mc_name_id(struct mc *mc, const char *s)
 
 void mc_reserve(struct mc *mc, size_t names, size_t dims)
 {
-	names_room(mc, mc->nnames + names);
+	names_room(mc, mc->nnames + names, true);
 	if (mc->ndims + dims > (size_t)mc->capdims) {
 		size_t cap = mc->capdims ? (size_t)mc->capdims : 64;
 		while (cap < mc->ndims + dims)
 			cap *= 2;
+		mc->dims = mc_array_move(mc, mc->dims, (size_t)mc->ndims * sizeof *mc->dims,
+					 cap * sizeof *mc->dims, MC_ARR_DIMS, true);
 		mc->capdims = (int)cap;
-		mc->dims = mc_xrealloc(mc->dims, cap * sizeof *mc->dims);
 	}
 }
 
@@ -391,8 +443,10 @@ void mc_clear_error(struct mc *mc)
 int dim_new(struct mc *mc, long value, const char *name, bool auto_named)
 {
 	if (mc->ndims == mc->capdims) {
-		mc->capdims = mc->capdims ? 2 * mc->capdims : 64;
-		mc->dims = mc_xrealloc(mc->dims, mc->capdims * sizeof *mc->dims);
+		int cap = mc->capdims ? 2 * mc->capdims : 64;
+		mc->dims = mc_array_move(mc, mc->dims, (size_t)mc->ndims * sizeof *mc->dims,
+					 (size_t)cap * sizeof *mc->dims, MC_ARR_DIMS, false);
+		mc->capdims = cap;
 	}
 	int d = mc->ndims++;
 	mc->dims[d] = (struct dim){d, value, name ? mc_intern(mc, name) : NULL, auto_named, false};

@@ -56,6 +56,7 @@ struct arena_block;
 
 struct mc {
 	struct arena_block *arena;
+	unsigned arrays_in_arena; /* MC_ARR_* bits: which arrays live in the arena */
 	/* interned strings, with what the session knows under each name */
 	struct mc_name *names;
 	size_t nnames, capnames;
@@ -122,8 +123,18 @@ void *mc_map_huge(size_t bytes, void **map, size_t *maplen);
  * when the mapping fails. */
 bool mc_arena_reserve(struct mc *mc, size_t bytes);
 /* Room for that many more names and sizes without growing (a long text is
- * about to be read). */
+ * about to be read): in the room mc_arena_reserve made, when there is some. */
 void mc_reserve(struct mc *mc, size_t names, size_t dims);
+/* The session's arrays (names, their hash, sizes, the node table) live in
+ * malloc'd memory, or, sized once for a long statement, in the arena's room
+ * (already zero, its pages faulted in with the nodes'); which of them do is
+ * mc->arrays_in_arena. mc_array_move gives the array `which` a new home of
+ * `bytes` (zeroed past what is kept, except when realloc'd), copies the first
+ * `keep` bytes of old and releases old (unless it is in the arena); room:
+ * take the arena's room if it has enough. mc_array_free releases one. */
+enum { MC_ARR_NAMES = 1, MC_ARR_NAME_HASH = 2, MC_ARR_DIMS = 4, MC_ARR_TABLE = 8 };
+void *mc_array_move(struct mc *mc, void *old, size_t keep, size_t bytes, unsigned which, bool room);
+void mc_array_free(struct mc *mc, void *p, unsigned which);
 char *mc_strdup(struct mc *mc, const char *s);
 const char *mc_intern(struct mc *mc, const char *s);	    /* equal strings, equal pointers */
 struct mc_name *mc_name_info(struct mc *mc, const char *s); /* the entry of an interned name */

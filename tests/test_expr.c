@@ -770,6 +770,31 @@ START_TEST(test_long_text_room)
 	ck_assert_uint_eq(r.tab_resolved, r.tab_parsed);
 	ck_assert_uint_eq(r.names_resolved, r.names_parsed);
 	ck_assert_uint_eq(r.dims_resolved, r.dims_parsed);
+	ck_assert_uint_ne(t.s->mc->arrays_in_arena, 0);
+	ts_close(&t); /* with its arrays in the room (nothing of it may be freed alone) */
+	/* the arrays made in the room grow out of it like any other: names, sizes
+	 * and nodes well past what was reserved, all found again (the AddressSanitizer
+	 * build checks that nothing in the room is freed or realloc'd) */
+	open_with(&t, NULL);
+	free(read_long(&t, b.s, &r));
+	struct mc *mc = t.s->mc;
+	ck_assert_uint_ne(mc->arrays_in_arena, 0);
+	size_t nnames = mc->nnames, ndims = (size_t)mc->ndims, nnodes = mc->nnodes;
+	char nm[32];
+	struct expr *first = expr_num(mc, 1000.5);
+	for (int i = 0; i < 40000; i++) {
+		snprintf(nm, sizeof nm, "grow_%d", i);
+		mc_name_id(mc, nm);
+		dim_new(mc, -1, NULL, false);
+		expr_num(mc, 1000.5 + i);
+	}
+	ck_assert_uint_eq(mc->nnames, nnames + 40000);
+	ck_assert_int_eq(mc->ndims, (int)ndims + 40000);
+	ck_assert_uint_ge(mc->nnodes, nnodes + 40000);
+	ck_assert_uint_eq(mc->arrays_in_arena, 0);
+	ck_assert_ptr_nonnull(mc_name_lookup(mc, "W_0"));
+	ck_assert_ptr_nonnull(mc_name_lookup(mc, "grow_0"));
+	ck_assert_ptr_eq(expr_num(mc, 1000.5), first); /* found in the table that moved */
 	ts_close(&t);
 	/* 16 MB: an eighth of it is too little for the node memory at once (the
 	 * table, not counted, is made as large), enough for the nodes */
