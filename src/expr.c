@@ -131,11 +131,8 @@ static bool node_eq(const struct expr *a, const struct expr *b, struct expr *con
 static void table_resize(struct mc *mc, size_t ns, bool room)
 {
 	struct expr **old = mc->table;
-	bool old_in_arena = mc->arrays_in_arena & MC_ARR_TABLE;
-	/* nothing kept (the nodes are rehashed below from the old table, freed
-	 * after) */
-	mc->arrays_in_arena |= MC_ARR_TABLE;
-	struct expr **nt = mc_array_move(mc, NULL, 0, ns * sizeof *nt, MC_ARR_TABLE, room);
+	bool old_in_arena;
+	struct expr **nt = mc_array_fresh(mc, ns * sizeof *nt, MC_ARR_TABLE, room, &old_in_arena);
 	for (size_t i = 0; i < mc->tabsize; i++) {
 		struct expr *e = old[i];
 		while (e) {
@@ -428,8 +425,8 @@ static bool same_dim(struct mc *mc, int a, int b, bool unify)
 
 /* ---- ordering ---- */
 
-/* The leaves of a new node from its operands' (a shared operand counts each
- * time, as printed); saturates at UINT32_MAX. */
+/* Counted once as the node is interned, from its operands' (a shared operand
+ * counts each time, as printed); saturates at UINT32_MAX. */
 long expr_leaves(const struct expr *e)
 {
 	return (long)e->leaves;
@@ -488,8 +485,7 @@ int expr_cmp(const struct expr *a, const struct expr *b)
 
 /* The first few entries live in the list itself: most lists of a constructor
  * are short, and a malloc for each was a tenth of the time of reading. A list
- * starts as {0} or with list_init, is never copied, and is freed with
- * list_free. */
+ * starts with list_init, is never copied, and is freed with list_free. */
 struct list {
 	struct expr **v;
 	int n, cap;
@@ -507,10 +503,7 @@ static inline void list_init(struct list *l)
 
 static void list_grow(struct list *l)
 {
-	if (!l->v) {
-		l->v = l->small;
-		l->cap = (int)(sizeof l->small / sizeof *l->small);
-	} else if (l->v == l->small) {
+	if (l->v == l->small) {
 		l->v = mc_xmalloc(2 * (size_t)l->cap * sizeof *l->v);
 		memcpy(l->v, l->small, (size_t)l->n * sizeof *l->v);
 		l->cap *= 2;

@@ -132,11 +132,17 @@ static _Atomic long value_bytes;
 
 void limit_value_bytes(long delta) { value_bytes += delta; }
 
+/* What counts toward --max-memory: nodes and numeric values. */
+static size_t memory_in_use(const struct limit_state *l)
+{
+	long v = value_bytes;
+	return l->node_bytes + (size_t)(v > 0 ? v : 0);
+}
+
 bool limit_check_memory(struct limit_state *l)
 {
 	size_t lim = l->bounds.memory;
-	long v = value_bytes;
-	if (!lim || l->node_bytes + (size_t)(v > 0 ? v : 0) <= lim)
+	if (!lim || memory_in_use(l) <= lim)
 		return true;
 	return limit_hit(l,
 			 "this statement needs more than the memory limit of %zu MB "
@@ -172,8 +178,7 @@ bool limit_poll_now(struct limit_state *l)
 bool limit_node_bytes_fit(const struct limit_state *l, size_t bytes)
 {
 	size_t lim = l->bounds.memory;
-	long v = value_bytes;
-	return !lim || l->node_bytes + (size_t)(v > 0 ? v : 0) + bytes <= lim / 8;
+	return !lim || memory_in_use(l) + bytes <= lim / 8;
 }
 
 bool limit_add_node_bytes(struct limit_state *l, size_t bytes)

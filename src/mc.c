@@ -203,29 +203,29 @@ static void *arena_take(struct mc *mc, size_t bytes)
 	return p;
 }
 
-void *mc_array_move(struct mc *mc, void *old, size_t keep, size_t bytes, unsigned which, bool room)
+void *mc_array_fresh(struct mc *mc, size_t bytes, unsigned which, bool room, bool *was_in_arena)
 {
-	bool was_in = mc->arrays_in_arena & which;
+	*was_in_arena = mc->arrays_in_arena & which;
 	void *nv = room ? arena_take(mc, bytes) : NULL;
 	if (nv) {
-		if (keep)
-			memcpy(nv, old, keep);
-		if (!was_in)
-			free(old);
 		mc->arrays_in_arena |= which;
 		return nv;
 	}
 	mc->arrays_in_arena &= ~which;
-	if (!was_in && keep == 0) {
-		free(old);
-		return mc_xcalloc(1, bytes);
-	}
-	if (!was_in)
+	return mc_xcalloc(1, bytes);
+}
+
+void *mc_array_move(struct mc *mc, void *old, size_t keep, size_t bytes, unsigned which, bool room)
+{
+	if (!room && !(mc->arrays_in_arena & which))
 		return mc_xrealloc(old, bytes);
-	nv = mc_xcalloc(1, bytes);
+	bool was_in_arena;
+	void *nv = mc_array_fresh(mc, bytes, which, room, &was_in_arena);
 	if (keep)
 		memcpy(nv, old, keep);
-	return nv; /* the old one is in the arena: it goes with it */
+	if (!was_in_arena)
+		free(old); /* one in the arena goes with it */
+	return nv;
 }
 
 void mc_array_free(struct mc *mc, void *p, unsigned which)
@@ -324,15 +324,13 @@ static void names_room(struct mc *mc, size_t n, bool room)
 	if (2 * n > mc->name_hash_size) {
 		size_t old = mc->name_hash_size;
 		struct mc_name_slot *ot = mc->name_hash;
-		bool ot_in_arena = mc->arrays_in_arena & MC_ARR_NAME_HASH;
 		size_t size = old ? old : 128;
 		while (size < 2 * n)
 			size *= 2;
 		mc->name_hash_size = size;
-		/* the old table is read below: moved with nothing kept, it is freed after */
-		mc->arrays_in_arena |= MC_ARR_NAME_HASH;
-		mc->name_hash = mc_array_move(mc, NULL, 0, size * sizeof *mc->name_hash,
-					      MC_ARR_NAME_HASH, room);
+		bool ot_in_arena;
+		mc->name_hash = mc_array_fresh(mc, size * sizeof *mc->name_hash, MC_ARR_NAME_HASH,
+					       room, &ot_in_arena);
 		for (size_t k = 0; k < mc->name_hash_size; k++)
 			mc->name_hash[k].idx = -1;
 		for (size_t k = 0; k < old; k++)

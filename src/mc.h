@@ -128,11 +128,14 @@ void mc_reserve(struct mc *mc, size_t names, size_t dims);
 /* The session's arrays (names, their hash, sizes, the node table) live in
  * malloc'd memory, or, sized once for a long statement, in the arena's room
  * (already zero, its pages faulted in with the nodes'); which of them do is
- * mc->arrays_in_arena. mc_array_move gives the array `which` a new home of
- * `bytes` (zeroed past what is kept, except when realloc'd), copies the first
- * `keep` bytes of old and releases old (unless it is in the arena); room:
- * take the arena's room if it has enough. mc_array_free releases one. */
+ * mc->arrays_in_arena. room: take the arena's room if it has enough.
+ * mc_array_fresh gives the array `which` a new, zeroed home of `bytes` and
+ * says whether the old one was in the arena (else the caller frees it, once
+ * done reading it: a rehash). mc_array_move gives it `bytes` keeping its first
+ * `keep` and releases the old one (realloc when neither is in the arena).
+ * mc_array_free releases one. */
 enum { MC_ARR_NAMES = 1, MC_ARR_NAME_HASH = 2, MC_ARR_DIMS = 4, MC_ARR_TABLE = 8 };
+void *mc_array_fresh(struct mc *mc, size_t bytes, unsigned which, bool room, bool *was_in_arena);
 void *mc_array_move(struct mc *mc, void *old, size_t keep, size_t bytes, unsigned which, bool room);
 void mc_array_free(struct mc *mc, void *p, unsigned which);
 char *mc_strdup(struct mc *mc, const char *s);
